@@ -1,3 +1,4 @@
+#nullable enable
 // MSBuild task, compiled by RoslynCodeTaskFactory from Directory.Build.targets, so that a fresh
 // clone needs nothing but the .NET SDK.
 //

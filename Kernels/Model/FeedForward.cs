@@ -1,0 +1,28 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Model;
+
+/// <summary>SwiGLU feed-forward: w2(silu(w1·x) ⊙ w3·x). Used for dense layers, shared and routed experts.</summary>
+public sealed class FeedForward : nn.Module<Tensor, Tensor>
+{
+    private readonly Projection _w1;
+    private readonly Projection _w2;
+    private readonly Projection _w3;
+
+    public FeedForward(string name, int dim, int hidden, GemmPrecision precision) : base(name)
+    {
+        _w1 = new Projection("w1", dim, hidden, precision);
+        _w2 = new Projection("w2", hidden, dim, precision);
+        _w3 = new Projection("w3", dim, hidden, precision);
+        register_module("w1", _w1);
+        register_module("w2", _w2);
+        register_module("w3", _w3);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _w2.forward(nn.functional.silu(_w1.forward(x)) * _w3.forward(x)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,92 @@
+using Orchestrator.Kernels.Configuration;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Model;
+
+/// <summary>
+/// Mixture-of-experts FFN: shared experts see every token; each token also goes to its top-k
+/// routed experts. Tokens are grouped by expert (a stable sort, so the order is deterministic),
+/// each expert runs once on its rows, and the outputs are combined with the gates.
+/// </summary>
+public sealed class MoeLayer : nn.Module
+{
+    private readonly ModelConfig _config;
+    private readonly ExpertRouter _router;
+    private readonly Parameter _gate;
+    private readonly Tensor _bias;
+    private readonly FeedForward[] _experts;
+    private readonly FeedForward? _shared;
+
+    public MoeLayer(string name, ModelConfig config) : base(name)
+    {
+        _config = config;
+        _router = new ExpertRouter(config);
+        var precision = GemmPrecisionNames.Parse(config.GemmPrecision);
+        // Gating stays FP32 (V3 keeps it out of FP8).
+        _gate = new Parameter(zeros(config.RoutedExperts, config.Dim, float32));
+        register_parameter("gate", _gate);
+        _bias = zeros(config.RoutedExperts, float32);
+        register_buffer("expert_bias", _bias);
+        _experts = new FeedForward[config.RoutedExperts];
+        var experts = new ModuleList<FeedForward>();
+        for (var i = 0; i < _experts.Length; i++)
+            experts.Add(_experts[i] = new FeedForward($"expert{i}", config.Dim, config.MoeInterDim, precision));
+        register_module("experts", experts);
+        if (config.SharedExperts > 0)
+        {
+            _shared = new FeedForward("shared", config.Dim, config.SharedExperts * config.MoeInterDim, precision);
+            register_module("shared", _shared);
+        }
+    }
+
+    /// <summary>The aux-loss-free balancing bias b_i (a buffer: saved with the model, never trained by gradient).</summary>
+    public Tensor ExpertBias => _bias;
+
+    /// <summary>Routed expert <paramref name="index"/>.</summary>
+    public FeedForward Expert(int index) => _experts[index];
+
+    /// <summary>The router of this layer.</summary>
+    public ExpertRouter Router => _router;
+
+    /// <summary>Routes, runs experts, combines. Loads and the balance loss go to <paramref name="recorder"/> under <paramref name="moeIndex"/>.</summary>
+    public Tensor Forward(Tensor x, RoutingRecorder recorder, int moeIndex)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], d = x.shape[2];
+        var flat = x.reshape(b * t, d);
+        var route = _router.Route(nn.functional.linear(flat, _gate), _bias);
+        // The recorder owns the balance term until the loss is assembled: detach it from every dispose scope.
+        var balance = _config.BalanceLossAlpha > 0 ? _router.BalanceLoss(route, b, t, _config.BalanceLossAlpha).DetachFromDisposeScope() : null;
+        var loads = _router.Loads(route.Experts);
+        recorder.Record(moeIndex, loads, balance);
+
+        var routed = RunRoutedExperts(flat, route, loads);
+        var output = _shared is null ? routed : routed + _shared.forward(flat);
+        return output.view(b, t, d).MoveToOuterDisposeScope();
+    }
+
+    private Tensor RunRoutedExperts(Tensor flat, RouteDecision route, Tensor loads)
+    {
+        var k = route.Experts.shape[1];
+        var choices = route.Experts.flatten();
+        var order = choices.sort(stable: true).Indices;
+        var tokenOfRow = order.div(k, rounding_mode: RoundingMode.floor);
+        var rows = flat.index_select(0, tokenOfRow);
+        var counts = loads.data<long>().ToArray();
+
+        var outputs = new List<Tensor>(counts.Length);
+        long start = 0;
+        for (var e = 0; e < counts.Length; e++)
+        {
+            if (counts[e] == 0) continue;
+            outputs.Add(_experts[e].forward(rows.narrow(0, start, counts[e])));
+            start += counts[e];
+        }
+        var sortedOut = cat(outputs, 0);
+        var inverse = order.argsort();
+        var perChoice = sortedOut.index_select(0, inverse).view(flat.shape[0], k, flat.shape[1]);
+        return (perChoice * route.Gates.unsqueeze(-1)).sum(1);
+    }
+}

@@ -1,0 +1,26 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Model;
+
+/// <summary>Root-mean-square normalisation with a learned per-channel gain, computed in FP32.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(string name, int dim, double eps) : base(name)
+    {
+        _eps = eps;
+        _weight = new Parameter(ones(dim, float32));
+        register_parameter("weight", _weight);
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var normed = x * rsqrt(x.pow(2).mean([-1], keepdim: true) + _eps);
+        return (normed * _weight).MoveToOuterDisposeScope();
+    }
+}

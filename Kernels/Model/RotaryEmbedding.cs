@@ -1,0 +1,48 @@
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Model;
+
+/// <summary>
+/// Rotary position embedding over the decoupled RoPE part of MLA's queries and keys. Pairs are
+/// (i, i + d/2) ("rotate half"); the choice is internal, since the rotated parts are never
+/// shared with another implementation.
+/// </summary>
+public sealed class RotaryEmbedding : IDisposable
+{
+    private readonly Tensor _cos;
+    private readonly Tensor _sin;
+
+    public RotaryEmbedding(int ropeDim, int maxPositions, double theta)
+    {
+        var half = ropeDim / 2;
+        using var exponents = arange(0, half, dtype: float64) * (2.0 / ropeDim);
+        using var inverse = pow(theta, exponents).reciprocal();
+        using var positions = arange(0, maxPositions, dtype: float64);
+        using var angles = outer(positions, inverse);
+        using var doubled = cat([angles, angles], 1);
+        _cos = doubled.cos().to(float32);
+        _sin = doubled.sin().to(float32);
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [B, T, H, ropeDim] by its position along T.</summary>
+    public Tensor Apply(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var length = x.shape[1];
+        if (length > _cos.shape[0])
+            throw new ArgumentException($"sequence of {length} positions exceeds model.max_seq_len ({_cos.shape[0]})");
+        var cos = _cos.narrow(0, 0, length).unsqueeze(0).unsqueeze(2);
+        var sin = _sin.narrow(0, 0, length).unsqueeze(0).unsqueeze(2);
+        var half = x.shape[^1] / 2;
+        var first = x.narrow(-1, 0, half);
+        var second = x.narrow(-1, half, half);
+        var rotated = cat([-second, first], -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+    }
+}

@@ -1,0 +1,93 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Training;
+
+/// <summary>
+/// AdamW with decoupled weight decay (matrices only; norms and 1-D gains are not decayed).
+/// Written here rather than taken from TorchSharp so that its state is addressable by parameter
+/// name: an expert shard owns exactly its experts' moments, and checkpoints hold them by name.
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    private readonly IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
+    private readonly Dictionary<string, (Tensor M, Tensor V)> _moments = new(StringComparer.Ordinal);
+    private readonly double _beta1;
+    private readonly double _beta2;
+    private readonly double _eps;
+    private readonly double _weightDecay;
+
+    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1, double beta2, double eps, double weightDecay)
+    {
+        _parameters = parameters.ToArray();
+        _beta1 = beta1;
+        _beta2 = beta2;
+        _eps = eps;
+        _weightDecay = weightDecay;
+        foreach (var (name, p) in _parameters) _moments[name] = (zeros_like(p), zeros_like(p));
+    }
+
+    /// <summary>Updates taken so far (bias correction uses it).</summary>
+    public long Updates { get; private set; }
+
+    /// <summary>Applies one update with learning rate <paramref name="lr"/>; parameters without a gradient are skipped.</summary>
+    public void Step(double lr)
+    {
+        Updates++;
+        var correction1 = 1 - Math.Pow(_beta1, Updates);
+        var correction2 = 1 - Math.Pow(_beta2, Updates);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (name, p) in _parameters)
+        {
+            var g = p.grad;
+            if (g is null) continue;
+            var (m, v) = _moments[name];
+            m.mul_(_beta1).add_(g, alpha: 1 - _beta1);
+            v.mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
+            if (_weightDecay > 0 && p.dim() >= 2) p.mul_(1 - lr * _weightDecay);
+            var denominator = (v / correction2).sqrt_().add_(_eps);
+            p.addcdiv_(m, denominator, value: -lr / correction1);
+        }
+    }
+
+    /// <summary>Moments by parameter name, for checkpoints ("name.m", "name.v").</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> State()
+    {
+        foreach (var (name, _) in _parameters)
+        {
+            var (m, v) = _moments[name];
+            yield return (name + ".m", m);
+            yield return (name + ".v", v);
+        }
+    }
+
+    /// <summary>Restores moments and the update count saved by <see cref="State"/>.</summary>
+    public void Load(IReadOnlyDictionary<string, Tensor> state, long updates)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, _) in _parameters)
+        {
+            var (m, v) = _moments[name];
+            m.copy_(Require(state, name + ".m", m));
+            v.copy_(Require(state, name + ".v", v));
+        }
+        Updates = updates;
+    }
+
+    private static Tensor Require(IReadOnlyDictionary<string, Tensor> state, string key, Tensor like)
+    {
+        if (!state.TryGetValue(key, out var t)) throw new InvalidDataException($"optimizer state has no '{key}'");
+        if (!t.shape.SequenceEqual(like.shape)) throw new InvalidDataException($"optimizer state '{key}' has shape [{string.Join(", ", t.shape)}], expected [{string.Join(", ", like.shape)}]");
+        return t;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (m, v) in _moments.Values)
+        {
+            m.Dispose();
+            v.Dispose();
+        }
+    }
+}

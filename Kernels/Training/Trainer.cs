@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Model;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Training;
+
+/// <summary>
+/// Single-process trainer: AdamW, warm-up + cosine, clipping, gradient accumulation, and the
+/// aux-loss-free bias update after every step. Every input of a step is a function of the
+/// seed and the step number, so a resumed run is bit-identical to an uninterrupted one.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly RunConfig _run;
+    private readonly TrainingConfig _training;
+    private readonly IBatchSource _data;
+    private readonly DeepSeekModel _model;
+    private readonly AdamW _optimizer;
+    private readonly RoutingRecorder _recorder;
+    private readonly LearningRateSchedule _schedule;
+    private readonly BiasUpdateSchedule _biasSchedule;
+    private readonly int _window;
+
+    /// <summary>Builds the model from the seed. <paramref name="plannedSteps"/> sets the cosine horizon when decay_steps is 0.</summary>
+    public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps)
+    {
+        if (training.SequenceLength > model.MaxSequenceLength)
+            throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
+        if (data.VocabSize > model.VocabSize)
+            throw new ConfigException("config", [$"model.vocab_size: {model.VocabSize} is smaller than the data's vocabulary ({data.VocabSize})"]);
+
+        _run = new RunConfig { Model = model, Training = training };
+        _training = training;
+        _data = data;
+        set_num_threads(training.Threads);
+        _model = new DeepSeekModel(model, training.Seed);
+        _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
+        _recorder = _model.NewRecorder();
+        _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
+            training.DecaySteps > 0 ? training.DecaySteps : Math.Max(plannedSteps, training.WarmupSteps + 1));
+        _biasSchedule = new BiasUpdateSchedule(training.BiasUpdateSpeed, training.BiasUpdateFreezeStep);
+        _window = training.SequenceLength + 1 + model.MtpDepth;
+    }
+
+    public DeepSeekModel Model => _model;
+    public AdamW Optimizer => _optimizer;
+    public RunConfig Run => _run;
+
+    /// <summary>Optimizer steps completed.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Tokens trained on so far.</summary>
+    public long TokensSeen { get; private set; }
+
+    /// <summary>Tokens a window covers: seq_len inputs, their next tokens, and one more per MTP depth.</summary>
+    public int WindowLength => _window;
+
+    /// <summary>Runs one optimizer step (all micro-batches), then updates the expert biases.</summary>
+    public StepReport TrainStep()
+    {
+        var clock = Stopwatch.StartNew();
+        var accumulation = _training.GradientAccumulation;
+        var batch = _training.MicroBatchSize;
+        var buffer = new long[batch * _window];
+        double total = 0, main = 0, mtp = 0, balance = 0;
+
+        _recorder.ResetLoads();
+        _model.zero_grad();
+        for (var micro = 0; micro < accumulation; micro++)
+        {
+            using var scope = NewDisposeScope();
+            _data.Fill(Step, micro, buffer);
+            var windows = tensor(buffer, [batch, _window], ScalarType.Int64);
+            using var loss = _model.Loss(windows, _recorder);
+            var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
+                Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
+            CheckFinite(micro, "total", values.Total);
+            CheckFinite(micro, "main", values.Main);
+            (loss.Total / accumulation).backward();
+            total += values.Total;
+            main += values.Main;
+            mtp += values.Mtp;
+            balance += values.Balance;
+        }
+
+        var gradNorm = ClipGradients();
+        if (!double.IsFinite(gradNorm))
+        {
+            _model.zero_grad();
+            throw new NonFiniteLossException(Step, accumulation - 1, "gradient-norm", gradNorm);
+        }
+        var lr = _schedule.At(Step);
+        _optimizer.Step(lr);
+        var loads = _recorder.Loads.Select(l => (long[])l.Clone()).ToArray();
+        UpdateBiases(loads, _biasSchedule.GammaAt(Step));
+
+        Step++;
+        var tokens = (long)accumulation * batch * _training.SequenceLength;
+        TokensSeen += tokens;
+        return new StepReport(Step, total / accumulation, main / accumulation, mtp / accumulation, balance / accumulation,
+            lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
+    }
+
+    private void CheckFinite(int micro, string component, float value)
+    {
+        if (float.IsFinite(value)) return;
+        _model.zero_grad();
+        throw new NonFiniteLossException(Step, micro, component, value);
+    }
+
+    /// <summary>Global L2 norm over all gradients (summed in a fixed order), clipped to grad_clip.</summary>
+    private double ClipGradients()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var grads = _model.parameters().Select(p => p.grad).OfType<Tensor>().ToArray();
+        if (grads.Length == 0) return 0;
+        var norm = stack(grads.Select(g => g.to(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt().item<double>();
+        if (_training.GradientClip > 0 && norm > _training.GradientClip)
+        {
+            var factor = _training.GradientClip / (norm + 1e-6);
+            foreach (var g in grads) g.mul_(factor);
+        }
+        return norm;
+    }
+
+    private void UpdateBiases(long[][] loads, double gamma)
+    {
+        if (gamma == 0) return;
+        using var noGrad = no_grad();
+        for (var layer = 0; layer < _model.MoeLayers.Count; layer++)
+        {
+            var bias = _model.MoeLayers[layer].ExpertBias;
+            var values = bias.data<float>().ToArray();
+            ExpertBalance.UpdateBias(values, loads[layer], gamma);
+            using var updated = tensor(values);
+            bias.copy_(updated);
+        }
+    }
+
+    /// <summary>Restores counters after the tensors were loaded from a checkpoint.</summary>
+    internal void Restore(TrainerState state)
+    {
+        Step = state.Step;
+        TokensSeen = state.TokensSeen;
+    }
+
+    public void Dispose()
+    {
+        _recorder.Dispose();
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}
