@@ -17,7 +17,7 @@ public sealed record DatasetIndex(
     int FormatVersion,
     string Tokenizer,
     int VocabSize,
-    TokenDType TokenDType,
+    [property: JsonPropertyName("token_dtype")] TokenDType TokenDType,
     long TotalTokens,
     IReadOnlyList<ShardEntry> Shards)
 {
