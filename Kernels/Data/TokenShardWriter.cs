@@ -75,7 +75,7 @@ public sealed class TokenShardWriter(ITextTokenizer tokenizer, long shardTokens 
                 sink.Completed.Sum(s => s.TokenCount),
                 [.. sink.Completed]);
             var indexPath = Path.Combine(outputDirectory, DatasetIndex.FileName);
-            File.WriteAllText(indexPath + ShardSink.PartialSuffix, index.ToJson());
+            WriteDurably(indexPath + ShardSink.PartialSuffix, index.ToJson());
             File.Move(indexPath + ShardSink.PartialSuffix, indexPath, overwrite: true);
             return index;
         }
@@ -115,6 +115,14 @@ public sealed class TokenShardWriter(ITextTokenizer tokenizer, long shardTokens 
         }
 
         File.Delete(Path.Combine(directory, DatasetIndex.FileName + ShardSink.PartialSuffix));
+    }
+
+    private static void WriteDurably(string path, string text)
+    {
+        // Flushed to disk before the rename, so the index never names shards that a crash could lose.
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        stream.Write(Encoding.UTF8.GetBytes(text));
+        stream.Flush(flushToDisk: true);
     }
 
     private static string ReadUtf8(string path)

@@ -119,4 +119,34 @@ public sealed class TokenShardWriterTests
         // Shards of the replaced dataset are gone, not left beside the new one.
         Assert.Equal(2, Directory.GetFiles(folder.Combine("ds"), "shard-*").Length);
     }
+
+    [Fact]
+    public void LargeVocabulary_StoresFourByteTokensAndReadsThemBack()
+    {
+        using var folder = new TempFolder();
+        var input = folder.WriteText("a.txt", "abc");
+
+        var index = new TokenShardWriter(new WideTokenizer(), shardTokens: 3).Write([input], folder.Combine("ds"));
+        using var data = TokenDataset.Open(folder.Combine("ds"), verifyHashes: true);
+        var tokens = new long[4];
+        data.ReadWindow(0, tokens);
+
+        Assert.Equal(TokenDType.UInt32, index.TokenDType);
+        Assert.Equal([69_997L, 69_998L, 69_999L, 99_999L], tokens);
+        Assert.Equal(12, new FileInfo(folder.Combine("ds/shard-00000.bin")).Length);
+    }
+
+    /// <summary>Maps 'a'.. to ids near 70000, beyond what two bytes hold.</summary>
+    private sealed class WideTokenizer : ITextTokenizer
+    {
+        public string Name => "wide";
+
+        public int VocabSize => 100_000;
+
+        public int EndOfText => 99_999;
+
+        public int[] Encode(string text) => [.. text.Select(c => 69_997 + (c - 'a'))];
+
+        public string Decode(ReadOnlySpan<int> tokens) => throw new NotSupportedException();
+    }
 }
