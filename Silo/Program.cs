@@ -1,5 +1,3 @@
-using Orchestrator.Kernels.Native;
-using TorchSharp;
-LibTorchRuntime.Initialize();
-var t = torch.ones(3, 3);
-Console.WriteLine(t.matmul(t).sum().item<float>());
+using Orchestrator.Silo.Cli;
+
+return await OrchestratorCli.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,20 @@
+using System.CommandLine;
+
+namespace Orchestrator.Silo.Cli;
+
+/// <summary>The <c>orchestrator</c> command line.</summary>
+public static class OrchestratorCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Orchestrator: trains DeepSeek-V3-style FP8 mixture-of-experts models");
+        root.Options.Add(GlobalOptions.LibTorch);
+        root.Options.Add(GlobalOptions.LogFile);
+        root.Options.Add(GlobalOptions.Verbose);
+        root.Subcommands.Add(ModelInfoCommand.Create());
+        root.Subcommands.Add(PrepareDataCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,23 @@
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace Orchestrator.Silo.Logging;
+
+/// <summary>Serilog set-up shared by every command: console, and an optional JSON-lines file.</summary>
+public static class Logs
+{
+    /// <summary>Configures the global logger; warnings and above go to standard error so that command output stays clean.</summary>
+    public static void Configure(bool verbose, string? jsonFile)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose);
+        if (!string.IsNullOrWhiteSpace(jsonFile))
+            configuration = configuration.WriteTo.File(new CompactJsonFormatter(), jsonFile);
+        Log.Logger = configuration.CreateLogger();
+    }
+}

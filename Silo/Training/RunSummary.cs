@@ -1,0 +1,33 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Orchestrator.Silo.Training;
+
+/// <summary>The summary a run writes with <c>--summary-json</c>.</summary>
+public sealed record RunSummary
+{
+    /// <summary>Steps completed in total (including those before a resume).</summary>
+    [JsonPropertyName("steps")] public long Steps { get; init; }
+    [JsonPropertyName("steps_this_run")] public long StepsThisRun { get; init; }
+    [JsonPropertyName("resumed_from_step")] public long? ResumedFromStep { get; init; }
+    [JsonPropertyName("loss_first")] public double LossFirst { get; init; }
+    [JsonPropertyName("loss_last")] public double LossLast { get; init; }
+    [JsonPropertyName("tokens_per_second")] public double TokensPerSecond { get; init; }
+    [JsonPropertyName("max_vio_last")] public double MaxVioLast { get; init; }
+    [JsonPropertyName("params_total")] public long ParamsTotal { get; init; }
+    [JsonPropertyName("params_active")] public long ParamsActive { get; init; }
+    [JsonPropertyName("tokens_seen")] public long TokensSeen { get; init; }
+    [JsonPropertyName("seconds")] public double Seconds { get; init; }
+    [JsonPropertyName("last_checkpoint")] public string? LastCheckpoint { get; init; }
+    /// <summary>Total loss of every step of this run, in order (exact doubles).</summary>
+    [JsonPropertyName("losses")] public IReadOnlyList<double> Losses { get; init; } = [];
+    /// <summary>Largest per-layer MaxVio of every step of this run.</summary>
+    [JsonPropertyName("max_vio")] public IReadOnlyList<double> MaxVio { get; init; } = [];
+
+    public void Write(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
+    }
+}
