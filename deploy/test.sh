@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh Debian 12 machine that has the .NET SDK.
+# What the tests need beyond the SDK is installed and started here; today that is nothing:
+# the suite is the compute core (Kernels) and the command line (Silo). Later suites add their
+# services here (PostgreSQL, chromium), so that this stays the one command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+dotnet --version >/dev/null 2>&1 || { echo "deploy/test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+
+dotnet build Orchestrator.sln -c Debug -nologo -v quiet
+
+log=$(mktemp)
+status=0
+for project in tests/*/*.csproj; do
+  echo "== $project"
+  dotnet test "$project" --no-build -c Debug -nologo 2>&1 | tee -a "$log" || status=1
+done
+
+# One closing line that any CI reads: "N passed, N failed".
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "$passed passed, $failed failed"
+if [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then status=1; fi
+exit $status
