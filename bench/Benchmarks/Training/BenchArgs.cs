@@ -10,11 +10,12 @@ internal sealed class BenchArgs(string[] args)
 
     public string String(string name, string fallback) => Value(name) ?? fallback;
 
-    /// <summary>A comma-separated list of numbers, e.g. <c>--gammas 0.001,0.01</c>.</summary>
-    public double[] Doubles(string name, double[] fallback) =>
-        Value(name) is { } text
-            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray()
-            : fallback;
+    /// <summary>A comma-separated list, e.g. <c>--gammas 0.001,0.01</c>.</summary>
+    public string[] List(string name, string[] fallback) =>
+        Value(name) is { } text ? text.Split(',', StringSplitOptions.RemoveEmptyEntries) : fallback;
+
+    /// <summary>True when the flag <paramref name="name"/> is present.</summary>
+    public bool Flag(string name) => Array.IndexOf(args, name) >= 0;
 
     private string? Value(string name)
     {

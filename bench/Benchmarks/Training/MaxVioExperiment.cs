@@ -20,7 +20,10 @@ internal static class MaxVioExperiment
         var steps = options.Int("--steps", 300);
         var window = options.Int("--window", 50);
         var every = options.Int("--every", 10);
-        var gammas = options.Doubles("--gammas", [0.001, 0.01]);
+        var gammas = options.List("--gammas", ["0.001", "0.01"]).Select(GammaSchedule.Parse).ToArray();
+        // A follow-up probe may skip the γ = 0 baseline and write beside the main result instead of over it.
+        var withBaseline = !options.Flag("--no-baseline");
+        var stem = options.String("--name", "maxvio");
         var configPath = options.String("--config", BenchWorkspace.TinyConfigPath);
         var started = DateTime.UtcNow;
 
@@ -30,12 +33,10 @@ internal static class MaxVioExperiment
         training = training with { Threads = options.Int("--threads", training.Threads) };
         using var data = DemoDataset.Create();
 
-        var runs = new List<MaxVioRun> { MaxVioRun.Train("bias-off", model, training, data.Dataset, 0, steps, window, every) };
+        var runs = new List<MaxVioRun>();
+        if (withBaseline) runs.Add(MaxVioRun.Train("bias-off", model, training, data.Dataset, new GammaSchedule(0, 0, 0), steps, window, every));
         foreach (var gamma in gammas)
-        {
-            var name = "bias-on-" + gamma.ToString("G", CultureInfo.InvariantCulture);
-            runs.Add(MaxVioRun.Train(name, model, training, data.Dataset, gamma, steps, window, every));
-        }
+            runs.Add(MaxVioRun.Train($"bias-on-{gamma}", model, training, data.Dataset, gamma, steps, window, every));
 
         var document = new
         {
@@ -59,11 +60,11 @@ internal static class MaxVioExperiment
             Goal = new { GlobalMaxVioAtMost = Goal },
             Runs = runs,
         };
-        var path = BenchWorkspace.WriteResult("maxvio", started, BenchJson.Serialize(document));
+        var path = BenchWorkspace.WriteResult(stem, started, BenchJson.Serialize(document));
 
-        Console.WriteLine($"{"run",-16} {"gamma",7} {"global MaxVio",14} {"batch MaxVio",13} {"main loss",10}   (last {window} of {steps} steps)");
+        Console.WriteLine($"{"run",-16} {"gamma",14} {"global MaxVio",14} {"batch MaxVio",13} {"main loss",10}   (last {window} of {steps} steps)");
         foreach (var r in runs)
-            Console.WriteLine($"{r.Name,-16} {r.Gamma,7:G} {r.FinalGlobalMaxVio,14:F4} {r.MeanBatchMaxVioLast,13:F4} {r.MeanMainLossLast,10:F4}{(r.Gamma > 0 && r.FinalGlobalMaxVio <= Goal ? "   meets goal" : "")}");
+            Console.WriteLine($"{r.Name,-16} {r.Gamma,14} {r.FinalGlobalMaxVio,14:F4} {r.MeanBatchMaxVioLast,13:F4} {r.MeanMainLossLast,10:F4}{(r.Gamma != "0" && r.FinalGlobalMaxVio <= Goal ? "   meets goal" : "")}");
         Console.WriteLine($"wrote {path}");
         return 0;
     }

@@ -9,17 +9,18 @@ internal sealed record MaxVioPoint(long Step, double BatchMaxVio, double GlobalM
 
 /// <summary>One balancing run: its γ, the series every few steps, and the figures at the end.</summary>
 internal sealed record MaxVioRun(
-    string Name, double Gamma, int Steps, double FinalGlobalMaxVio, double[] FinalGlobalMaxVioPerLayer,
+    string Name, string Gamma, int Steps, double FinalGlobalMaxVio, double[] FinalGlobalMaxVioPerLayer,
     double MeanBatchMaxVioLast, double MeanMainLossLast, double FinalMainLoss, double Seconds, IReadOnlyList<MaxVioPoint> Series)
 {
     /// <summary>
     /// Trains <paramref name="model"/> for <paramref name="steps"/> steps from the config's seed, with
-    /// γ = <paramref name="gamma"/>; everything else (data, init, α) is identical between runs.
+    /// γ from <paramref name="gamma"/>; everything else (data, init, α) is identical between runs.
     /// </summary>
     public static MaxVioRun Train(string name, ModelConfig model, TrainingConfig training, TokenDataset dataset,
-        double gamma, int steps, int window, int every)
+        GammaSchedule gamma, int steps, int window, int every)
     {
-        var config = training with { BiasUpdateSpeed = gamma, BiasUpdateFreezeStep = 0 };
+        // A constant γ goes through the trainer's own update; a schedule is applied here, the trainer's γ set to 0.
+        var config = training with { BiasUpdateSpeed = gamma.Constant ? gamma.Early : 0, BiasUpdateFreezeStep = 0 };
         var source = new DatasetBatchSource(dataset, config.Seed, config.SequenceLength + 1 + model.MtpDepth,
             config.MicroBatchSize, config.GradientAccumulation);
         using var trainer = new Trainer(model, config, source, steps);
@@ -32,6 +33,7 @@ internal sealed record MaxVioRun(
         {
             last = trainer.TrainStep();
             seconds += last.Seconds;
+            if (!gamma.Constant) BiasUpdate.Apply(trainer, last.Loads, gamma.At(step));
             global.Add(last.Loads);
             var batch = last.MaxViolationOverLayers;
             if (step >= steps - window) tail.Add((batch, last.MainLoss));
@@ -41,7 +43,7 @@ internal sealed record MaxVioRun(
                 Console.Error.WriteLine($"  {name} step {last.Step}: batch MaxVio {batch:F3}, global {global.Value:F3}, main loss {last.MainLoss:F4}");
         }
 
-        return new MaxVioRun(name, gamma, steps, global.Value, global.PerLayer(),
+        return new MaxVioRun(name, gamma.ToString(), steps, global.Value, global.PerLayer(),
             tail.Average(t => t.BatchMaxVio), tail.Average(t => t.MainLoss), last!.MainLoss, seconds, series);
     }
 }
