@@ -27,6 +27,10 @@ public sealed record TrainingConfig
     /// <summary>From this step on γ = 0 (V3 stops updating for its last 500B tokens); 0 never freezes.</summary>
     [JsonPropertyName("bias_update_freeze_step")] public long BiasUpdateFreezeStep { get; init; }
 
-    /// <summary>Threads libtorch may use; fixed so that results are reproducible.</summary>
+    /// <summary>
+    /// Threads libtorch may use (process-wide; applied by the command that runs training). Fixed so
+    /// that results are reproducible. Keep it at or below the cores the process really has: OpenMP
+    /// threads spin at barriers, and on a busy machine 2 threads ran 2.5–25× slower than 1.
+    /// </summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = 2;
 }

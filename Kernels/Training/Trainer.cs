@@ -34,7 +34,6 @@ public sealed class Trainer : IDisposable
         _run = new RunConfig { Model = model, Training = training };
         _training = training;
         _data = data;
-        set_num_threads(training.Threads);
         _model = new DeepSeekModel(model, training.Seed);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();

@@ -18,6 +18,8 @@ public static class TrainingRun
         if (options.Resume && options.CheckpointDirectory is null) throw new ArgumentException("--resume needs --checkpoint-dir");
         if (options.CheckpointEvery <= 0) throw new ArgumentException($"--checkpoint-every must be greater than 0 (got {options.CheckpointEvery})");
 
+        // libtorch's intra-op thread count is process-wide, so the run sets it, not the trainer.
+        TorchSharp.torch.set_num_threads(training.Threads);
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);

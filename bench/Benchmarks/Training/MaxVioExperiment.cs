@@ -31,6 +31,7 @@ internal static class MaxVioExperiment
         var (model, training) = BenchWorkspace.LoadConfig(configPath);
         // On a shared 2-core VM two OpenMP threads can spin at barriers while the other core is taken; --threads 1 avoids that.
         training = training with { Threads = options.Int("--threads", training.Threads) };
+        set_num_threads(training.Threads); // process-wide, so the harness sets it (the trainer does not)
         using var data = DemoDataset.Create();
 
         var runs = new List<MaxVioRun>();
