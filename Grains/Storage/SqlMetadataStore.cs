@@ -246,7 +246,7 @@ public abstract class SqlMetadataStore : IMetadataStore
                 ON CONFLICT (job_id, name, step) DO UPDATE SET value = excluded.value, at = excluded.at
                 """,
                 cancellationToken,
-                ("job", jobId), ("name", sample.Name), ("step", sample.Step), ("value", sample.Value), ("at", ToDbTime(Truncate(sample.At)))).ConfigureAwait(false);
+                ("job", jobId), ("name", sample.Name), ("step", sample.Step), ("value", ToDbValue(sample.Value)), ("at", ToDbTime(Truncate(sample.At)))).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -293,6 +293,9 @@ public abstract class SqlMetadataStore : IMetadataStore
 
     /// <summary>Adds a JSON parameter (null becomes SQL NULL).</summary>
     private protected abstract void AddJson(DbCommand command, string name, string? json);
+
+    /// <summary>A metric value as the engine stores it.</summary>
+    private protected virtual object ToDbValue(double value) => value;
 
     /// <summary>Both engines keep microseconds; cutting here makes what a write returns equal what a read returns.</summary>
     private protected static DateTimeOffset Truncate(DateTimeOffset time)

@@ -65,6 +65,9 @@ public sealed class SqliteMetadataStore : SqlMetadataStore
     private protected override DateTimeOffset FromDbTime(DbDataReader reader, int ordinal) =>
         new(DateTimeOffset.UnixEpoch.UtcTicks + (reader.GetInt64(ordinal) * 10), TimeSpan.Zero);
 
+    // SQLite has no NaN (Microsoft.Data.Sqlite refuses to bind one); NULL stands for it, see 0001_initial.sql.
+    private protected override object ToDbValue(double value) => double.IsNaN(value) ? DBNull.Value : value;
+
     private protected override void AddJson(DbCommand command, string name, string? json) =>
         command.Parameters.Add(new SqliteParameter(name, (object?)json ?? DBNull.Value));
 }

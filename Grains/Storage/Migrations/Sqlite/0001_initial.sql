@@ -38,7 +38,7 @@ CREATE TABLE job_events (
     PRIMARY KEY (job_id, seq)
 );
 
--- value NULL stands for NaN: SQLite stores a NaN REAL as NULL, and a diverged loss is worth keeping.
+-- value NULL stands for NaN: SQLite has no NaN, and a diverged loss is worth keeping.
 CREATE TABLE metrics (
     job_id  TEXT    NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     name    TEXT    NOT NULL,
