@@ -16,7 +16,8 @@ namespace Orchestrator.Grains.Membership;
 /// <remarks>
 /// Every write that changes membership is conditional on the table etag the writer read, and on the row
 /// etag for updates, in one transaction: the version row's lock serialises writers, and a writer whose
-/// etag is stale matches no row and changes nothing. Etags are numbers from the version row's counter, so
+/// etag is stale matches no row and changes nothing. The version must also grow (Orleans passes
+/// <c>TableVersion.Next()</c>), which keeps it monotonic as the contract says it is. Etags are numbers from the version row's counter, so
 /// a row's etag is the table etag of the write that last changed it, unique within the cluster.
 /// </remarks>
 public sealed partial class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
@@ -179,7 +180,7 @@ public sealed partial class PostgresMembershipTable : IMembershipTable, IAsyncDi
         await using (var bump = new NpgsqlCommand(
             """
             UPDATE membership_version SET version = @version, etag = etag + 1, updated_at = now()
-            WHERE cluster_id = @cluster AND etag = @etag
+            WHERE cluster_id = @cluster AND etag = @etag AND version < @version
             RETURNING etag
             """,
             connection,
