@@ -84,6 +84,7 @@ public sealed class PostgresMembershipTableTests(PostgresServer server) : IAsync
         Assert.False(await Table.InsertRow(MembershipTableHarness.Entry(11112), stale.Next()));
         Assert.False(await Table.InsertRow(MembershipTableHarness.Entry(11111, SiloStatus.Active), current.Version.Next()));
         Assert.False(await Table.InsertRow(MembershipTableHarness.Entry(11113), new TableVersion(current.Version.Version + 1, "not-an-etag")));
+        Assert.False(await Table.InsertRow(MembershipTableHarness.Entry(11114), new TableVersion(current.Version.Version + 5, stale.VersionEtag)));
 
         var after = await Table.ReadAll();
         Assert.Equal(current.Version, after.Version);
