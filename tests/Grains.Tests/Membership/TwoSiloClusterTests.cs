@@ -9,12 +9,13 @@ using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
+using Xunit.Abstractions;
 
 namespace Orchestrator.Grains.Tests.Membership;
 
 /// <summary>Real Orleans hosts, in this process on loopback, clustering through the PostgreSQL membership table.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class TwoSiloClusterTests(PostgresServer server)
+public sealed class TwoSiloClusterTests(PostgresServer server, ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
@@ -55,6 +56,36 @@ public sealed class TwoSiloClusterTests(PostgresServer server)
         Assert.Equal(seenByFirst.Order(), rows.Select(r => r.SiloAddress).Order());
         Assert.All(rows, r => Assert.Equal(SiloStatus.Dead, r.Status));
         Assert.Equal(["s1", "s2"], rows.Select(r => r.SiloName).Order());
+    }
+
+    [Fact]
+    public async Task AKilledSilo_IsDeclaredDeadByItsPeerWithinFiveSeconds()
+    {
+        var connectionString = await server.DatabaseForAsync(GetType());
+        var clusterId = "it-" + Guid.NewGuid().ToString("N");
+        using var timeout = new CancellationTokenSource(Patience);
+        var ports = FreeLoopbackPorts(4);
+        using var survivor = Silo(connectionString, clusterId, "s1", ports[0], ports[1]);
+        await survivor.StartAsync(timeout.Token);
+        using var victim = await SiloProcessRunner.StartAsync(connectionString, clusterId, "s2", ports[2], ports[3], timeout.Token);
+        await WaitForActiveMembersAsync(survivor, 2, timeout.Token);
+        var survivorAddress = survivor.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        var declaredDead = WaitForStatusAsync(survivor, victim.Address, SiloStatus.Dead, timeout.Token);
+
+        var killedAt = TimeProvider.System.GetTimestamp();
+        victim.Kill();
+        await declaredDead;
+        var detection = TimeProvider.System.GetElapsedTime(killedAt);
+        output.WriteLine($"killed silo declared dead after {detection.TotalSeconds:F2} s");
+
+        Assert.True(detection < TimeSpan.FromSeconds(5), $"declared dead after {detection.TotalSeconds:F1} s");
+
+        // The death is the survivor's verdict, recorded with its vote, not a goodbye from the victim.
+        await using var table = new MembershipTableHarness(connectionString, clusterId).Table();
+        var row = (await table.ReadRow(victim.Address)).Members.Single().Item1;
+        Assert.Equal(SiloStatus.Dead, row.Status);
+        Assert.Contains(row.SuspectTimes ?? [], s => s.Item1.Equals(survivorAddress));
+        await survivor.StopAsync(timeout.Token);
     }
 
     private static IHost Silo(string connectionString, string clusterId, string name, int siloPort, int gatewayPort) =>
@@ -100,6 +131,18 @@ public sealed class TwoSiloClusterTests(PostgresServer server)
         }
 
         throw new InvalidOperationException("the membership update stream ended");
+    }
+
+    private static async Task WaitForStatusAsync(IHost silo, SiloAddress member, SiloStatus status, CancellationToken cancellationToken)
+    {
+        var membership = silo.Services.GetRequiredService<IClusterMembershipService>();
+        await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+        {
+            if (snapshot.GetSiloStatus(member) == status)
+            {
+                return;
+            }
+        }
     }
 
     private static int[] FreeLoopbackPorts(int count)
