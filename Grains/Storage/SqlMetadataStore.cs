@@ -62,40 +62,40 @@ public abstract class SqlMetadataStore : IMetadataStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
-        // One transaction so that the devices belong to the nodes as read.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var devices = new Dictionary<string, List<DeviceSlot>>(StringComparer.Ordinal);
-        await using (var command = Command(connection, transaction, "SELECT node, device_id FROM devices"))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var node = reader.GetString(0);
-                if (!devices.TryGetValue(node, out var list))
-                {
-                    devices[node] = list = [];
-                }
-
-                list.Add(DeviceSlot.Parse(reader.GetString(1)));
-            }
-        }
-
+        // One statement, so that the devices belong to the nodes as read (PostgreSQL's default isolation
+        // gives each statement, not each transaction, its own snapshot).
+        await using var command = Command(
+            connection, null,
+            "SELECT n.name, n.host, n.status, n.last_seen, d.device_id FROM nodes n LEFT JOIN devices d ON d.node = n.name ORDER BY n.name");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var nodes = new List<NodeRecord>();
-        await using (var command = Command(connection, transaction, "SELECT name, host, status, last_seen FROM nodes ORDER BY name"))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var devices = new List<DeviceSlot>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var name = reader.GetString(0);
+            if (nodes.Count == 0 || nodes[^1].Name != name)
             {
-                var name = reader.GetString(0);
-                var slots = devices.TryGetValue(name, out var list)
-                    ? list.OrderBy(d => d.Kind).ThenBy(d => d.Index).ToArray()
-                    : [];
-                nodes.Add(new NodeRecord(name, reader.GetString(1), ParseEnum<NodeStatus>(reader.GetString(2)), FromDbTime(reader, 3), slots));
+                Close(nodes, devices);
+                devices = [];
+                nodes.Add(new NodeRecord(name, reader.GetString(1), ParseEnum<NodeStatus>(reader.GetString(2)), FromDbTime(reader, 3), devices));
+            }
+
+            if (!reader.IsDBNull(4))
+            {
+                devices.Add(DeviceSlot.Parse(reader.GetString(4)));
             }
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        Close(nodes, devices);
         return nodes;
+
+        static void Close(List<NodeRecord> nodes, List<DeviceSlot> devices)
+        {
+            if (nodes.Count > 0)
+            {
+                nodes[^1] = nodes[^1] with { Devices = devices.OrderBy(d => d.Kind).ThenBy(d => d.Index).ToArray() };
+            }
+        }
     }
 
     /// <inheritdoc />

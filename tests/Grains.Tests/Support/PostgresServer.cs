@@ -43,10 +43,11 @@ public sealed class PostgresServer : IAsyncLifetime
             asPostgres: true);
     }
 
-    /// <summary>A database of its own for one test class (created on first ask, the same string after).</summary>
-    public async Task<string> DatabaseForAsync(Type testClass)
+    /// <summary>A database of its own for one test class (created on first ask, the same string after);
+    /// <paramref name="purpose"/> gives the class more than one.</summary>
+    public async Task<string> DatabaseForAsync(Type testClass, string purpose = "")
     {
-        var name = "t_" + new string(testClass.Name.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).ToArray());
+        var name = "t_" + new string((testClass.Name + purpose).ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).ToArray());
         await _databasesLock.WaitAsync();
         try
         {
