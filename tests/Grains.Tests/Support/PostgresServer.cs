@@ -148,16 +148,16 @@ public sealed class PostgresServer : IAsyncLifetime
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
 
-        // pg_ctl start leaves the server holding our pipes; read to the exit, not to end of stream.
+        // Drain both pipes while waiting, so that a chatty initdb cannot fill one and stall; the exit code
+        // decides. The server that pg_ctl starts writes to its log file, not to these pipes.
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            var error = stderr.IsCompleted ? await stderr : string.Empty;
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {error}");
+            var output = await Task.WhenAll(stdout, stderr).WaitAsync(TimeSpan.FromSeconds(5));
+            throw new InvalidOperationException(
+                $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {output[1]} {output[0]}");
         }
-
-        _ = stdout;
     }
 }
