@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh Debian 12 machine that has the .NET SDK.
-# What the tests need beyond the SDK is installed and started here; today that is nothing:
-# the suite is the compute core (Kernels) and the command line (Silo). Later suites add their
-# services here (PostgreSQL, chromium), so that this stays the one command.
+# What the tests need beyond the SDK is installed here: PostgreSQL's binaries for the Grains tests
+# (their fixture starts a throwaway server itself; the package starts none). Later suites add their
+# services here (chromium), so that this stays the one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 dotnet --version >/dev/null 2>&1 || { echo "deploy/test.sh: the .NET SDK (dotnet) is required" >&2; exit 1; }
+
+# PostgreSQL: only the binaries (initdb, pg_ctl) and the postgres user; needs root and apt.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  echo "== installing postgresql"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
 
 dotnet build Orchestrator.sln -c Debug -nologo -v quiet
 
