@@ -1,0 +1,72 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Orchestrator.Kernels.Fp8;
+
+/// <summary>Sixteen output columns of one GEMM row as four double vectors: the kernel's register tile.</summary>
+internal struct GemmLanes
+{
+    public Vector256<double> V0;
+    public Vector256<double> V1;
+    public Vector256<double> V2;
+    public Vector256<double> V3;
+
+    public GemmLanes(Vector256<double> v0, Vector256<double> v1, Vector256<double> v2, Vector256<double> v3)
+    {
+        V0 = v0;
+        V1 = v1;
+        V2 = v2;
+        V3 = v3;
+    }
+
+    public static GemmLanes Broadcast(double value)
+    {
+        var v = Vector256.Create(value);
+        return new GemmLanes(v, v, v, v);
+    }
+
+    public readonly bool IsAllOnes =>
+        Vector256.EqualsAll(V0, Vector256<double>.One) && Vector256.EqualsAll(V1, Vector256<double>.One) &&
+        Vector256.EqualsAll(V2, Vector256<double>.One) && Vector256.EqualsAll(V3, Vector256<double>.One);
+
+    public readonly GemmLanes Divide(GemmLanes other) => new(V0 / other.V0, V1 / other.V1, V2 / other.V2, V3 / other.V3);
+
+    /// <summary>this = round(this + a·b) lane-wise; the FP8×FP8 product is exact in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AccumulateProduct(double a, ReadOnlySpan<Vector256<double>> b, AccumulatorRounder rounder)
+    {
+        var av = Vector256.Create(a);
+        V0 = rounder.Apply(V0 + (av * b[0]));
+        V1 = rounder.Apply(V1 + (av * b[1]));
+        V2 = rounder.Apply(V2 + (av * b[2]));
+        V3 = rounder.Apply(V3 + (av * b[3]));
+    }
+
+    /// <summary>this = round(this + (a·b)·ratio) lane-wise: the no-promotion path's relative scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AccumulateProduct(double a, ReadOnlySpan<Vector256<double>> b, in GemmLanes ratio, AccumulatorRounder rounder)
+    {
+        var av = Vector256.Create(a);
+        V0 = rounder.Apply(V0 + (av * b[0] * ratio.V0));
+        V1 = rounder.Apply(V1 + (av * b[1] * ratio.V1));
+        V2 = rounder.Apply(V2 + (av * b[2] * ratio.V2));
+        V3 = rounder.Apply(V3 + (av * b[3] * ratio.V3));
+    }
+
+    /// <summary>this = fp32(this + fp32(partial · scale)): a promotion into the FP32 accumulator.</summary>
+    public void AddScaled(in GemmLanes partial, in GemmLanes scale, AccumulatorRounder fp32)
+    {
+        V0 = fp32.Apply(V0 + fp32.Apply(partial.V0 * scale.V0));
+        V1 = fp32.Apply(V1 + fp32.Apply(partial.V1 * scale.V1));
+        V2 = fp32.Apply(V2 + fp32.Apply(partial.V2 * scale.V2));
+        V3 = fp32.Apply(V3 + fp32.Apply(partial.V3 * scale.V3));
+    }
+
+    public readonly void CopyTo(Span<double> destination)
+    {
+        V0.CopyTo(destination);
+        V1.CopyTo(destination[4..]);
+        V2.CopyTo(destination[8..]);
+        V3.CopyTo(destination[12..]);
+    }
+}
