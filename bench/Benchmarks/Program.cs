@@ -1,4 +1,8 @@
 using BenchmarkDotNet.Running;
+using Orchestrator.Benchmarks.Fp8;
 
-// Each benchmark class is a suite; `dotnet run -c Release --project bench/Benchmarks -- --filter '*'`.
+// Experiments (plain console modes) first; everything else goes to BenchmarkDotNet:
+// `dotnet run -c Release --project bench/Benchmarks -- --filter '*'`.
+if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorExperiment.Run(rest);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
