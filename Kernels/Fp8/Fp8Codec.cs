@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Orchestrator.Kernels.Fp8;
 
@@ -10,7 +12,7 @@ namespace Orchestrator.Kernels.Fp8;
 /// </summary>
 public static class Fp8Codec
 {
-    private const int Step = 32; // four uint lanes-vectors narrow to one 32-byte vector
+    private const int Step = 32; // four 8-lane int vectors narrow to one 32-byte vector
 
     /// <summary>Encodes <c>source[i] / scale</c> into <paramref name="destination"/>.</summary>
     /// <remarks>
@@ -21,29 +23,8 @@ public static class Fp8Codec
         Fp8Overflow overflow = Fp8Overflow.Saturate, float scale = 1f)
     {
         CheckLengths(source.Length, destination.Length);
-        var lanes = new Fp8Lanes(format, overflow);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var divisor = Vector256.Create(scale);
-            var divide = scale != 1f;
-            ref var src = ref MemoryMarshal.GetReference(source);
-            for (; i <= source.Length - Step; i += Step)
-            {
-                var c0 = EncodeEight(ref src, i, lanes, divide, divisor);
-                var c1 = EncodeEight(ref src, i + 8, lanes, divide, divisor);
-                var c2 = EncodeEight(ref src, i + 16, lanes, divide, divisor);
-                var c3 = EncodeEight(ref src, i + 24, lanes, divide, divisor);
-                var bytes = Vector256.Narrow(Vector256.Narrow(c0, c1), Vector256.Narrow(c2, c3));
-                bytes.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)i);
-            }
-        }
-
-        for (; i < source.Length; i++)
-        {
-            var value = scale == 1f ? source[i] : source[i] / scale;
-            destination[i] = (byte)lanes.Encode(BitConverter.SingleToUInt32Bits(value));
-        }
+        if (format == Fp8Format.E4M3) EncodeFloat<E4M3Layout>(source, destination, overflow, scale);
+        else EncodeFloat<E5M2Layout>(source, destination, overflow, scale);
     }
 
     /// <summary>Encodes bfloat16 values (given as their 16 raw bits); bf16 widens exactly to float32.</summary>
@@ -51,33 +32,84 @@ public static class Fp8Codec
         Fp8Overflow overflow = Fp8Overflow.Saturate)
     {
         CheckLengths(bfloat16Source.Length, destination.Length);
-        var lanes = new Fp8Lanes(format, overflow);
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref var src = ref MemoryMarshal.GetReference(bfloat16Source);
-            for (; i <= bfloat16Source.Length - Step; i += Step)
-            {
-                var low = Vector256.LoadUnsafe(ref src, (nuint)i);
-                var high = Vector256.LoadUnsafe(ref src, (nuint)(i + 16));
-                var c0 = lanes.Encode(Vector256.ShiftLeft(Vector256.WidenLower(low), 16));
-                var c1 = lanes.Encode(Vector256.ShiftLeft(Vector256.WidenUpper(low), 16));
-                var c2 = lanes.Encode(Vector256.ShiftLeft(Vector256.WidenLower(high), 16));
-                var c3 = lanes.Encode(Vector256.ShiftLeft(Vector256.WidenUpper(high), 16));
-                var bytes = Vector256.Narrow(Vector256.Narrow(c0, c1), Vector256.Narrow(c2, c3));
-                bytes.StoreUnsafe(ref MemoryMarshal.GetReference(destination), (nuint)i);
-            }
-        }
-
-        for (; i < bfloat16Source.Length; i++)
-            destination[i] = (byte)lanes.Encode((uint)bfloat16Source[i] << 16);
+        if (format == Fp8Format.E4M3) EncodeBfloat16<E4M3Layout>(bfloat16Source, destination, overflow);
+        else EncodeBfloat16<E5M2Layout>(bfloat16Source, destination, overflow);
     }
 
     /// <summary>Decodes codes into <c>decode(code) · scale</c>.</summary>
     public static void Decode(ReadOnlySpan<byte> source, Span<float> destination, Fp8Format format, float scale = 1f)
     {
         CheckLengths(source.Length, destination.Length);
-        var lanes = new Fp8Lanes(format, Fp8Overflow.Saturate);
+        if (format == Fp8Format.E4M3) DecodeFloat<E4M3Layout>(source, destination, scale);
+        else DecodeFloat<E5M2Layout>(source, destination, scale);
+    }
+
+    /// <summary>Decodes codes into bfloat16 bits; every E4M3 and E5M2 value is exact in bfloat16.</summary>
+    public static void Decode(ReadOnlySpan<byte> source, Span<ushort> bfloat16Destination, Fp8Format format)
+    {
+        CheckLengths(source.Length, bfloat16Destination.Length);
+        if (format == Fp8Format.E4M3) DecodeBfloat16<E4M3Layout>(source, bfloat16Destination);
+        else DecodeBfloat16<E5M2Layout>(source, bfloat16Destination);
+    }
+
+    private static void EncodeFloat<T>(ReadOnlySpan<float> source, Span<byte> destination, Fp8Overflow overflow, float scale)
+        where T : struct, IFp8Layout
+    {
+        var overflowCode = Fp8Lanes<T>.OverflowCode(overflow);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var limit = Vector256.Create(overflowCode);
+            var divisor = Vector256.Create(scale);
+            var divide = scale != 1f;
+            ref var src = ref MemoryMarshal.GetReference(source);
+            ref var dst = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Step; i += Step)
+            {
+                var c0 = Fp8Lanes<T>.Encode(Load(ref src, i, divide, divisor), limit);
+                var c1 = Fp8Lanes<T>.Encode(Load(ref src, i + 8, divide, divisor), limit);
+                var c2 = Fp8Lanes<T>.Encode(Load(ref src, i + 16, divide, divisor), limit);
+                var c3 = Fp8Lanes<T>.Encode(Load(ref src, i + 24, divide, divisor), limit);
+                StoreBytes(c0, c1, c2, c3, ref dst, i);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            var value = scale == 1f ? source[i] : source[i] / scale;
+            destination[i] = (byte)Fp8Lanes<T>.Encode(BitConverter.SingleToUInt32Bits(value), overflowCode);
+        }
+    }
+
+    private static void EncodeBfloat16<T>(ReadOnlySpan<ushort> source, Span<byte> destination, Fp8Overflow overflow)
+        where T : struct, IFp8Layout
+    {
+        var overflowCode = Fp8Lanes<T>.OverflowCode(overflow);
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var limit = Vector256.Create(overflowCode);
+            ref var src = ref MemoryMarshal.GetReference(source);
+            ref var dst = ref MemoryMarshal.GetReference(destination);
+            for (; i <= source.Length - Step; i += Step)
+            {
+                var low = Vector256.LoadUnsafe(ref src, (nuint)i);
+                var high = Vector256.LoadUnsafe(ref src, (nuint)(i + 16));
+                var c0 = Fp8Lanes<T>.Encode(Widen(Vector256.WidenLower(low)), limit);
+                var c1 = Fp8Lanes<T>.Encode(Widen(Vector256.WidenUpper(low)), limit);
+                var c2 = Fp8Lanes<T>.Encode(Widen(Vector256.WidenLower(high)), limit);
+                var c3 = Fp8Lanes<T>.Encode(Widen(Vector256.WidenUpper(high)), limit);
+                StoreBytes(c0, c1, c2, c3, ref dst, i);
+            }
+        }
+
+        for (; i < source.Length; i++)
+            destination[i] = (byte)Fp8Lanes<T>.Encode((uint)source[i] << 16, overflowCode);
+    }
+
+    private static void DecodeFloat<T>(ReadOnlySpan<byte> source, Span<float> destination, float scale)
+        where T : struct, IFp8Layout
+    {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -88,52 +120,74 @@ public static class Fp8Codec
             {
                 var bytes = Vector256.LoadUnsafe(ref src, (nuint)i);
                 var (lo, hi) = (Vector256.WidenLower(bytes), Vector256.WidenUpper(bytes));
-                StoreEight(lanes.Decode(Vector256.WidenLower(lo)), ref dst, i, factor);
-                StoreEight(lanes.Decode(Vector256.WidenUpper(lo)), ref dst, i + 8, factor);
-                StoreEight(lanes.Decode(Vector256.WidenLower(hi)), ref dst, i + 16, factor);
-                StoreEight(lanes.Decode(Vector256.WidenUpper(hi)), ref dst, i + 24, factor);
+                Store(Fp8Lanes<T>.Decode(Vector256.WidenLower(lo).AsInt32()), ref dst, i, factor);
+                Store(Fp8Lanes<T>.Decode(Vector256.WidenUpper(lo).AsInt32()), ref dst, i + 8, factor);
+                Store(Fp8Lanes<T>.Decode(Vector256.WidenLower(hi).AsInt32()), ref dst, i + 16, factor);
+                Store(Fp8Lanes<T>.Decode(Vector256.WidenUpper(hi).AsInt32()), ref dst, i + 24, factor);
             }
         }
 
         for (; i < source.Length; i++)
-            destination[i] = BitConverter.UInt32BitsToSingle(lanes.Decode(source[i])) * scale;
+            destination[i] = BitConverter.UInt32BitsToSingle(Fp8Lanes<T>.Decode(source[i])) * scale;
     }
 
-    /// <summary>Decodes codes into bfloat16 bits; every E4M3 and E5M2 value is exact in bfloat16.</summary>
-    public static void Decode(ReadOnlySpan<byte> source, Span<ushort> bfloat16Destination, Fp8Format format)
+    private static void DecodeBfloat16<T>(ReadOnlySpan<byte> source, Span<ushort> destination)
+        where T : struct, IFp8Layout
     {
-        CheckLengths(source.Length, bfloat16Destination.Length);
-        var lanes = new Fp8Lanes(format, Fp8Overflow.Saturate);
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             ref var src = ref MemoryMarshal.GetReference(source);
-            ref var dst = ref MemoryMarshal.GetReference(bfloat16Destination);
+            ref var dst = ref MemoryMarshal.GetReference(destination);
             for (; i <= source.Length - Step; i += Step)
             {
                 var bytes = Vector256.LoadUnsafe(ref src, (nuint)i);
                 var (lo, hi) = (Vector256.WidenLower(bytes), Vector256.WidenUpper(bytes));
-                var f0 = Vector256.ShiftRightLogical(lanes.Decode(Vector256.WidenLower(lo)), 16);
-                var f1 = Vector256.ShiftRightLogical(lanes.Decode(Vector256.WidenUpper(lo)), 16);
-                var f2 = Vector256.ShiftRightLogical(lanes.Decode(Vector256.WidenLower(hi)), 16);
-                var f3 = Vector256.ShiftRightLogical(lanes.Decode(Vector256.WidenUpper(hi)), 16);
+                var f0 = Vector256.ShiftRightLogical(Fp8Lanes<T>.Decode(Vector256.WidenLower(lo).AsInt32()).AsUInt32(), 16);
+                var f1 = Vector256.ShiftRightLogical(Fp8Lanes<T>.Decode(Vector256.WidenUpper(lo).AsInt32()).AsUInt32(), 16);
+                var f2 = Vector256.ShiftRightLogical(Fp8Lanes<T>.Decode(Vector256.WidenLower(hi).AsInt32()).AsUInt32(), 16);
+                var f3 = Vector256.ShiftRightLogical(Fp8Lanes<T>.Decode(Vector256.WidenUpper(hi).AsInt32()).AsUInt32(), 16);
                 Vector256.Narrow(f0, f1).StoreUnsafe(ref dst, (nuint)i);
                 Vector256.Narrow(f2, f3).StoreUnsafe(ref dst, (nuint)(i + 16));
             }
         }
 
         for (; i < source.Length; i++)
-            bfloat16Destination[i] = (ushort)(lanes.Decode(source[i]) >> 16);
+            destination[i] = (ushort)(Fp8Lanes<T>.Decode(source[i]) >> 16);
     }
 
-    private static Vector256<uint> EncodeEight(ref float source, int offset, Fp8Lanes lanes, bool divide, Vector256<float> divisor)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Load(ref float source, int offset, bool divide, Vector256<float> divisor)
     {
         var values = Vector256.LoadUnsafe(ref source, (nuint)offset);
         if (divide) values /= divisor;
-        return lanes.Encode(values.AsUInt32());
+        return values.AsInt32();
     }
 
-    private static void StoreEight(Vector256<uint> bits, ref float destination, int offset, Vector256<float> factor) =>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Widen(Vector256<uint> bfloat16Bits) => Vector256.ShiftLeft(bfloat16Bits, 16).AsInt32();
+
+    // Codes are in 0..255, so narrowing cannot saturate. On AVX2 the saturating packs need no masking:
+    // three instructions and one permute restore the order the in-lane packs interleave.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreBytes(Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3, ref byte destination, int offset)
+    {
+        Vector256<byte> bytes;
+        if (Avx2.IsSupported)
+        {
+            var packed = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(c0, c1), Avx2.PackSignedSaturate(c2, c3));
+            bytes = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsByte();
+        }
+        else
+        {
+            bytes = Vector256.Narrow(Vector256.Narrow(c0.AsUInt32(), c1.AsUInt32()), Vector256.Narrow(c2.AsUInt32(), c3.AsUInt32()));
+        }
+
+        bytes.StoreUnsafe(ref destination, (nuint)offset);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<int> bits, ref float destination, int offset, Vector256<float> factor) =>
         (bits.AsSingle() * factor).StoreUnsafe(ref destination, (nuint)offset);
 
     private static void CheckLengths(int source, int destination)
