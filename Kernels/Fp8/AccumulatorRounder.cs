@@ -37,5 +37,9 @@ internal readonly struct AccumulatorRounder
         return (raw & _keep).AsDouble();
     }
 
+    /// <summary>Truncation only (round toward zero), whatever the configured mode.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector256<double> Truncate(Vector256<double> value) => (value.AsUInt64() & _keep).AsDouble();
+
     public GemmLanes Apply(GemmLanes value) => new(Apply(value.V0), Apply(value.V1), Apply(value.V2), Apply(value.V3));
 }

@@ -31,28 +31,6 @@ internal struct GemmLanes
 
     public readonly GemmLanes Divide(GemmLanes other) => new(V0 / other.V0, V1 / other.V1, V2 / other.V2, V3 / other.V3);
 
-    /// <summary>this = round(this + a·b) lane-wise; the FP8×FP8 product is exact in double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AccumulateProduct(double a, ReadOnlySpan<Vector256<double>> b, AccumulatorRounder rounder)
-    {
-        var av = Vector256.Create(a);
-        V0 = rounder.Apply(V0 + (av * b[0]));
-        V1 = rounder.Apply(V1 + (av * b[1]));
-        V2 = rounder.Apply(V2 + (av * b[2]));
-        V3 = rounder.Apply(V3 + (av * b[3]));
-    }
-
-    /// <summary>this = round(this + (a·b)·ratio) lane-wise: the no-promotion path's relative scales.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void AccumulateProduct(double a, ReadOnlySpan<Vector256<double>> b, in GemmLanes ratio, AccumulatorRounder rounder)
-    {
-        var av = Vector256.Create(a);
-        V0 = rounder.Apply(V0 + (av * b[0] * ratio.V0));
-        V1 = rounder.Apply(V1 + (av * b[1] * ratio.V1));
-        V2 = rounder.Apply(V2 + (av * b[2] * ratio.V2));
-        V3 = rounder.Apply(V3 + (av * b[3] * ratio.V3));
-    }
-
     /// <summary>this = fp32(this + fp32(partial · scale)): a promotion into the FP32 accumulator.</summary>
     public void AddScaled(in GemmLanes partial, in GemmLanes scale, AccumulatorRounder fp32)
     {

@@ -148,15 +148,10 @@ public static class ScaledFp8Gemm
                 for (var start = kb * _kBlock; start < end; start += _interval)
                 {
                     var stop = Math.Min(end, start + _interval);
-                    if (uniform)
-                    {
-                        for (var k = start; k < stop; k++) sum.AccumulateProduct(aRow[k], panel.Slice(k * 4, 4), limited);
-                    }
-                    else
-                    {
-                        for (var k = start; k < stop; k++) sum.AccumulateProduct(aRow[k], panel.Slice(k * 4, 4), ratio, limited);
-                    }
-
+                    var products = aRow[start..stop];
+                    var rows = panel.Slice(start * 4, (stop - start) * 4);
+                    if (_nearestEven) GemmKernel<NearestEvenRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
+                    else GemmKernel<TowardZeroRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
                     if (_promote)
                     {
                         // Promotion: scale the partial sum in FP32 (CUDA cores) and add it to the FP32 total.
