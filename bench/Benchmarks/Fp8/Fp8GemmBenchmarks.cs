@@ -18,6 +18,7 @@ public class Fp8GemmBenchmarks
     private ScaledFp8Matrix _b = null!;
     private Tensor _ta = null!;
     private Tensor _tb = null!;
+    private Tensor _tbContiguous = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,6 +31,7 @@ public class Fp8GemmBenchmarks
         _b = BlockQuantizer.Quantize(b, Size, Size);
         _ta = tensor(a, [Size, Size]);
         _tb = tensor(b, [Size, Size]).t(); // a view: matmul reads B[N,K] transposed, as the FP8 GEMM does
+        _tbContiguous = _tb.contiguous();
     }
 
     [GlobalCleanup]
@@ -37,12 +39,19 @@ public class Fp8GemmBenchmarks
     {
         _ta.Dispose();
         _tb.Dispose();
+        _tbContiguous.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "TorchSharp float32 matmul A·Bᵀ")]
     public void TorchFloat32()
     {
         using var c = _ta.matmul(_tb);
+    }
+
+    [Benchmark(Description = "TorchSharp float32 matmul A·(Bᵀ contiguous)")]
+    public void TorchFloat32Contiguous()
+    {
+        using var c = _ta.matmul(_tbContiguous);
     }
 
     [Benchmark(Description = "FP8 GEMM, 14-bit + promotion N_C=128")]
