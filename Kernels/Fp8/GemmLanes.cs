@@ -19,12 +19,6 @@ internal struct GemmLanes
         V3 = v3;
     }
 
-    public static GemmLanes Broadcast(double value)
-    {
-        var v = Vector256.Create(value);
-        return new GemmLanes(v, v, v, v);
-    }
-
     public readonly bool IsAllOnes =>
         Vector256.EqualsAll(V0, Vector256<double>.One) && Vector256.EqualsAll(V1, Vector256<double>.One) &&
         Vector256.EqualsAll(V2, Vector256<double>.One) && Vector256.EqualsAll(V3, Vector256<double>.One);

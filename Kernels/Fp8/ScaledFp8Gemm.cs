@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace Orchestrator.Kernels.Fp8;
 
 /// <summary>
@@ -15,7 +12,6 @@ namespace Orchestrator.Kernels.Fp8;
 /// </remarks>
 public static class ScaledFp8Gemm
 {
-    private const int GroupColumns = 16;
     private const int RowsPerTask = 8;
 
     /// <summary>Computes C (row-major M×N) into a new array.</summary>
@@ -38,15 +34,15 @@ public static class ScaledFp8Gemm
         // panel is reused from cache by all the rows of the strip.
         Parallel.For(0, rowTasks, parallel, task =>
         {
-            Span<double> result = stackalloc double[GroupColumns];
+            Span<double> result = stackalloc double[GemmPlan.GroupColumns];
             var lastRow = Math.Min(a.Rows, (task + 1) * RowsPerTask);
             for (var group = 0; group < plan.Groups; group++)
             {
                 for (var row = task * RowsPerTask; row < lastRow; row++)
                 {
                     plan.ComputeGroup(row, group, result);
-                    var first = group * GroupColumns;
-                    var count = Math.Min(GroupColumns, b.Rows - first);
+                    var first = group * GemmPlan.GroupColumns;
+                    var count = Math.Min(GemmPlan.GroupColumns, b.Rows - first);
                     for (var j = 0; j < count; j++) c[(row * b.Rows) + first + j] = (float)result[j];
                 }
             }
@@ -68,109 +64,5 @@ public static class ScaledFp8Gemm
         if (options.PromotionInterval <= 0 || a.BlockColumns % options.PromotionInterval != 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.PromotionInterval,
                 $"PromotionInterval must divide the K-block size {a.BlockColumns}, so one promotion never mixes two tiles' scales.");
-    }
-
-    /// <summary>Unscaled decoded operands, packed for the kernel, plus the numerics chosen.</summary>
-    private sealed class GemmPlan
-    {
-        private const int Fp32Bits = 23;
-        private readonly float[] _a;          // M×K decoded A codes (unscaled)
-        private readonly double[] _b;         // per group: K×16 decoded B codes (unscaled), zero-padded
-        private readonly double[] _bScales;   // per K-block: N (padded) B scales, one per output column
-        private readonly float[] _aScales;
-        private readonly int _k;
-        private readonly int _kBlock;
-        private readonly int _kBlocks;
-        private readonly int _paddedN;
-        private readonly int _bits;
-        private readonly bool _nearestEven;
-        private readonly int _interval;
-        private readonly bool _promote;
-
-        public GemmPlan(ScaledFp8Matrix a, ScaledFp8Matrix b, ScaledFp8GemmOptions options)
-        {
-            _k = a.Columns;
-            _kBlock = a.BlockColumns;
-            _kBlocks = a.ScaleColumns;
-            Groups = (b.Rows + GroupColumns - 1) / GroupColumns;
-            _paddedN = Groups * GroupColumns;
-            var fp32 = options.Accumulation == Fp8Accumulation.Fp32;
-            _bits = fp32 ? Fp32Bits : options.AccumulatorMantissaBits;
-            _nearestEven = fp32 || options.Rounding == AccumulatorRounding.NearestEven;
-            _interval = fp32 ? _kBlock : options.PromotionInterval;
-            _promote = options.Accumulation != Fp8Accumulation.LimitedWithoutPromotion;
-
-            _a = new float[a.Codes.Length];
-            Fp8Codec.Decode(a.Codes, _a, a.Format);
-            _aScales = a.Scales;
-
-            var decodedRow = new float[_k];
-            _b = new double[_paddedN * _k];
-            _bScales = new double[_kBlocks * _paddedN];
-            for (var n = 0; n < b.Rows; n++)
-            {
-                Fp8Codec.Decode(b.Codes.AsSpan(n * _k, _k), decodedRow, b.Format);
-                var panel = n / GroupColumns * _k * GroupColumns;
-                for (var k = 0; k < _k; k++) _b[panel + (k * GroupColumns) + (n % GroupColumns)] = decodedRow[k];
-                for (var kb = 0; kb < _kBlocks; kb++) _bScales[(kb * _paddedN) + n] = b.ScaleAt(n, kb * _kBlock);
-            }
-
-            // Padding columns get scale 1 so that their (zero) results stay finite.
-            for (var n = b.Rows; n < _paddedN; n++)
-                for (var kb = 0; kb < _kBlocks; kb++) _bScales[(kb * _paddedN) + n] = 1;
-        }
-
-        public int Groups { get; }
-
-        public void ComputeGroup(int row, int group, Span<double> result)
-        {
-            if (_kBlocks == 0)
-            {
-                result.Clear(); // K = 0: the empty sum
-                return;
-            }
-
-            var limited = new AccumulatorRounder(_bits, _nearestEven);
-            var fp32 = new AccumulatorRounder(Fp32Bits, nearestEven: true);
-            var panel = MemoryMarshal.Cast<double, Vector256<double>>(_b.AsSpan(group * _k * GroupColumns, _k * GroupColumns));
-            var scaleRow = _aScales.AsSpan(row * _kBlocks, _kBlocks);
-            var aRow = _a.AsSpan(row * _k, _k);
-            var first = group * GroupColumns;
-            var total = default(GemmLanes);
-            var sum = default(GemmLanes);
-            var baseScale = ScalePair(scaleRow[0], 0, first);
-            for (var kb = 0; kb < _kBlocks; kb++)
-            {
-                var scale = ScalePair(scaleRow[kb], kb, first);
-                var ratio = scale.Divide(baseScale);
-                var uniform = _promote || ratio.IsAllOnes;
-                var end = Math.Min(_k, (kb + 1) * _kBlock);
-                for (var start = kb * _kBlock; start < end; start += _interval)
-                {
-                    var stop = Math.Min(end, start + _interval);
-                    var products = aRow[start..stop];
-                    var rows = panel.Slice(start * 4, (stop - start) * 4);
-                    if (_nearestEven) GemmKernel<NearestEvenRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
-                    else GemmKernel<TowardZeroRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
-                    if (_promote)
-                    {
-                        // Promotion: scale the partial sum in FP32 (CUDA cores) and add it to the FP32 total.
-                        total.AddScaled(sum, fp32.Apply(scale), fp32);
-                        sum = default;
-                    }
-                }
-            }
-
-            if (!_promote) total.AddScaled(sum, fp32.Apply(baseScale), fp32);
-            total.CopyTo(result);
-        }
-
-        // sa · sb per output column, in double (exact: a product of two floats).
-        private GemmLanes ScalePair(float aScale, int kb, int firstColumn)
-        {
-            var scales = MemoryMarshal.Cast<double, Vector256<double>>(_bScales.AsSpan((kb * _paddedN) + firstColumn, GroupColumns));
-            var sa = Vector256.Create((double)aScale);
-            return new GemmLanes(sa * scales[0], sa * scales[1], sa * scales[2], sa * scales[3]);
-        }
     }
 }
