@@ -12,36 +12,24 @@ namespace Orchestrator.Kernels.Fp8;
 internal static class GemmKernel<TRounding>
     where TRounding : struct, IAccumulatorRounding
 {
-    public static void Accumulate(ReadOnlySpan<float> a, ReadOnlySpan<Vector256<double>> panel, ref GemmLanes sum,
-        in GemmLanes ratio, bool applyRatio, in AccumulatorRounder rounder)
+    /// <summary>
+    /// sum = round(sum + (a[k]·aFactor)·B[k]) for each k. <paramref name="aFactor"/> is 1 except without
+    /// promotion, where it carries the row's scale relative to K-block 0.
+    /// </summary>
+    public static void Accumulate(ReadOnlySpan<float> a, double aFactor, ReadOnlySpan<Vector256<double>> panel, ref GemmLanes sum,
+        in AccumulatorRounder rounder)
     {
         if (panel.Length < a.Length * 4) throw new ArgumentException("The B panel is shorter than the K-range.", nameof(panel));
         var (s0, s1, s2, s3) = (sum.V0, sum.V1, sum.V2, sum.V3);
-        var (r0, r1, r2, r3) = (ratio.V0, ratio.V1, ratio.V2, ratio.V3);
         ref var b = ref MemoryMarshal.GetReference(panel);
-        if (applyRatio)
+        for (var k = 0; k < a.Length; k++)
         {
-            for (var k = 0; k < a.Length; k++)
-            {
-                var av = Vector256.Create((double)a[k]);
-                ref var row = ref Unsafe.Add(ref b, k * 4);
-                s0 = TRounding.Round(s0 + (av * row * r0), rounder);
-                s1 = TRounding.Round(s1 + (av * Unsafe.Add(ref row, 1) * r1), rounder);
-                s2 = TRounding.Round(s2 + (av * Unsafe.Add(ref row, 2) * r2), rounder);
-                s3 = TRounding.Round(s3 + (av * Unsafe.Add(ref row, 3) * r3), rounder);
-            }
-        }
-        else
-        {
-            for (var k = 0; k < a.Length; k++)
-            {
-                var av = Vector256.Create((double)a[k]);
-                ref var row = ref Unsafe.Add(ref b, k * 4);
-                s0 = TRounding.Round(s0 + (av * row), rounder);
-                s1 = TRounding.Round(s1 + (av * Unsafe.Add(ref row, 1)), rounder);
-                s2 = TRounding.Round(s2 + (av * Unsafe.Add(ref row, 2)), rounder);
-                s3 = TRounding.Round(s3 + (av * Unsafe.Add(ref row, 3)), rounder);
-            }
+            var av = Vector256.Create(a[k] * aFactor);
+            ref var row = ref Unsafe.Add(ref b, k * 4);
+            s0 = TRounding.Round(s0 + (av * row), rounder);
+            s1 = TRounding.Round(s1 + (av * Unsafe.Add(ref row, 1)), rounder);
+            s2 = TRounding.Round(s2 + (av * Unsafe.Add(ref row, 2)), rounder);
+            s3 = TRounding.Round(s3 + (av * Unsafe.Add(ref row, 3)), rounder);
         }
 
         sum = new GemmLanes(s0, s1, s2, s3);

@@ -19,12 +19,6 @@ internal struct GemmLanes
         V3 = v3;
     }
 
-    public readonly bool IsAllOnes =>
-        Vector256.EqualsAll(V0, Vector256<double>.One) && Vector256.EqualsAll(V1, Vector256<double>.One) &&
-        Vector256.EqualsAll(V2, Vector256<double>.One) && Vector256.EqualsAll(V3, Vector256<double>.One);
-
-    public readonly GemmLanes Divide(GemmLanes other) => new(V0 / other.V0, V1 / other.V1, V2 / other.V2, V3 / other.V3);
-
     /// <summary>this = fp32(this + fp32(partial · scale)): a promotion into the FP32 accumulator.</summary>
     public void AddScaled(in GemmLanes partial, in GemmLanes scale, AccumulatorRounder fp32)
     {

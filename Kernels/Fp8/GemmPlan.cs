@@ -55,8 +55,10 @@ internal sealed class GemmPlan
             var panel = n / GroupColumns * _k * GroupColumns;
             for (var k = 0; k < _k; k++)
             {
-                if (_fp32) _bFloat[panel + (k * GroupColumns) + (n % GroupColumns)] = decodedRow[k];
-                else _b[panel + (k * GroupColumns) + (n % GroupColumns)] = decodedRow[k];
+                var index = panel + (k * GroupColumns) + (n % GroupColumns);
+                if (_fp32) _bFloat[index] = decodedRow[k];
+                else if (_promote) _b[index] = decodedRow[k];
+                else _b[index] = decodedRow[k] * ((double)b.ScaleAt(n, k) / b.ScaleAt(n, 0)); // 1 when uniform along K
             }
 
             for (var kb = 0; kb < _kBlocks; kb++) _bScales[(kb * _paddedN) + n] = b.ScaleAt(n, kb * _kBlock);
@@ -96,16 +98,17 @@ internal sealed class GemmPlan
         for (var kb = 0; kb < _kBlocks; kb++)
         {
             var scale = ScalePair(scaleRow[kb], kb, first);
-            var ratio = scale.Divide(baseScale);
-            var uniform = _promote || ratio.IsAllOnes;
+            // Without promotion the scales cannot be applied per K-block; the row's part enters here
+            // as a factor relative to K-block 0 and the column's part was folded into the panel.
+            var aFactor = _promote ? 1.0 : (double)scaleRow[kb] / scaleRow[0];
             var end = Math.Min(_k, (kb + 1) * _kBlock);
             for (var start = kb * _kBlock; start < end; start += _interval)
             {
                 var stop = Math.Min(end, start + _interval);
                 var products = aRow[start..stop];
                 var rows = panel.Slice(start * 4, (stop - start) * 4);
-                if (_nearestEven) GemmKernel<NearestEvenRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
-                else GemmKernel<TowardZeroRounding>.Accumulate(products, rows, ref sum, ratio, !uniform, limited);
+                if (_nearestEven) GemmKernel<NearestEvenRounding>.Accumulate(products, aFactor, rows, ref sum, limited);
+                else GemmKernel<TowardZeroRounding>.Accumulate(products, aFactor, rows, ref sum, limited);
                 if (_promote)
                 {
                     // Promotion: scale the partial sum in FP32 (CUDA cores) and add it to the FP32 total.
