@@ -8,8 +8,8 @@ namespace Orchestrator.Kernels.Fp8;
 /// operations on the bit pattern. Sums are formed in double first: that is exact for the short FP8
 /// products against a ≤ 24-bit accumulator unless their exponents are ~30 binades apart (where the
 /// product is far below the accumulator's ULP anyway), so each addition rounds exactly once.
-/// FP32 is modelled as 23 bits with ties-to-even (float's exponent range is not modelled: the values
-/// here are far from it).
+/// The promotions of the limited modes into FP32 use 23 bits with ties-to-even (float's exponent range
+/// is not modelled: the values here are far from it); the plain FP32 mode runs on real float lanes.
 /// </summary>
 internal readonly struct AccumulatorRounder
 {

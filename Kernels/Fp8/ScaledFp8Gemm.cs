@@ -8,7 +8,9 @@ namespace Orchestrator.Kernels.Fp8;
 /// <remarks>
 /// FP8×FP8 products are exact (≤ 8 significant bits), as on the hardware; only the accumulations round.
 /// Each output element is a fixed sequence of operations whatever the thread count, so results are
-/// deterministic. The inner loop runs 16 output columns at once (four <c>Vector256&lt;double&gt;</c>).
+/// deterministic. The inner loop runs 16 output columns at once: four <c>Vector256&lt;double&gt;</c> for the
+/// limited-accumulator modes (sums formed in double, then rounded explicitly), two <c>Vector256&lt;float&gt;</c>
+/// for the FP32 mode (native IEEE float rounding).
 /// </remarks>
 public static class ScaledFp8Gemm
 {
