@@ -31,6 +31,17 @@ public static class Fp8TensorQuantizer
         return tensor(matrix.Dequantize(), [matrix.Rows, matrix.Columns], ScalarType.Float32);
     }
 
+    /// <summary>
+    /// The codes as a libtorch <c>float8_e4m3fn</c> tensor (same bytes, no rounding), for torch ops that
+    /// take FP8 inputs. TorchSharp has no dtype-reinterpreting view, so the bytes are copied.
+    /// </summary>
+    public static Tensor ToTorchFloat8(Fp8Tensor quantized)
+    {
+        var float8 = empty(quantized.Codes.shape, Float8E4M3);
+        float8.bytes = quantized.Codes.cpu().contiguous().data<byte>().ToArray();
+        return float8;
+    }
+
     /// <summary>The same content as the span-based <see cref="ScaledFp8Matrix"/>, for the GEMM.</summary>
     public static ScaledFp8Matrix ToMatrix(Fp8Tensor quantized)
     {

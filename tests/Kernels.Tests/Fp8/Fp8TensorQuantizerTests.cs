@@ -53,6 +53,20 @@ public class Fp8TensorQuantizerTests
     }
 
     [Fact]
+    public void Codes_ReinterpretedAsLibtorchFloat8_DecodeToTheSameValues()
+    {
+        using var scope = NewDisposeScope();
+        var quantized = Fp8TensorQuantizer.QuantizeActivations(tensor(TestMatrices.Random(3, 256, seed: 14), [3, 256]));
+        var codes = quantized.Codes.data<byte>().ToArray();
+        var float8 = Fp8TensorQuantizer.ToTorchFloat8(quantized);
+        Assert.Equal(Fp8TensorQuantizer.Float8E4M3, float8.dtype);
+        var viaTorch = float8.to(ScalarType.Float32).data<float>().ToArray();
+        var ours = new float[codes.Length];
+        Fp8Codec.Decode(codes, ours, Fp8Format.E4M3);
+        Assert.Equal(ours, viaTorch);
+    }
+
+    [Fact]
     public void NaNInATensor_ThrowsNamingTheTile()
     {
         using var scope = NewDisposeScope();
