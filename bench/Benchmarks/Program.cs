@@ -1,10 +1,11 @@
 using BenchmarkDotNet.Running;
+using Orchestrator.Benchmarks.Fp8;
 using Orchestrator.Benchmarks.Training;
 
-// Named modes run a whole-run measurement; anything else goes to BenchmarkDotNet.
+// Named modes run a whole-run measurement (plain console); anything else goes to BenchmarkDotNet:
+// `dotnet run -c Release --project bench/Benchmarks -- --filter '*'`.
 if (args is ["train-throughput", ..]) return TrainThroughput.Run(args[1..]);
 if (args is ["maxvio-experiment", ..]) return MaxVioExperiment.Run(args[1..]);
-
-// Each benchmark class is a suite; `dotnet run -c Release --project bench/Benchmarks -- --filter '*'`.
+if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorExperiment.Run(rest);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
