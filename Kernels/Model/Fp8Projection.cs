@@ -1,10 +1,52 @@
+using Orchestrator.Kernels.Fp8;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Model;
 
-/// <summary>FP8 block-scaled projection (DeepSeek-V3 recipe). Arrives with the FP8 training mode.</summary>
-internal static class Fp8Projection
+/// <summary>
+/// y = x·Wᵀ with DeepSeek-V3's FP8 recipe in all three GEMMs: Fprop sees x in 1×128 tiles and W
+/// in 128×128 blocks; Dgrad sees dy in 1×128 tiles (along its reduction dimension) and W in
+/// blocks; Wgrad sees dyᵀ and xᵀ in 1×128 tiles along the token dimension (its reduction
+/// dimension). E4M3 everywhere; products accumulate in FP32, which stands for the promoted
+/// accumulation (the promoted GEMM's error is ~0.025 %, flat in K: see BENCHMARKS.md). The
+/// master weight and its gradient stay FP32.
+/// </summary>
+internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection>
 {
-    public static Tensor Apply(Tensor input, Tensor weight) =>
-        throw new NotSupportedException("model.dtype \"fp8\": the FP8 training mode is not built yet; use \"float32\" or \"bfloat16\".");
+    public override string Name => "Fp8Projection";
+
+    public static Tensor Apply(Tensor input, Tensor weight) => apply(input, weight)[0];
+
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var input = (Tensor)vars[0];
+        var weight = (Tensor)vars[1];
+        var shape = input.shape;
+        using var scope = NewDisposeScope();
+        var rows = input.reshape(-1, shape[^1]);
+        var output = Fp8FakeQuant.Tiles(rows).matmul(Fp8FakeQuant.Blocks(weight).t());
+        ctx.save_for_backward([input, weight]);
+        var outShape = shape.ToArray();
+        outShape[^1] = weight.shape[0];
+        return [output.reshape(outShape).MoveToOuterDisposeScope()];
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    {
+        var saved = ctx.get_saved_variables();
+        var input = saved[0];
+        var weight = saved[1];
+        using var scope = NewDisposeScope();
+        var dy = gradOutputs[0].reshape(-1, weight.shape[0]);
+        var x = input.reshape(-1, input.shape[^1]);
+        // A managed exception cannot cross libtorch's autograd engine: a non-finite gradient is
+        // passed on as NaN instead, and the trainer's gradient-norm check stops the step.
+        if (!dy.isfinite().all().item<bool>())
+        {
+            return [full_like(input, double.NaN).MoveToOuterDisposeScope(), full_like(weight, double.NaN).MoveToOuterDisposeScope()];
+        }
+        var dx = Fp8FakeQuant.Tiles(dy).matmul(Fp8FakeQuant.Blocks(weight));
+        var dw = Fp8FakeQuant.Tiles(dy.t().contiguous()).matmul(Fp8FakeQuant.Tiles(x.t().contiguous()).t());
+        return [dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+    }
 }

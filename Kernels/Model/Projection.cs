@@ -22,6 +22,9 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         register_parameter("weight", _weight);
     }
 
+    /// <summary>Precision of this projection's GEMM inputs.</summary>
+    public GemmPrecision Precision => _precision;
+
     /// <summary>The FP32 master weight, [out, in].</summary>
     public Parameter Weight => _weight;
 

@@ -72,11 +72,11 @@ public sealed class Trainer : IDisposable
             using var scope = NewDisposeScope();
             _data.Fill(Step, micro, buffer);
             var windows = tensor(buffer, [batch, _window], ScalarType.Int64);
-            using var loss = _model.Loss(windows, _recorder);
+            using var loss = Forward(windows, micro);
             var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
                 Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
-            CheckFinite(micro, "total", values.Total);
-            CheckFinite(micro, "main", values.Main);
+            CheckFinite(micro, "total loss", values.Total);
+            CheckFinite(micro, "main loss", values.Main);
             (loss.Total / accumulation).backward();
             total += values.Total;
             main += values.Main;
@@ -100,6 +100,20 @@ public sealed class Trainer : IDisposable
         TokensSeen += tokens;
         return new StepReport(Step, total / accumulation, main / accumulation, mtp / accumulation, balance / accumulation,
             lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
+    }
+
+    private ModelLoss Forward(Tensor windows, int micro)
+    {
+        try
+        {
+            return _model.Loss(windows, _recorder);
+        }
+        catch (Fp8.NonFiniteInputException e)
+        {
+            _model.zero_grad();
+            _recorder.TakeBalanceLoss().Dispose();
+            throw new NonFiniteLossException(Step, micro, e);
+        }
     }
 
     private void CheckFinite(int micro, string component, float value)

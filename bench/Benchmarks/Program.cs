@@ -7,5 +7,6 @@ using Orchestrator.Benchmarks.Training;
 if (args is ["train-throughput", ..]) return TrainThroughput.Run(args[1..]);
 if (args is ["maxvio-experiment", ..]) return MaxVioExperiment.Run(args[1..]);
 if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorExperiment.Run(rest);
+if (args is [Fp8TrainingExperiment.Command, .. var more]) return Fp8TrainingExperiment.Run(more);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
