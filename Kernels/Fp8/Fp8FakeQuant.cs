@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Fp8;
@@ -33,9 +34,9 @@ public static class Fp8FakeQuant
             : nn.functional.pad(matrix, [0, paddedColumns - columns, 0, paddedRows - rows]);
         var blocks = padded.view(paddedRows / blockRows, blockRows, paddedColumns / blockColumns, blockColumns);
         var maxAbs = blocks.abs().amax([1, 3], keepdim: true);
-        var scale = (maxAbs / E4M3Max).clamp_min(float.Epsilon);
+        var scale = maxAbs.div(Scalars.Of(E4M3Max)).clamp_min(Scalars.Of(float.Epsilon));
         scale = where(maxAbs == 0, ones_like(scale), scale);
-        var codes = (blocks / scale).clamp(-E4M3Max, E4M3Max).to(Fp8TensorQuantizer.Float8E4M3);
+        var codes = (blocks / scale).clamp(Scalars.Of(-E4M3Max), Scalars.Of(E4M3Max)).to(Fp8TensorQuantizer.Float8E4M3);
         var values = (codes.to(ScalarType.Float32) * scale).view(paddedRows, paddedColumns);
         return values.narrow(0, 0, rows).narrow(1, 0, columns).contiguous().MoveToOuterDisposeScope();
     }

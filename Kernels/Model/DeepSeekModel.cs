@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -103,7 +104,7 @@ public sealed class DeepSeekModel : nn.Module
         var mtp = losses.Skip(1).ToArray();
         var balance = recorder.TakeBalanceLoss();
         var total = main + balance;
-        if (mtp.Length > 0) total = total + stack(mtp).mean() * _config.MtpLossWeight;
+        if (mtp.Length > 0) total = total + stack(mtp).mean().mul(Scalars.Of(_config.MtpLossWeight));
         return new ModelLoss(
             total.MoveToOuterDisposeScope(), main.MoveToOuterDisposeScope(),
             mtp.Select(t => t.MoveToOuterDisposeScope()).ToArray(), balance.MoveToOuterDisposeScope());

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ public sealed class ExpertRouter(ModelConfig config)
         }
         var gates = scores.gather(1, experts);
         if (_sigmoid) gates = gates / gates.sum(-1, keepdim: true);
-        gates = gates * _routeScale;
+        gates = gates.mul(Scalars.Of(_routeScale));
         return new RouteDecision(experts.MoveToOuterDisposeScope(), gates.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope());
     }
 
@@ -46,7 +47,7 @@ public sealed class ExpertRouter(ModelConfig config)
         var groupScore = grouped.topk(topPerGroup, dim: -1).values.sum(-1);
         var chosenGroups = groupScore.topk(_limitedGroups, dim: -1).indexes;
         var keep = zeros(tokens, _groups, dtype: ScalarType.Bool).scatter(1, chosenGroups, ones_like(chosenGroups, dtype: ScalarType.Bool));
-        return grouped.masked_fill(keep.logical_not().unsqueeze(-1), double.NegativeInfinity).view(tokens, _experts);
+        return grouped.masked_fill(keep.logical_not().unsqueeze(-1), Scalars.Of(double.NegativeInfinity)).view(tokens, _experts);
     }
 
     /// <summary>Tokens routed to each expert: bincount of the choices, [E] int64.</summary>
@@ -66,8 +67,8 @@ public sealed class ExpertRouter(ModelConfig config)
         {
             var chosen = zeros(sequences * length, _experts, dtype: ScalarType.Float32)
                 .scatter(1, route.Experts, ones(route.Experts.shape, dtype: ScalarType.Float32));
-            f = chosen.view(sequences, length, _experts).sum([1]) * ((double)_experts / (_topK * length));
+            f = chosen.view(sequences, length, _experts).sum([1]).mul(Scalars.Of((double)_experts / (_topK * length)));
         }
-        return ((f * p).sum(-1).mean() * alpha).MoveToOuterDisposeScope();
+        return (f * p).sum(-1).mean().mul(Scalars.Of(alpha)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Fp8;
 using static TorchSharp.torch;
 
@@ -43,7 +44,7 @@ internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection
         // passed on as NaN instead, and the trainer's gradient-norm check stops the step.
         if (!dy.isfinite().all().item<bool>())
         {
-            return [full_like(input, double.NaN).MoveToOuterDisposeScope(), full_like(weight, double.NaN).MoveToOuterDisposeScope()];
+            return [full_like(input, Scalars.Of(double.NaN)).MoveToOuterDisposeScope(), full_like(weight, Scalars.Of(double.NaN)).MoveToOuterDisposeScope()];
         }
         var dx = Fp8FakeQuant.Tiles(dy).matmul(Fp8FakeQuant.Blocks(weight));
         var dw = Fp8FakeQuant.Tiles(dy.t().contiguous()).matmul(Fp8FakeQuant.Tiles(x.t().contiguous()).t());

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -72,7 +73,7 @@ public sealed class MoeLayer : nn.Module
         var k = route.Experts.shape[1];
         var choices = route.Experts.flatten();
         var order = choices.sort(stable: true).Indices;
-        var tokenOfRow = order.div(k, rounding_mode: RoundingMode.floor);
+        var tokenOfRow = order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor);
         var rows = flat.index_select(0, tokenOfRow);
         var counts = loads.data<long>().ToArray();
 

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ public static class ParameterInit
         {
             if (parameter.dim() < 2)
             {
-                parameter.fill_(1.0);
+                parameter.fill_(Scalars.Of(1.0));
                 continue;
             }
             var values = Normal(SeedFor(seed, prefix + name), checked((int)parameter.numel()), std);

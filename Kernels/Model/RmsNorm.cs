@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var normed = x * rsqrt(x.pow(2).mean([-1], keepdim: true) + _eps);
+        var normed = x * rsqrt(x.square().mean([-1], keepdim: true).add(Scalars.Of(_eps)));
         return (normed * _weight).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Model;
@@ -15,8 +16,9 @@ public sealed class RotaryEmbedding : IDisposable
     public RotaryEmbedding(int ropeDim, int maxPositions, double theta)
     {
         var half = ropeDim / 2;
-        using var exponents = arange(0, half, dtype: float64) * (2.0 / ropeDim);
-        using var inverse = pow(theta, exponents).reciprocal();
+        using var exponents = arange(0, half, dtype: float64).mul(Scalars.Of(2.0 / ropeDim));
+        using var bases = full_like(exponents, Scalars.Of(theta));
+        using var inverse = bases.pow(exponents).reciprocal();
         using var positions = arange(0, maxPositions, dtype: float64);
         using var angles = outer(positions, inverse);
         using var doubled = cat([angles, angles], 1);

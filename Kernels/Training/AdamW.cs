@@ -1,3 +1,5 @@
+using TorchSharp;
+using Orchestrator.Kernels.Native;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -38,16 +40,20 @@ public sealed class AdamW : IDisposable
         var correction2 = 1 - Math.Pow(_beta2, Updates);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        // Per-step values: held in using-variables so that they outlive every native call (see Scalars).
+        using var decay = (1 - lr * _weightDecay).ToScalar();
+        using var bias2 = correction2.ToScalar();
+        using var step = (-lr / correction1).ToScalar();
         foreach (var (name, p) in _parameters)
         {
             var g = p.grad;
             if (g is null) continue;
             var (m, v) = _moments[name];
-            m.mul_(_beta1).add_(g, alpha: 1 - _beta1);
-            v.mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
-            if (_weightDecay > 0 && p.dim() >= 2) p.mul_(1 - lr * _weightDecay);
-            var denominator = (v / correction2).sqrt_().add_(_eps);
-            p.addcdiv_(m, denominator, value: -lr / correction1);
+            m.mul_(Scalars.Of(_beta1)).add_(g, alpha: Scalars.Of(1 - _beta1));
+            v.mul_(Scalars.Of(_beta2)).addcmul_(g, g, value: Scalars.Of(1 - _beta2));
+            if (_weightDecay > 0 && p.dim() >= 2) p.mul_(decay);
+            var denominator = v.div(bias2).sqrt_().add_(Scalars.Of(_eps));
+            p.addcdiv_(m, denominator, value: step);
         }
     }
 

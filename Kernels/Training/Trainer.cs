@@ -1,3 +1,5 @@
+using TorchSharp;
+using Orchestrator.Kernels.Native;
 using System.Diagnostics;
 using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Configuration;
@@ -77,7 +79,7 @@ public sealed class Trainer : IDisposable
                 Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
             CheckFinite(micro, "total loss", values.Total);
             CheckFinite(micro, "main loss", values.Main);
-            (loss.Total / accumulation).backward();
+            loss.Total.div(Scalars.Of(accumulation)).backward();
             total += values.Total;
             main += values.Main;
             mtp += values.Mtp;
@@ -130,11 +132,12 @@ public sealed class Trainer : IDisposable
         using var noGrad = no_grad();
         var grads = _model.parameters().Select(p => p.grad).OfType<Tensor>().ToArray();
         if (grads.Length == 0) return 0;
-        var norm = stack(grads.Select(g => g.to(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt().item<double>();
+        var norm = stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToArray()).sum().sqrt().item<double>();
         if (_training.GradientClip > 0 && norm > _training.GradientClip)
         {
             var factor = _training.GradientClip / (norm + 1e-6);
-            foreach (var g in grads) g.mul_(factor);
+            using var scale = factor.ToScalar(); // per-step value: see Scalars
+            foreach (var g in grads) g.mul_(scale);
         }
         return norm;
     }
