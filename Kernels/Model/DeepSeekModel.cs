@@ -1,5 +1,6 @@
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,7 +24,8 @@ public sealed class DeepSeekModel : nn.Module
     private readonly MoeLayer[] _moeLayers;
 
     /// <summary>Builds the model with weights drawn from (<paramref name="seed"/>, parameter name).</summary>
-    public DeepSeekModel(ModelConfig config, ulong seed = 0) : base("deepseek")
+    /// <remarks>With <paramref name="parallel"/>, this rank holds only its share of the routed experts.</remarks>
+    public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null) : base("deepseek")
     {
         var problems = ConfigValidator.Validate(config);
         if (problems.Count > 0) throw new ConfigException("model config", problems);
@@ -37,7 +39,7 @@ public sealed class DeepSeekModel : nn.Module
         for (var i = 0; i < config.Layers; i++)
         {
             var moeIndex = i < config.DenseLayers ? -1 : i - config.DenseLayers;
-            blocks.Add(_blocks[i] = new TransformerBlock($"layer{i}", config, _rope, moeIndex));
+            blocks.Add(_blocks[i] = new TransformerBlock($"layer{i}", config, _rope, moeIndex, parallel));
         }
         register_module("layers", blocks);
         _norm = new RmsNorm("norm", config.Dim, config.NormEps);
@@ -48,7 +50,7 @@ public sealed class DeepSeekModel : nn.Module
         var mtp = new ModuleList<MtpModule>();
         _mtp = new MtpModule[config.MtpDepth];
         for (var k = 0; k < config.MtpDepth; k++)
-            mtp.Add(_mtp[k] = new MtpModule($"mtp{k}", config, _rope, config.MoeLayers + k));
+            mtp.Add(_mtp[k] = new MtpModule($"mtp{k}", config, _rope, config.MoeLayers + k, parallel));
         register_module("mtp", mtp);
 
         ParameterInit.Initialize(this, seed, config.InitStd);
@@ -56,6 +58,9 @@ public sealed class DeepSeekModel : nn.Module
     }
 
     public ModelConfig Config => _config;
+
+    /// <summary>True for a routed expert's parameter (held by one rank, not replicated).</summary>
+    public static bool IsRoutedExpertParameter(string name) => name.Contains(".moe.experts.", StringComparison.Ordinal);
 
     /// <summary>Every MoE layer, main model first then MTP modules, in recorder order.</summary>
     public IReadOnlyList<MoeLayer> MoeLayers => _moeLayers;

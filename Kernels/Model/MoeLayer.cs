@@ -1,5 +1,6 @@
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,11 +18,14 @@ public sealed class MoeLayer : nn.Module
     private readonly ExpertRouter _router;
     private readonly Parameter _gate;
     private readonly Tensor _bias;
-    private readonly FeedForward[] _experts;
+    private readonly ExpertSet _experts;
     private readonly FeedForward? _shared;
+    private readonly ExpertParallelism? _parallel;
 
-    public MoeLayer(string name, ModelConfig config) : base(name)
+    /// <summary>All routed experts here, or with <paramref name="parallel"/> only this rank's share of them.</summary>
+    public MoeLayer(string name, ModelConfig config, ExpertParallelism? parallel = null) : base(name)
     {
+        _parallel = parallel;
         _config = config;
         _router = new ExpertRouter(config);
         var precision = GemmPrecisionNames.Parse(config.GemmPrecision);
@@ -30,11 +34,9 @@ public sealed class MoeLayer : nn.Module
         register_parameter("gate", _gate);
         _bias = zeros(config.RoutedExperts, float32);
         register_buffer("expert_bias", _bias);
-        _experts = new FeedForward[config.RoutedExperts];
-        var experts = new ModuleList<FeedForward>();
-        for (var i = 0; i < _experts.Length; i++)
-            experts.Add(_experts[i] = new FeedForward($"expert{i}", config.Dim, config.MoeInterDim, precision));
-        register_module("experts", experts);
+        _experts = new ExpertSet("experts", config.RoutedExperts, e => parallel?.Owns(e) ?? true,
+            e => new FeedForward($"expert{e}", config.Dim, config.MoeInterDim, precision));
+        register_module("experts", _experts);
         if (config.SharedExperts > 0)
         {
             _shared = new FeedForward("shared", config.Dim, config.SharedExperts * config.MoeInterDim, precision);
@@ -45,7 +47,7 @@ public sealed class MoeLayer : nn.Module
     /// <summary>The aux-loss-free balancing bias b_i (a buffer: saved with the model, never trained by gradient).</summary>
     public Tensor ExpertBias => _bias;
 
-    /// <summary>Routed expert <paramref name="index"/>.</summary>
+    /// <summary>Routed expert <paramref name="index"/> (held by this rank).</summary>
     public FeedForward Expert(int index) => _experts[index];
 
     /// <summary>The router of this layer.</summary>
@@ -63,7 +65,7 @@ public sealed class MoeLayer : nn.Module
         var loads = _router.Loads(route.Experts);
         recorder.Record(moeIndex, loads, balance);
 
-        var routed = RunRoutedExperts(flat, route, loads);
+        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel);
         var output = _shared is null ? routed : routed + _shared.forward(flat);
         return output.view(b, t, d).MoveToOuterDisposeScope();
     }

@@ -1,4 +1,5 @@
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,12 +18,12 @@ public sealed class MtpModule : nn.Module
     private readonly TransformerBlock _block;
     private readonly RmsNorm _outputNorm;
 
-    public MtpModule(string name, ModelConfig config, RotaryEmbedding rope, int moeIndex) : base(name)
+    public MtpModule(string name, ModelConfig config, RotaryEmbedding rope, int moeIndex, ExpertParallelism? parallel = null) : base(name)
     {
         _hiddenNorm = new RmsNorm("hnorm", config.Dim, config.NormEps);
         _embeddingNorm = new RmsNorm("enorm", config.Dim, config.NormEps);
         _projection = new Projection("eh_proj", 2 * config.Dim, config.Dim, GemmPrecisionNames.Parse(config.GemmPrecision));
-        _block = new TransformerBlock("block", config, rope, moeIndex);
+        _block = new TransformerBlock("block", config, rope, moeIndex, parallel);
         _outputNorm = new RmsNorm("norm", config.Dim, config.NormEps);
         register_module("hnorm", _hiddenNorm);
         register_module("enorm", _embeddingNorm);

@@ -1,4 +1,5 @@
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ public sealed class TransformerBlock : nn.Module
     private readonly int _moeIndex;
 
     /// <summary>A dense block when <paramref name="moeIndex"/> is negative, else an MoE block reporting under that index.</summary>
-    public TransformerBlock(string name, ModelConfig config, RotaryEmbedding rope, int moeIndex) : base(name)
+    public TransformerBlock(string name, ModelConfig config, RotaryEmbedding rope, int moeIndex, ExpertParallelism? parallel = null) : base(name)
     {
         _attentionNorm = new RmsNorm("attn_norm", config.Dim, config.NormEps);
         _attention = new MultiHeadLatentAttention("attn", config, rope);
@@ -31,7 +32,7 @@ public sealed class TransformerBlock : nn.Module
         }
         else
         {
-            _moe = new MoeLayer("moe", config);
+            _moe = new MoeLayer("moe", config, parallel);
             register_module("moe", _moe);
         }
     }

@@ -3,6 +3,7 @@ using Orchestrator.Kernels.Native;
 using System.Diagnostics;
 using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Model;
 using static TorchSharp.torch;
 
@@ -24,9 +25,15 @@ public sealed class Trainer : IDisposable
     private readonly LearningRateSchedule _schedule;
     private readonly BiasUpdateSchedule _biasSchedule;
     private readonly int _window;
+    private readonly ExpertParallelism? _parallel;
 
-    /// <summary>Builds the model from the seed. <paramref name="plannedSteps"/> sets the cosine horizon when decay_steps is 0.</summary>
-    public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps)
+    /// <summary>
+    /// Builds the model from the seed. <paramref name="plannedSteps"/> sets the cosine horizon when
+    /// decay_steps is 0. With <paramref name="parallel"/> this is one rank of an expert-parallel run:
+    /// it holds its share of the routed experts, trains on its data shard, and averages the
+    /// replicated (dense) gradients with the other ranks every step.
+    /// </summary>
+    public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null)
     {
         if (training.SequenceLength > model.MaxSequenceLength)
             throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
@@ -36,7 +43,8 @@ public sealed class Trainer : IDisposable
         _run = new RunConfig { Model = model, Training = training };
         _training = training;
         _data = data;
-        _model = new DeepSeekModel(model, training.Seed);
+        _parallel = parallel;
+        _model = new DeepSeekModel(model, training.Seed, parallel);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
@@ -60,6 +68,21 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Runs one optimizer step (all micro-batches), then updates the expert biases.</summary>
     public StepReport TrainStep()
+    {
+        if (_parallel is null) return RunStep();
+        try
+        {
+            return RunStep();
+        }
+        catch (Exception e) when (e is not CollectiveAbortedException)
+        {
+            // The other ranks are (or will be) waiting in a collective for this one: release them.
+            _parallel.Collective.Abort(e.Message);
+            throw;
+        }
+    }
+
+    private StepReport RunStep()
     {
         var clock = Stopwatch.StartNew();
         var accumulation = _training.GradientAccumulation;
@@ -86,6 +109,11 @@ public sealed class Trainer : IDisposable
             balance += values.Balance;
         }
 
+        if (_parallel is not null)
+        {
+            GradientSync.AverageReplicated(_model, _parallel);
+            (total, main, mtp, balance) = GradientSync.MeanOverRanks(_parallel.Collective, total, main, mtp, balance);
+        }
         var gradNorm = ClipGradients();
         if (!double.IsFinite(gradNorm))
         {
@@ -94,7 +122,9 @@ public sealed class Trainer : IDisposable
         }
         var lr = _schedule.At(Step);
         _optimizer.Step(lr);
-        var loads = _recorder.Loads.Select(l => (long[])l.Clone()).ToArray();
+        var loads = _parallel is null
+            ? _recorder.Loads.Select(l => (long[])l.Clone()).ToArray()
+            : GradientSync.SumLoads(_parallel.Collective, _recorder.Loads);
         UpdateBiases(loads, _biasSchedule.GammaAt(Step));
 
         Step++;
@@ -132,7 +162,9 @@ public sealed class Trainer : IDisposable
         using var noGrad = no_grad();
         var grads = _model.parameters().Select(p => p.grad).OfType<Tensor>().ToArray();
         if (grads.Length == 0) return 0;
-        var norm = stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToArray()).sum().sqrt().item<double>();
+        var norm = _parallel is null
+            ? stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToArray()).sum().sqrt().item<double>()
+            : GradientSync.GlobalNorm(_model, _parallel.Collective);
         if (_training.GradientClip > 0 && norm > _training.GradientClip)
         {
             var factor = _training.GradientClip / (norm + 1e-6);

@@ -1,0 +1,80 @@
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Native;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Model;
+
+/// <summary>
+/// The routed half of an MoE layer across expert-parallel ranks: rows sorted by expert go to the
+/// ranks that own those experts (all-to-all), each owner runs every one of its experts once on its
+/// rows gathered from all ranks in rank order — the global token order, so an expert sees exactly
+/// the rows, in exactly the order, of the single-process run — and the outputs travel back the
+/// same way to be combined with the gates where the tokens live.
+/// </summary>
+internal static class ExpertParallelDispatch
+{
+    public static Tensor Run(Tensor flat, RouteDecision route, Tensor loads, ExpertSet experts, ExpertParallelism parallel)
+    {
+        var collective = parallel.Collective;
+        var placement = parallel.Placement;
+        var world = collective.WorldSize;
+        var k = route.Experts.shape[1];
+
+        // Rows sorted by expert; experts are owned in contiguous ranges, so this also groups them by destination.
+        var order = route.Experts.flatten().sort(stable: true).Indices;
+        var rows = flat.index_select(0, order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor));
+        var counts = loads.data<long>().ToArray();
+        var send = new long[world];
+        for (var e = 0; e < counts.Length; e++) send[placement.OwnerOf(e)] += counts[e];
+
+        // Routing metadata: every rank's per-expert counts (exact integers).
+        var all = collective.AllGather(counts);
+        var receive = new long[world];
+        var first = placement.FirstOf(collective.Rank);
+        for (var source = 0; source < world; source++)
+            for (var e = first; e < first + placement.PerRank; e++) receive[source] += all[source][e];
+
+        var received = AllToAllFunction.Exchange(collective, rows, send, receive);
+        var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank);
+        var inputs = received.index_select(0, byExpert);
+        var outputs = new List<Tensor>(placement.PerRank);
+        long start = 0;
+        for (var local = 0; local < placement.PerRank; local++)
+        {
+            // Every held expert runs, even on no rows, so that all ranks build the same graph.
+            outputs.Add(experts[first + local].forward(inputs.narrow(0, start, sizes[local])));
+            start += sizes[local];
+        }
+        var expertOut = cat(outputs, 0);
+        var backInOrder = expertOut.index_select(0, byExpert.argsort());
+        var returned = AllToAllFunction.Exchange(collective, backInOrder, receive, send);
+
+        var perChoice = returned.index_select(0, order.argsort()).view(flat.shape[0], k, flat.shape[1]);
+        return (perChoice * route.Gates.unsqueeze(-1)).sum(1);
+    }
+
+    /// <summary>
+    /// Positions in the received buffer (source-major, expert-minor) listed expert-major and, within
+    /// an expert, in source order; plus the number of rows of each held expert.
+    /// </summary>
+    private static (Tensor Index, long[] Sizes) ExpertMajorIndex(long[][] all, long[] receive, int first, int perRank)
+    {
+        var world = all.Length;
+        var sourceOffset = new long[world];
+        for (var s = 1; s < world; s++) sourceOffset[s] = sourceOffset[s - 1] + receive[s - 1];
+        var index = new List<long>();
+        var sizes = new long[perRank];
+        for (var local = 0; local < perRank; local++)
+        {
+            for (var source = 0; source < world; source++)
+            {
+                var offset = sourceOffset[source];
+                for (var e = first; e < first + local; e++) offset += all[source][e];
+                var n = all[source][first + local];
+                for (var i = 0; i < n; i++) index.Add(offset + i);
+                sizes[local] += n;
+            }
+        }
+        return (tensor(index.ToArray(), ScalarType.Int64), sizes);
+    }
+}
