@@ -32,16 +32,32 @@ public sealed class ExpertParallelTrainingTests
         return (reports, trainer.Model.MoeLayers.Select(m => m.ExpertBias.data<float>().ToArray()).ToArray());
     }
 
-    private static (List<StepReport> Reports, float[][] Biases)[] ExpertParallel(int world)
+    /// <summary>Collectives for every rank: the shared-memory group, or messages through mailboxes (as between silos).</summary>
+    private static Func<int, ICollective> Transport(string kind, int world)
     {
-        using var group = new InProcessGroup(world);
+        if (kind == "in-process")
+        {
+            var group = new InProcessGroup(world);
+            return group.Collective;
+        }
+        var mailboxes = Enumerable.Range(0, world).Select(_ => new RankMailbox()).ToArray();
+        return rank => new MailboxCollective(rank, world, mailboxes[rank], (to, message) =>
+        {
+            mailboxes[to].Deliver(message);
+            return Task.CompletedTask;
+        }, TimeSpan.FromMinutes(1));
+    }
+
+    private static (List<StepReport> Reports, float[][] Biases)[] ExpertParallel(int world, string transport = "in-process")
+    {
+        var collectives = Transport(transport, world);
         var rows = GlobalRows / world;
         var training = TinyModels.MicroTraining with { MicroBatchSize = rows };
         var window = training.SequenceLength + 2;
         var ranks = Enumerable.Range(0, world).Select(rank => Task.Factory.StartNew(() =>
         {
             Torch.Ready();
-            var parallel = new ExpertParallelism(group.Collective(rank), ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, world));
+            var parallel = new ExpertParallelism(collectives(rank), ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, world));
             var source = new RankSlice(new PatternBatchSource(257, GlobalRows, window), rank, rows, window);
             using var trainer = new Trainer(TinyModels.Micro(), training, source, Steps, parallel);
             var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
@@ -52,12 +68,13 @@ public sealed class ExpertParallelTrainingTests
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(4)]
-    public void ExpertParallelRun_RoutesAndBalancesIdentically_AndMatchesTheSingleProcessLoss(int world)
+    [InlineData(2, "in-process")]
+    [InlineData(4, "in-process")]
+    [InlineData(4, "mailbox")]
+    public void ExpertParallelRun_RoutesAndBalancesIdentically_AndMatchesTheSingleProcessLoss(int world, string transport)
     {
         var single = Single();
-        var ranks = ExpertParallel(world);
+        var ranks = ExpertParallel(world, transport);
 
         foreach (var (reports, biases) in ranks)
         {
@@ -91,6 +108,18 @@ public sealed class ExpertParallelTrainingTests
     {
         var error = Assert.Throws<ArgumentException>(() => ExpertPlacement.Create(16, 3));
         Assert.Contains("n_routed_experts", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MailboxRank_WhosePeerNeverAnswers_GivesUpNamingThePeer()
+    {
+        var mailbox = new RankMailbox();
+        var collective = new MailboxCollective(0, 2, mailbox, (_, _) => Task.CompletedTask, TimeSpan.FromMilliseconds(300));
+
+        var error = Assert.Throws<CollectiveAbortedException>(() => collective.AllGather([1]));
+
+        Assert.Contains("rank 1", error.Message, StringComparison.Ordinal);
+        Assert.True(mailbox.Aborted);
     }
 
     [Fact]

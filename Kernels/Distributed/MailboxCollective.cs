@@ -1,0 +1,113 @@
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Distributed;
+
+/// <summary>
+/// Collectives built on point-to-point messages: a rank sends through <c>send</c> (a grain call to
+/// the peer rank, in a cluster) and receives through its <see cref="RankMailbox"/>. All-reduce
+/// gathers to rank 0, which sums in rank order and sends the sum back, so every rank gets the
+/// same bits whatever the transport's timing.
+/// </summary>
+public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailbox, Func<int, CollectiveMessage, Task> send, TimeSpan timeout) : ICollective
+{
+    private long _sequence;
+
+    public int Rank => rank;
+
+    public int WorldSize => worldSize;
+
+    public Tensor AllToAll(Tensor rows, long[] sendCounts, long[] receiveCounts)
+    {
+        var sequence = ++_sequence;
+        using var cpu = rows.detach().cpu().contiguous();
+        var sends = new List<Task>(worldSize);
+        Tensor? own = null;
+        long offset = 0;
+        for (var destination = 0; destination < worldSize; destination++)
+        {
+            using var part = cpu.narrow(0, offset, sendCounts[destination]);
+            offset += sendCounts[destination];
+            if (destination == rank) own = part.clone();
+            else sends.Add(send(destination, Pack(sequence, part)));
+        }
+        Complete(sends);
+
+        var parts = new Tensor[worldSize];
+        for (var source = 0; source < worldSize; source++)
+        {
+            parts[source] = source == rank ? own! : Unpack(mailbox.Take(sequence, source, timeout));
+            if (parts[source].shape[0] != receiveCounts[source])
+                throw new InvalidOperationException($"rank {source} sent {parts[source].shape[0]} rows to rank {rank}, which expects {receiveCounts[source]}");
+        }
+        var received = cat(parts, 0).to(rows.device);
+        foreach (var p in parts) p.Dispose();
+        return received;
+    }
+
+    public long[][] AllGather(long[] values)
+    {
+        var sequence = ++_sequence;
+        var message = new CollectiveMessage(sequence, rank, Integers: values);
+        Complete(Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(d, message)).ToList());
+        return Enumerable.Range(0, worldSize)
+            .Select(source => source == rank ? (long[])values.Clone() : mailbox.Take(sequence, source, timeout).Integers!)
+            .ToArray();
+    }
+
+    public void AllReduceSum(Tensor tensor)
+    {
+        var gather = ++_sequence;
+        var scatter = ++_sequence;
+        using var noGrad = no_grad();
+        using var cpu = tensor.detach().cpu().contiguous();
+        if (rank != 0)
+        {
+            Complete([send(0, Pack(gather, cpu))]);
+            using var sum = Unpack(mailbox.Take(scatter, 0, timeout));
+            tensor.copy_(sum);
+            return;
+        }
+        using var total = cpu.clone();
+        for (var source = 1; source < worldSize; source++)
+        {
+            using var part = Unpack(mailbox.Take(gather, source, timeout));
+            total.add_(part);
+        }
+        var result = Pack(scatter, total);
+        Complete(Enumerable.Range(1, worldSize - 1).Select(d => send(d, result)).ToList());
+        tensor.copy_(total);
+    }
+
+    public void Abort(string reason)
+    {
+        var message = new CollectiveMessage(-1, rank, Abort: $"rank {rank}: {reason}");
+        mailbox.Deliver(message);
+        // Best effort: a peer that cannot be reached will time out on its own.
+        var tasks = Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(d, message)).ToArray();
+        try { Task.WaitAll(tasks, TimeSpan.FromSeconds(5)); }
+        catch (AggregateException) { }
+    }
+
+    private void Complete(List<Task> sends)
+    {
+        try
+        {
+            Task.WhenAll(sends).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not CollectiveAbortedException)
+        {
+            mailbox.Abort($"rank {rank} could not send: {e.Message}");
+            throw new CollectiveAbortedException($"rank {rank} could not send: {e.Message}", e);
+        }
+    }
+
+    private CollectiveMessage Pack(long sequence, Tensor t) =>
+        new(sequence, rank, t.shape, (int)t.dtype, t.bytes.ToArray());
+
+    private static Tensor Unpack(CollectiveMessage m)
+    {
+        var t = empty(m.Shape!, (ScalarType)m.DType);
+        if (m.Data!.Length > 0) t.bytes = m.Data;
+        return t;
+    }
+}
