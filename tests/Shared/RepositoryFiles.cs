@@ -1,4 +1,4 @@
-namespace Orchestrator.Silo.Tests.Cli;
+namespace Orchestrator.Tests.Shared;
 
 /// <summary>Paths inside the repository, found from the test binary's folder.</summary>
 public static class RepositoryFiles
