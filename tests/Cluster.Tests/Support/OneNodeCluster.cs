@@ -1,4 +1,5 @@
 using Orchestrator.Grains;
+using Orleans.Runtime;
 using Orchestrator.Grains.Storage;
 using Orchestrator.Grains.Tests.Support;
 using Orchestrator.Silo.Cluster;
@@ -41,17 +42,30 @@ public sealed class OneNodeCluster : IAsyncLifetime
         Directory.Delete(Root, recursive: true);
     }
 
-    /// <summary>Polls the job until <paramref name="done"/> holds; fails after <paramref name="patience"/>.</summary>
+    /// <summary>
+    /// Polls the job until <paramref name="done"/> holds; fails after <paramref name="patience"/>. A poll
+    /// that finds the job grain on a silo that just died (no answer, or a rejection) is retried, as any
+    /// client of a cluster that loses nodes must: the next call reaches its new activation.
+    /// </summary>
     public static async Task<JobStatus> WaitForAsync(IJobGrain job, Func<JobStatus, bool> done, TimeSpan patience)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        JobStatus? status = null;
+        while (clock.Elapsed < patience)
         {
-            var status = await job.GetStatus();
-            if (done(status)) return status;
-            if (clock.Elapsed > patience)
-                throw new TimeoutException($"job {status.Id} still {status.Phase} at step {status.Step} after {patience} ({status.Error})");
+            try
+            {
+                status = await job.GetStatus().WaitAsync(TimeSpan.FromSeconds(3));
+                if (done(status)) return status;
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                // The silo that held the job grain is gone; ask again.
+            }
+
             await Task.Delay(200);
         }
+
+        throw new TimeoutException($"job {status?.Id} still {status?.Phase} at step {status?.Step} after {patience} ({status?.Error})");
     }
 }
