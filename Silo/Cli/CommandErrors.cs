@@ -1,3 +1,4 @@
+using Orchestrator.Grains;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Training;
 using Serilog;
@@ -19,6 +20,16 @@ public static class CommandErrors
         catch (ConfigException e)
         {
             await Console.Error.WriteLineAsync(e.Message);
+            return UserError;
+        }
+        catch (JobSpecException e)
+        {
+            await Console.Error.WriteLineAsync($"error: invalid job spec: {e.Message}");
+            return UserError;
+        }
+        catch (KeyNotFoundException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
             return UserError;
         }
         catch (NonFiniteLossException e)

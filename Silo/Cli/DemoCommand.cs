@@ -1,42 +1,116 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Hosting;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Grains.Storage;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Data;
+using Orchestrator.Silo.Cluster;
 using Orchestrator.Silo.Training;
 using Serilog;
 
 namespace Orchestrator.Silo.Cli;
 
 /// <summary>
-/// <c>orchestrator demo</c>: needs no file and no service. Generates the demo corpus, tokenizes
-/// it, and trains the embedded tiny config for a minute with a live progress bar.
+/// <c>orchestrator demo</c>: needs no file and no service. Generates the demo corpus, starts one silo
+/// in-process (localhost clustering, SQLite index in the work folder), submits the tiny job to it and
+/// follows it with a live progress bar.
 /// </summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
-        var workDir = new Option<DirectoryInfo>("--work-dir") { Description = "Folder for the demo corpus, dataset and checkpoints", DefaultValueFactory = _ => new DirectoryInfo(DefaultWorkDir) };
+        var workDir = new Option<DirectoryInfo>("--work-dir") { Description = "Folder for the demo corpus, dataset, index and checkpoints", DefaultValueFactory = _ => new DirectoryInfo(DefaultWorkDir) };
         var duration = new Option<int>("--seconds") { Description = "Training time", DefaultValueFactory = _ => 60 };
         var steps = new Option<long>("--steps") { Description = "Stop earlier at this step", DefaultValueFactory = _ => 100_000 };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
-        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, on this machine, for a minute") { workDir, duration, steps, summary };
-        command.SetAction((result, cancellation) => CommandErrors.Run(() =>
+        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute") { workDir, duration, steps, summary };
+        command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
             GlobalOptions.StartLogging(result);
             var root = result.GetValue(workDir)!.FullName;
             var seconds = result.GetValue(duration);
             if (seconds <= 0) throw new ArgumentException($"--seconds must be greater than 0 (got {seconds})");
+            if (result.GetValue(steps) <= 0) throw new ArgumentException($"--steps must be greater than 0 (got {result.GetValue(steps)})");
             var data = PrepareDemoData(root);
             GlobalOptions.StartTorch(result);
-            var config = EmbeddedConfigs.Tiny();
-            var options = new TrainingRunOptions(config, data, result.GetValue(steps), Path.Combine(root, "checkpoints"), 100,
-                Resume: false, result.GetValue(summary)?.FullName, TimeSpan.FromSeconds(seconds));
-            TrainingRun.Execute(options, cancellation);
-            return Task.FromResult(0);
+
+            Directory.CreateDirectory(root);
+            await using var store = await SqliteMetadataStore.OpenAsync(Path.Combine(root, "index.db"), cancellationToken: cancellation);
+            var node = new NodeOptions { Name = "local", Devices = ["cpu:0"], StorageRoot = Path.Combine(root, "checkpoints") };
+            using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort());
+            await host.StartAsync(cancellation);
+            await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
+
+            var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds), ConfigCatalog.Resolver(null));
+            var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
+            Log.Information("Submitting job {Job} to the in-process silo (index: {Index})", spec.Id, Path.Combine(root, "index.db"));
+            await job.Submit(spec);
+            var final = await JobProgress.FollowAsync(job, seconds, cancellation);
+            var outcome = await Summarize(store, final, node, result.GetValue(summary)?.FullName);
+            await host.StopAsync(CancellationToken.None);
+            return outcome;
         }));
         return command;
     }
 
     private static string DefaultWorkDir => Path.Combine(Path.GetTempPath(), "orchestrator-demo");
+
+    private static string SpecJson(string data, long steps, int seconds) =>
+        new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = "demo-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture),
+            ["config"] = "tiny",
+            ["data"] = data,
+            ["steps"] = steps,
+            ["max_seconds"] = seconds,
+            ["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["every"] = 100, ["keep"] = 2 },
+        }.ToJsonString();
+
+    private static async Task<int> Summarize(IMetadataStore store, JobStatus final, NodeOptions node, string? summaryPath)
+    {
+        var metrics = await store.QueryMetricsAsync(final.Id, MetricQuery.All);
+        var losses = metrics.Where(m => m.Name == "loss").Select(m => m.Value).ToArray();
+        var vio = metrics.Where(m => m.Name == "max_vio").Select(m => m.Value).ToArray();
+        var throughput = metrics.Where(m => m.Name == "tokens_per_s").Select(m => m.Value).ToArray();
+        var checkpoints = Path.Combine(node.StorageRoot, final.Id, "rank-0");
+        if (final.Phase != JobPhase.Completed)
+        {
+            Log.Error("Job {Job} ended {Phase}: {Error}", final.Id, final.Phase, final.Error);
+            return CommandErrors.TrainingStopped;
+        }
+
+        var counts = ParameterCount.For(EmbeddedConfigs.Tiny().Model!);
+        var summary = new RunSummary
+        {
+            Steps = final.Step,
+            StepsThisRun = losses.Length,
+            LossFirst = losses.Length > 0 ? losses[0] : double.NaN,
+            LossLast = losses.Length > 0 ? losses[^1] : double.NaN,
+            TokensPerSecond = throughput.Length > 0 ? throughput.Average() : 0,
+            MaxVioLast = vio.Length > 0 ? vio[^1] : 0,
+            ParamsTotal = counts.Total,
+            ParamsActive = counts.Activated,
+            LastCheckpoint = Directory.Exists(checkpoints) ? checkpoints : null,
+            Losses = losses,
+            MaxVio = vio,
+        };
+        if (summaryPath is not null) summary.Write(summaryPath);
+        Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3}",
+            summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast);
+        if (summary.LastCheckpoint is not null) Log.Information("Checkpoints: {Folder}", summary.LastCheckpoint);
+        return 0;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     private static string PrepareDemoData(string root)
     {

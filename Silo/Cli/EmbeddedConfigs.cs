@@ -6,11 +6,14 @@ namespace Orchestrator.Silo.Cli;
 public static class EmbeddedConfigs
 {
     /// <summary>deploy/configs/tiny.json as it was at build time.</summary>
-    public static RunConfig Tiny()
+    public static RunConfig Tiny() => ConfigLoader.Parse(TinyJson(), "embedded tiny.json");
+
+    /// <summary>The text of deploy/configs/tiny.json as it was at build time.</summary>
+    public static string TinyJson()
     {
         using var stream = typeof(EmbeddedConfigs).Assembly.GetManifestResourceStream("configs/tiny.json")
             ?? throw new InvalidOperationException("the tiny config is not embedded in this build");
         using var reader = new StreamReader(stream);
-        return ConfigLoader.Parse(reader.ReadToEnd(), "embedded tiny.json");
+        return reader.ReadToEnd();
     }
 }

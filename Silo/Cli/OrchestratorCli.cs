@@ -15,6 +15,11 @@ public static class OrchestratorCli
         root.Subcommands.Add(PrepareDataCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(SiloCommand.Create());
+        root.Subcommands.Add(SubmitCommand.Create());
+        root.Subcommands.Add(JobsCommand.Create());
+        root.Subcommands.Add(JobCommand.Create());
+        root.Subcommands.Add(CancelCommand.Create());
         return root;
     }
 }

@@ -48,6 +48,11 @@ public sealed class ModelInfoCommandTests
     [InlineData("prepare-data")]
     [InlineData("train")]
     [InlineData("demo")]
+    [InlineData("silo")]
+    [InlineData("submit")]
+    [InlineData("jobs")]
+    [InlineData("job")]
+    [InlineData("cancel")]
     public async Task EveryCommand_HasHelp(string command)
     {
         var result = await CliProcess.Run(command, "--help");

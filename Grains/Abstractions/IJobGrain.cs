@@ -1,0 +1,34 @@
+using Orleans.Concurrency;
+
+namespace Orchestrator.Grains;
+
+/// <summary>One job (key: its id): spec, state machine, epoch, rank plan, metrics.</summary>
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Validates the spec against the live cluster, records it, plans its ranks and starts them.</summary>
+    /// <exception cref="JobSpecException">The spec cannot run; nothing was recorded.</exception>
+    Task<JobStatus> Submit(JobSpec spec);
+
+    /// <summary>The job as it is now.</summary>
+    /// <exception cref="KeyNotFoundException">No such job.</exception>
+    /// <remarks>Interleaves (it only reads), so a listing never waits behind a submission.</remarks>
+    [AlwaysInterleave]
+    Task<JobStatus> GetStatus();
+
+    /// <summary>The job's history, in order.</summary>
+    Task<IReadOnlyList<JobEventView>> GetEvents();
+
+    /// <summary>Stops the job's ranks and records it as cancelled (a finished job is left as it is).</summary>
+    Task<JobStatus> Cancel();
+
+    /// <summary>A rank finished a step.</summary>
+    /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
+    Task ReportStep(long epoch, int rank, StepMetrics metrics);
+
+    /// <summary>A rank's training ended.</summary>
+    /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
+    Task ReportFinished(long epoch, int rank, RankOutcome outcome);
+
+    /// <summary>The cluster lost a node; a running job with a rank there fails, saying which node died.</summary>
+    Task NodeLost(string node);
+}

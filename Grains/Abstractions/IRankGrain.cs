@@ -1,0 +1,19 @@
+namespace Orchestrator.Grains;
+
+/// <summary>
+/// One rank of one epoch of a job, pinned to the node that owns its device. Its key is
+/// <see cref="RankKey"/>: <c>job/epoch/rank@node</c>.
+/// </summary>
+public interface IRankGrain : IGrainWithStringKey
+{
+    /// <summary>Starts training on the rank's device executor and returns at once.</summary>
+    /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
+    Task Start(long epoch, RankStart start);
+
+    /// <summary>Asks the rank to stop at its next step boundary; returns at once.</summary>
+    /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
+    Task Stop(long epoch);
+
+    /// <summary>The node the rank runs on, as its silo names itself (tests check placement with it).</summary>
+    Task<string> GetSiloName();
+}

@@ -1,0 +1,24 @@
+namespace Orchestrator.Grains;
+
+/// <summary>
+/// A job as the control plane runs it: a submitted spec after parsing, with its model config inline
+/// (a named config is resolved at submission, so every silo sees the same model).
+/// </summary>
+/// <param name="Id">The job id: 1 to 64 of a-z, 0-9 and '-'.</param>
+/// <param name="RunConfigJson">The model and training config, <c>{"model": …, "training": …}</c>, overrides applied.</param>
+/// <param name="DataDirectory">Folder with the token dataset (index.json and shards), as the silos see it.</param>
+/// <param name="Steps">Step count to reach.</param>
+/// <param name="Layout">How ranks are laid out.</param>
+/// <param name="Fp8">Whether every GEMM input is FP8 (the model's dtype becomes <c>fp8</c>).</param>
+/// <param name="Checkpoint">When checkpoints are written and how many are kept.</param>
+/// <param name="MaxSeconds">Stop at the first step boundary after this long and complete; null for no limit.</param>
+[GenerateSerializer, Immutable]
+public sealed record JobSpec(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string RunConfigJson,
+    [property: Id(2)] string DataDirectory,
+    [property: Id(3)] long Steps,
+    [property: Id(4)] ParallelLayout Layout,
+    [property: Id(5)] bool Fp8,
+    [property: Id(6)] CheckpointPolicy Checkpoint,
+    [property: Id(7)] double? MaxSeconds);

@@ -1,0 +1,11 @@
+namespace Orchestrator.Grains;
+
+/// <summary>How a rank's training ended.</summary>
+/// <param name="Finished">True when it reached the last step (or the time limit); false when stopped or failed.</param>
+/// <param name="Error">Why it failed; null when it finished or was stopped.</param>
+/// <param name="Step">The last step it completed.</param>
+[GenerateSerializer, Immutable]
+public sealed record RankOutcome(
+    [property: Id(0)] bool Finished,
+    [property: Id(1)] string? Error,
+    [property: Id(2)] long Step);

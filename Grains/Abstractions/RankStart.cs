@@ -1,0 +1,11 @@
+namespace Orchestrator.Grains;
+
+/// <summary>What a rank needs to start: the job, its place in the plan, and where checkpoints go.</summary>
+/// <param name="Spec">The job spec.</param>
+/// <param name="Assignment">This rank's slot in the plan.</param>
+/// <param name="Layout">The whole layout (EP × DP) the rank is part of.</param>
+[GenerateSerializer, Immutable]
+public sealed record RankStart(
+    [property: Id(0)] JobSpec Spec,
+    [property: Id(1)] RankAssignment Assignment,
+    [property: Id(2)] ParallelLayout Layout);

@@ -1,0 +1,17 @@
+namespace Orchestrator.Grains;
+
+/// <summary>What a rank reports to its job after each optimizer step.</summary>
+/// <param name="Step">The step just completed, from 1.</param>
+/// <param name="Loss">Total loss of the step.</param>
+/// <param name="TokensPerSecond">Throughput of the step on this rank.</param>
+/// <param name="MaxVio">The largest per-layer MaxVio of the step's expert loads.</param>
+/// <param name="LearningRate">Learning rate used.</param>
+/// <param name="Loads">Per MoE layer, tokens routed to each expert (this rank's share).</param>
+[GenerateSerializer, Immutable]
+public sealed record StepMetrics(
+    [property: Id(0)] long Step,
+    [property: Id(1)] double Loss,
+    [property: Id(2)] double TokensPerSecond,
+    [property: Id(3)] double MaxVio,
+    [property: Id(4)] double LearningRate,
+    [property: Id(5)] IReadOnlyList<long[]> Loads);

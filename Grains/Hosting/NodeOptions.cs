@@ -1,0 +1,14 @@
+namespace Orchestrator.Grains.Hosting;
+
+/// <summary>What this silo brings to the cluster: its node name, device slots, and where rank files go.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The node name; also the silo name that rank placement matches.</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The device slots, e.g. <c>cpu:0</c>, <c>cuda:3</c>.</summary>
+    public IReadOnlyList<string> Devices { get; set; } = [];
+
+    /// <summary>Root folder of checkpoints written by this node's ranks (<c>root/job/rank-R/step-N</c>).</summary>
+    public string StorageRoot { get; set; } = Path.Combine(Path.GetTempPath(), "orchestrator-storage");
+}

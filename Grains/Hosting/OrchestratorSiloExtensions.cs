@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Grains.Ranks;
+using Orleans.Hosting;
+using Orleans.Runtime;
+
+namespace Orchestrator.Grains.Hosting;
+
+/// <summary>Adds the orchestrator's grains' services to a silo: node identity, device executors, rank placement, registration and the membership watcher.</summary>
+public static class OrchestratorSiloExtensions
+{
+    /// <summary>
+    /// Wires this silo in as node <paramref name="node"/>. The caller registers an <c>IMetadataStore</c>,
+    /// clustering, and sets <c>SiloOptions.SiloName</c> to the node name (rank placement matches it).
+    /// </summary>
+    public static ISiloBuilder AddOrchestratorNode(this ISiloBuilder builder, NodeOptions node)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(node);
+        builder.Services.Configure<NodeOptions>(o =>
+        {
+            o.Name = node.Name;
+            o.Devices = node.Devices;
+            o.StorageRoot = node.StorageRoot;
+        });
+        builder.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = node.Name);
+        builder.Services.AddSingleton<DeviceExecutors>();
+        builder.Services.AddPlacementDirector<RankPlacementStrategy, RankPlacementDirector>();
+        builder.Services.AddSingleton<NodeRegistrar>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeRegistrar>());
+        builder.Services.AddHostedService<MembershipWatcher>();
+        return builder;
+    }
+}

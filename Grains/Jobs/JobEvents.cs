@@ -1,0 +1,22 @@
+using System.Text.Json;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>The kinds of a job's history entries and their details, written and read back as JSON.</summary>
+internal static class JobEvents
+{
+    public const string Submitted = "submitted";
+    public const string Planned = "planned";
+    public const string Started = "started";
+    public const string Completed = "completed";
+    public const string Cancelled = "cancelled";
+    public const string Failed = "failed";
+    public const string NodeLost = "node-lost";
+
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public static string Detail<T>(T detail) => JsonSerializer.Serialize(detail, Options);
+
+    public static RankPlan? ReadPlan(string? json) =>
+        json is null ? null : JsonSerializer.Deserialize<RankPlan>(json, Options);
+}

@@ -1,0 +1,245 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Storage;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>
+/// One job's state machine: Submitted → Planning → Running → Completed | Failed | Cancelled, every move
+/// conditional on (state, epoch) in the store, every move an event. Ranks report steps here; a rank's
+/// node dying fails the job with an event naming the node (recovery is a later step).
+/// </summary>
+public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private const long FirstEpoch = 1;
+    private readonly HashSet<int> _finishedRanks = [];
+    private JobRecord? _record;
+    private JobSpec? _spec;
+    private RankPlan? _plan;
+    private StepMetrics? _last;
+    private double _tokensPerSecond;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _record = await store.GetJobAsync(Id, cancellationToken);
+        if (_record is null) return;
+        _spec = JobSpecParser.Parse(_record.SpecJson);
+        var events = await store.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
+        _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
+        var losses = await store.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
+        if (losses.Count > 0) _last = new StepMetrics(losses[^1].Step, losses[^1].Value, 0, 0, 0, []);
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> Submit(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Id != Id) throw new JobSpecException("id", $"the spec's id '{spec.Id}' is not this job's id '{Id}'");
+        if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({JobPhases.Of(_record.State)})");
+        var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
+        var model = JobSpecParser.RunConfigOf(checkedSpec).Model!;
+        var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
+        var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
+        try
+        {
+            RequireSupported(checkedSpec.Layout);
+            _record = await store.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))
+                ?? throw new JobSpecException("id", $"a job with id '{Id}' already exists");
+        }
+        catch
+        {
+            await cluster.ReleaseJob(Id);
+            throw;
+        }
+
+        _spec = checkedSpec;
+        await store.AppendJobEventAsync(Id, JobEvents.Submitted);
+        if (!await MoveAsync(JobState.Planning, FirstEpoch)) return Status();
+        _plan = plan;
+        await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
+        LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
+        await StartRanksAsync(plan);
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public Task<JobStatus> GetStatus() =>
+        _record is null ? throw new KeyNotFoundException($"no job '{Id}'") : Task.FromResult(Status());
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobEventView>> GetEvents()
+    {
+        var events = await store.ListJobEventsAsync(Id);
+        return events.Select(e => new JobEventView(e.Seq, e.At, e.Kind, e.DetailJson)).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> Cancel()
+    {
+        if (_record is null) throw new KeyNotFoundException($"no job '{Id}'");
+        if (JobPhases.IsFinal(_record.State)) return Status();
+        if (await MoveAsync(JobState.Cancelled, _record.Epoch))
+        {
+            await store.AppendJobEventAsync(Id, JobEvents.Cancelled);
+            await StopRanksAsync();
+        }
+
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task ReportStep(long epoch, int rank, StepMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        RequireEpoch(epoch);
+        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
+        _last = metrics;
+        if (rank != 0) return;
+        var at = DateTimeOffset.UtcNow;
+        await store.AppendMetricsAsync(Id,
+        [
+            new MetricSample(metrics.Step, "loss", metrics.Loss, at),
+            new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
+            new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
+            new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
+        ]);
+    }
+
+    /// <inheritdoc />
+    public async Task ReportFinished(long epoch, int rank, RankOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        RequireEpoch(epoch);
+        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        if (outcome.Error is not null)
+        {
+            await FailAsync(outcome.Error, JobEvents.Failed, new { rank, error = outcome.Error });
+            return;
+        }
+
+        if (outcome.Finished) _finishedRanks.Add(rank);
+        await CompleteIfDoneAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task NodeLost(string node)
+    {
+        if (_record is null || _record.State is not (JobState.Planning or JobState.Running) || _plan is null) return;
+        var lost = _plan.Ranks.Where(r => r.Node == node).Select(r => r.Rank).ToList();
+        if (lost.Count == 0) return;
+        var reason = $"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}; recovery is not yet implemented";
+        LogNodeLost(Id, node);
+        await FailAsync(reason, JobEvents.NodeLost, new { node, ranks = lost, step = _last?.Step ?? 0 });
+    }
+
+    private async Task StartRanksAsync(RankPlan plan)
+    {
+        try
+        {
+            foreach (var rank in plan.Ranks)
+            {
+                var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
+                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout));
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            await FailAsync($"could not start the ranks: {e.Message}", JobEvents.Failed, new { error = e.Message });
+            return;
+        }
+
+        if (await MoveAsync(JobState.Running, plan.Epoch))
+        {
+            await store.AppendJobEventAsync(Id, JobEvents.Started, JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed }));
+            await CompleteIfDoneAsync();
+        }
+    }
+
+    private async Task CompleteIfDoneAsync()
+    {
+        if (_record?.State != JobState.Running || _plan is null || _finishedRanks.Count < _plan.Ranks.Count) return;
+        if (await MoveAsync(JobState.Completed, _record.Epoch))
+        {
+            await store.AppendJobEventAsync(Id, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
+            await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
+        }
+    }
+
+    private async Task FailAsync(string reason, string kind, object detail)
+    {
+        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        if (!await MoveAsync(JobState.Failed, _record.Epoch, reason)) return;
+        await store.AppendJobEventAsync(Id, kind, JobEvents.Detail(detail));
+        LogFailed(Id, reason);
+        await StopRanksAsync();
+    }
+
+    private async Task StopRanksAsync()
+    {
+        await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
+        if (_plan is null) return;
+        foreach (var rank in _plan.Ranks)
+        {
+            try
+            {
+                var key = new RankKey(Id, _plan.Epoch, rank.Rank, rank.Node).ToString();
+                await GrainFactory.GetGrain<IRankGrain>(key).Stop(_plan.Epoch);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A rank on a dead node cannot be told; its node is gone, and its epoch is fenced off.
+                LogStopFailed(e, Id, rank.Rank);
+            }
+        }
+    }
+
+    private async Task<bool> MoveAsync(JobState to, long epoch, string? error = null)
+    {
+        var before = _record!;
+        if (await store.TryTransitionJobAsync(new JobTransition(Id, before.State, before.Epoch, to, epoch, error)))
+        {
+            _record = before with { State = to, Epoch = epoch, Error = error, UpdatedAt = DateTimeOffset.UtcNow };
+            return true;
+        }
+
+        // Someone else moved the job (another activation, a stale node): believe the store.
+        _record = await store.GetJobAsync(Id) ?? before;
+        return false;
+    }
+
+    private void RequireEpoch(long epoch)
+    {
+        var current = _record?.Epoch ?? 0;
+        if (epoch != current) throw new StaleEpochException($"job {Id}", current, epoch);
+    }
+
+    private static void RequireSupported(ParallelLayout layout)
+    {
+        if (layout.Ep > 1)
+            throw new JobSpecException("parallel.ep", $"expert parallelism (ep = {layout.Ep}) is not yet supported: this build trains ep = 1 jobs; the expert-sharded step comes next");
+        if (layout.Dp > 1)
+            throw new JobSpecException("parallel.dp", $"data parallelism (dp = {layout.Dp}) is not yet supported: this build trains dp = 1 jobs");
+    }
+
+    private JobStatus Status()
+    {
+        var record = _record!;
+        return new JobStatus(Id, JobPhases.Of(record.State), record.Epoch, _last?.Step ?? 0, _spec?.Steps ?? 0,
+            _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} planned: {Ranks}")]
+    private partial void LogPlanned(string job, string ranks);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} lost node {Node}")]
+    private partial void LogNodeLost(string job, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} failed: {Reason}")]
+    private partial void LogFailed(string job, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} could not stop rank {Rank}")]
+    private partial void LogStopFailed(Exception exception, string job, int rank);
+}

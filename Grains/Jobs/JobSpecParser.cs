@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Orchestrator.Kernels.Configuration;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>
+/// Reads a job spec strictly: unknown fields, wrong types and impossible layouts are a
+/// <see cref="JobSpecException"/> naming the field. The result has its model inline, so it reads the
+/// same on every silo; <see cref="ToJson"/> writes that form, which this parser reads back unchanged.
+/// </summary>
+public static partial class JobSpecParser
+{
+    private static readonly HashSet<string> Fields =
+        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds"];
+
+    private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
+    private static readonly HashSet<string> CheckpointFields = ["every", "keep"];
+
+    [GeneratedRegex("^[a-z0-9-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex JobId();
+
+    /// <summary>Parses and validates a spec.</summary>
+    /// <param name="json">The spec.</param>
+    /// <param name="resolveConfig">Maps a <c>"config"</c> name (e.g. <c>tiny</c>) to that config's JSON, or null if unknown.</param>
+    /// <param name="baseDirectory">Relative data paths are resolved against it; null keeps them as written.</param>
+    public static JobSpec Parse(string json, Func<string, string?>? resolveConfig = null, string? baseDirectory = null)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+                ?? throw new JobSpecException("(root)", "a job spec is a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new JobSpecException("(root)", $"malformed JSON: {e.Message}");
+        }
+
+        RejectUnknown(root, Fields, "");
+        var id = root["id"] is null ? NewId() : String(root, "id", "id");
+        if (!JobId().IsMatch(id))
+            throw new JobSpecException("id", $"'{id}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
+
+        var runConfig = ModelAndTraining(root, resolveConfig);
+        var data = String(root, "data", "data");
+        if (baseDirectory is not null && !Path.IsPathRooted(data)) data = Path.GetFullPath(Path.Combine(baseDirectory, data));
+        var steps = Integer(root, "steps", "steps", required: true, min: 1) ?? 0;
+        var fp8 = root["fp8"] is { } f ? Boolean(f, "fp8") : false;
+        var layout = Layout(root["parallel"], ModelOf(runConfig));
+        var checkpoint = Checkpoint(root["checkpoint"]);
+        double? maxSeconds = null;
+        if (root["max_seconds"] is { } limit)
+        {
+            maxSeconds = Number(limit, "max_seconds");
+            if (!(maxSeconds > 0)) throw new JobSpecException("max_seconds", $"must be greater than 0 (got {maxSeconds})");
+        }
+
+        if (fp8) runConfig = WithFp8(runConfig);
+        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds);
+    }
+
+    /// <summary>The model config of a parsed spec.</summary>
+    public static RunConfig RunConfigOf(JobSpec spec) => ConfigLoader.Parse(spec.RunConfigJson, $"job {spec.Id}");
+
+    /// <summary>Writes a spec in the form <see cref="Parse"/> reads, model and training inline.</summary>
+    public static string ToJson(JobSpec spec)
+    {
+        var config = JsonNode.Parse(spec.RunConfigJson)!.AsObject();
+        var root = new JsonObject
+        {
+            ["id"] = spec.Id,
+            ["model"] = config["model"]?.DeepClone(),
+            ["training"] = config["training"]?.DeepClone(),
+            ["data"] = spec.DataDirectory,
+            ["steps"] = spec.Steps,
+            ["parallel"] = new JsonObject { ["ep"] = spec.Layout.Ep, ["dp"] = spec.Layout.Dp },
+            ["fp8"] = spec.Fp8,
+            ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep },
+        };
+        if (spec.MaxSeconds is { } seconds) root["max_seconds"] = seconds;
+        return root.ToJsonString();
+    }
+
+    private static string ModelAndTraining(JsonObject root, Func<string, string?>? resolveConfig)
+    {
+        var hasConfig = root["config"] is not null;
+        var hasModel = root["model"] is not null;
+        if (hasConfig == hasModel)
+            throw new JobSpecException("model", "give exactly one of \"model\" (an inline model config) or \"config\" (a config name such as \"tiny\")");
+
+        JsonObject model;
+        JsonObject training;
+        if (hasConfig)
+        {
+            var name = String(root, "config", "config");
+            var text = resolveConfig?.Invoke(name) ?? throw new JobSpecException("config", $"no config named '{name}' (see deploy/configs)");
+            var named = ParseObject(text, "config");
+            var wrapped = named.ContainsKey("model") || named.ContainsKey("training");
+            model = (wrapped ? named["model"] : named) as JsonObject ?? throw new JobSpecException("config", $"config '{name}' has no model section");
+            training = (wrapped ? named["training"] as JsonObject : null) ?? [];
+        }
+        else
+        {
+            model = root["model"] as JsonObject ?? throw new JobSpecException("model", "must be an object");
+            training = [];
+        }
+
+        if (root["training"] is { } overrides)
+        {
+            if (overrides is not JsonObject set) throw new JobSpecException("training", "must be an object of training overrides");
+            foreach (var (key, value) in set) training[key] = value?.DeepClone();
+        }
+
+        var combined = new JsonObject { ["model"] = model.DeepClone(), ["training"] = training.DeepClone() }.ToJsonString();
+        try
+        {
+            return ConfigLoader.ToJson(ConfigLoader.Parse(combined, "job spec"));
+        }
+        catch (ConfigException e)
+        {
+            throw new JobSpecException(string.Join("; ", e.Problems));
+        }
+    }
+
+    private static ModelConfig ModelOf(string runConfigJson) => ConfigLoader.Parse(runConfigJson).Model!;
+
+    private static string WithFp8(string runConfigJson)
+    {
+        var config = ConfigLoader.Parse(runConfigJson);
+        return ConfigLoader.ToJson(config with { Model = config.Model! with { GemmPrecision = "fp8" } });
+    }
+
+    private static ParallelLayout Layout(JsonNode? node, ModelConfig model)
+    {
+        if (node is null) return new ParallelLayout(1, 1);
+        if (node is not JsonObject parallel) throw new JobSpecException("parallel", "must be an object {\"ep\": N, \"dp\": N}");
+        RejectUnknown(parallel, ParallelFields, "parallel.");
+        var ep = (int)(Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1);
+        var dp = (int)(Integer(parallel, "dp", "parallel.dp", required: false, min: 1) ?? 1);
+        if (Integer(parallel, "pp", "parallel.pp", required: false, min: 1) is { } pp && pp != 1)
+            throw new JobSpecException("parallel.pp", $"pipeline parallelism is not supported: pp must be 1 (got {pp})");
+        if (Integer(parallel, "ranks", "parallel.ranks", required: false, min: 1) is { } ranks && ranks != (long)ep * dp)
+            throw new JobSpecException("parallel.ranks", $"{ranks} ranks cannot hold ep × dp = {ep} × {dp} = {(long)ep * dp}");
+        if (model.RoutedExperts > 0 && model.RoutedExperts % ep != 0)
+            throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
+        if (model.RoutedExperts == 0 && ep > 1)
+            throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
+        return new ParallelLayout(ep, dp);
+    }
+
+    private static CheckpointPolicy Checkpoint(JsonNode? node)
+    {
+        if (node is null) return new CheckpointPolicy(0, 1);
+        if (node is not JsonObject checkpoint) throw new JobSpecException("checkpoint", "must be an object {\"every\": N, \"keep\": N}");
+        RejectUnknown(checkpoint, CheckpointFields, "checkpoint.");
+        var every = Integer(checkpoint, "every", "checkpoint.every", required: false, min: 0) ?? 0;
+        var keep = Integer(checkpoint, "keep", "checkpoint.keep", required: false, min: 1) ?? 2;
+        return new CheckpointPolicy((int)Math.Min(every, int.MaxValue), (int)Math.Min(keep, int.MaxValue));
+    }
+
+    private static void RejectUnknown(JsonObject node, HashSet<string> known, string prefix)
+    {
+        foreach (var (key, _) in node)
+        {
+            if (!known.Contains(key))
+                throw new JobSpecException(prefix + key, $"unknown field (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
+        }
+    }
+
+    private static JsonObject ParseObject(string text, string field)
+    {
+        try
+        {
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+                ?? throw new JobSpecException(field, "the named config is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new JobSpecException(field, $"the named config is malformed JSON: {e.Message}");
+        }
+    }
+
+    private static string String(JsonObject node, string key, string field)
+    {
+        if (node[key] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0) return text;
+        throw new JobSpecException(field, node[key] is null ? "is required" : "must be a non-empty string");
+    }
+
+    private static long? Integer(JsonObject node, string key, string field, bool required, long min)
+    {
+        if (node[key] is not { } value)
+            return required ? throw new JobSpecException(field, "is required") : null;
+        if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue<long>(out var number))
+            throw new JobSpecException(field, $"must be a whole number (got {value.ToJsonString()})");
+        if (number < min)
+            throw new JobSpecException(field, string.Create(CultureInfo.InvariantCulture, $"must be at least {min} (got {number})"));
+        return number;
+    }
+
+    private static double Number(JsonNode node, string field) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var number)
+            ? number
+            : throw new JobSpecException(field, $"must be a number (got {node.ToJsonString()})");
+
+    private static bool Boolean(JsonNode node, string field) =>
+        node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False
+            ? v.GetValue<bool>()
+            : throw new JobSpecException(field, $"must be true or false (got {node.ToJsonString()})");
+
+    private static string NewId() => "job-" + Guid.NewGuid().ToString("N")[..12];
+}

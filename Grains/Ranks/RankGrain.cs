@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains.Hosting;
+using Orleans.Concurrency;
+using Orleans.Configuration;
+using Orleans.Placement;
+
+namespace Orchestrator.Grains.Ranks;
+
+/// <summary>
+/// One rank of one epoch of a job, on the node named in its key. It owns the rank's training run on
+/// its device executor: calls start or stop that run and return at once; the run reports each step to
+/// the job itself. Fenced by the epoch in its key.
+/// </summary>
+[RankPlacement, Immovable, KeepAlive]
+public sealed partial class RankGrain(
+    DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, ILogger<RankGrain> logger) : Grain, IRankGrain
+{
+    private readonly CancellationTokenSource _stop = new();
+    private RankKey? _key;
+    private Task? _run;
+
+    private RankKey Key => _key ??= RankKey.Parse(this.GetPrimaryKeyString());
+
+    /// <inheritdoc />
+    public Task Start(long epoch, RankStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        RequireEpoch(epoch);
+        if (_run is not null) return Task.CompletedTask;
+        if (start.Spec.Id != Key.JobId || start.Assignment.Rank != Key.Rank || start.Assignment.Node != Key.Node)
+            throw new ArgumentException($"rank {Key} was sent the start of job {start.Spec.Id} rank {start.Assignment.Rank}@{start.Assignment.Node}", nameof(start));
+        if (!node.Value.Devices.Contains(start.Assignment.Device, StringComparer.Ordinal))
+            throw new ArgumentException($"node {node.Value.Name} has no device {start.Assignment.Device} (it has {string.Join(", ", node.Value.Devices)})", nameof(start));
+
+        var job = GrainFactory.GetGrain<IJobGrain>(Key.JobId);
+        var reporter = new RankReporter(logger);
+        var root = Path.Combine(node.Value.StorageRoot, Key.JobId, $"rank-{Key.Rank}");
+        var stop = _stop.Token;
+        LogStarting(Key.ToString(), start.Assignment.Device);
+        _run = executors.For(start.Assignment.Device)
+            .Run(() =>
+            {
+                RankOutcome outcome;
+                try
+                {
+                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), stop);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogFailed(e, Key.ToString());
+                    outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0);
+                }
+
+                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, outcome));
+            })
+            .ContinueWith(_ => reporter.CompleteAsync(), TaskScheduler.Default).Unwrap();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task Stop(long epoch)
+    {
+        RequireEpoch(epoch);
+        _stop.Cancel();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<string> GetSiloName() => Task.FromResult(silo.Value.SiloName);
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _stop.Cancel();
+        return Task.CompletedTask;
+    }
+
+    private void RequireEpoch(long epoch)
+    {
+        if (epoch != Key.Epoch) throw new StaleEpochException($"rank {Key}", Key.Epoch, epoch);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]
+    private partial void LogStarting(string rank, string device);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
+    private partial void LogFailed(Exception exception, string rank);
+}

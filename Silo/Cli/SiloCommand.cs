@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Grains.Hosting;
+using Orchestrator.Grains.Storage;
+using Orchestrator.Silo.Cluster;
+using Orleans.Runtime;
+using Serilog;
+
+namespace Orchestrator.Silo.Cli;
+
+/// <summary><c>orchestrator silo</c>: runs this node's silo in the cluster until stopped.</summary>
+public static class SiloCommand
+{
+    public static Command Create()
+    {
+        var node = new Option<string?>("--node") { Description = "Node name, unique in the cluster (also ORCHESTRATOR__NODE)" };
+        var devices = new Option<string?>("--devices") { Description = "Device slots: cpu:N or cuda:0-7 (also ORCHESTRATOR__DEVICES)" };
+        var postgres = ClusterOptions.Postgres();
+        var clusterId = ClusterOptions.ClusterId();
+        var siloPort = new Option<int?>("--silo-port") { Description = "Silo-to-silo port (default 11111)" };
+        var gatewayPort = new Option<int?>("--gateway-port") { Description = "Client gateway port (default 30000)" };
+        var storage = new Option<string?>("--storage") { Description = "Root folder for this node's checkpoints" };
+        var address = new Option<string?>("--address") { Description = "IP address to listen on and advertise (default: loopback)" };
+        var command = new Command("silo", "Run this node's silo: join the cluster through PostgreSQL and offer its devices to jobs")
+        {
+            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address,
+        };
+        command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
+        {
+            GlobalOptions.StartLogging(result);
+            var settings = ClusterOptions.Resolve(result, postgres, clusterId);
+            settings.Node = result.GetValue(node) ?? settings.Node;
+            settings.Devices = result.GetValue(devices) ?? settings.Devices;
+            settings.SiloPort = result.GetValue(siloPort) ?? settings.SiloPort;
+            settings.GatewayPort = result.GetValue(gatewayPort) ?? settings.GatewayPort;
+            settings.Storage = result.GetValue(storage) ?? settings.Storage;
+            settings.Address = result.GetValue(address) ?? settings.Address;
+            var nodeOptions = Validate(settings);
+            GlobalOptions.StartTorch(result);
+            await using var store = await PostgresMetadataStore.OpenAsync(settings.Postgres!, cancellationToken: cancellation);
+            using var host = SiloHost.ForCluster(settings, nodeOptions, store);
+            await host.StartAsync(cancellation);
+            await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
+            var silo = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+            // One line on standard output that scripts and tests wait for.
+            Console.WriteLine($"silo {nodeOptions.Name} joined cluster {settings.ClusterId} as {silo.ToParsableString()}");
+            Log.Information("Node {Node} serves {Devices}; stop with Ctrl+C", nodeOptions.Name, string.Join(", ", nodeOptions.Devices));
+            await host.WaitForShutdownAsync(cancellation);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static NodeOptions Validate(SiloSettings settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings.Node)) throw new ArgumentException("--node is required (or ORCHESTRATOR__NODE): this node's name, e.g. n1");
+        if (string.IsNullOrWhiteSpace(settings.Devices)) throw new ArgumentException("--devices is required (or ORCHESTRATOR__DEVICES): cpu:N or cuda:0-7");
+        if (string.IsNullOrWhiteSpace(settings.Postgres)) throw new ArgumentException("--postgres is required (or ORCHESTRATOR__POSTGRES): the cluster database's connection string");
+        if (settings.SiloPort is <= 0 or > 65535) throw new ArgumentException($"--silo-port: {settings.SiloPort} is not a TCP port");
+        if (settings.GatewayPort is <= 0 or > 65535) throw new ArgumentException($"--gateway-port: {settings.GatewayPort} is not a TCP port");
+        return new NodeOptions
+        {
+            Name = settings.Node,
+            Devices = DeviceList.Parse(settings.Devices),
+            StorageRoot = Path.GetFullPath(settings.Storage ?? Path.Combine(Path.GetTempPath(), "orchestrator-storage", settings.Node)),
+        };
+    }
+}

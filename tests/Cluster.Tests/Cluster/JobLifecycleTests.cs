@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Orchestrator.Cluster.Tests.Support;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Grains.Storage;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Cluster.Tests.Cluster;
+
+/// <summary>The job state machine through a real silo process on a real PostgreSQL.</summary>
+public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper output) : IClassFixture<OneNodeCluster>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    private JobSpec Spec(string id, long steps, Action<JsonObject>? change = null)
+    {
+        var json = TinyJob.Spec(id, cluster.Data, steps);
+        change?.Invoke(json);
+        return JobSpecParser.Parse(json.ToJsonString());
+    }
+
+    [Fact]
+    public async Task ATinyJob_ReachesCompleted_WithItsMetricsAndEventsStored()
+    {
+        var clock = Stopwatch.StartNew();
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-complete");
+        var submitted = await job.Submit(Spec("tiny-complete", 5));
+
+        Assert.Equal(JobPhase.Running, submitted.Phase);
+        Assert.Equal(1, submitted.Epoch);
+        Assert.Equal("n1", Assert.Single(submitted.Plan!.Ranks).Node);
+        var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, Patience);
+        output.WriteLine($"completed in {clock.Elapsed.TotalSeconds:F1} s: loss {final.Loss:F4}");
+
+        Assert.Equal((JobPhase.Completed, 5L, (string?)null), (final.Phase, final.Step, final.Error));
+        var record = await cluster.Store.GetJobAsync("tiny-complete");
+        Assert.Equal(JobState.Completed, record!.State);
+        var losses = await cluster.Store.QueryMetricsAsync("tiny-complete", new MetricQuery("loss"));
+        Assert.Equal([1L, 2, 3, 4, 5], losses.Select(m => m.Step));
+        Assert.All(losses, m => Assert.True(double.IsFinite(m.Value) && m.Value > 0));
+        Assert.Equal(5, (await cluster.Store.QueryMetricsAsync("tiny-complete", new MetricQuery("tokens_per_s"))).Count);
+        var events = await job.GetEvents();
+        Assert.Equal(["submitted", "planned", "started", "completed"], events.Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task Cancel_StopsARunningJob_AndRecordsIt()
+    {
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-cancel");
+        await job.Submit(Spec("tiny-cancel", 100_000));
+        await OneNodeCluster.WaitForAsync(job, s => s.Step >= 1 || s.IsFinal, Patience);
+
+        var cancelled = await job.Cancel();
+
+        Assert.Equal(JobPhase.Cancelled, cancelled.Phase);
+        Assert.Equal(JobState.Cancelled, (await cluster.Store.GetJobAsync("tiny-cancel"))!.State);
+        Assert.Equal("cancelled", (await job.GetEvents())[^1].Kind);
+        // Cancelling again leaves it as it is; a cancelled job's slot is free again for the next job.
+        Assert.Equal(JobPhase.Cancelled, (await job.Cancel()).Phase);
+    }
+
+    [Fact]
+    public async Task CallsFromAnotherEpoch_AreRefused()
+    {
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-epoch");
+        var status = await job.Submit(Spec("tiny-epoch", 100_000));
+        var rank = status.Plan!.Ranks[0];
+        try
+        {
+            var toJob = await Assert.ThrowsAsync<StaleEpochException>(() => job.ReportStep(0, 0, new StepMetrics(1, 9, 1, 0, 0, [])));
+            Assert.Contains("job tiny-epoch is at epoch 1; a call carrying epoch 0 is refused", toJob.Message, StringComparison.Ordinal);
+
+            var rankGrain = cluster.Client.GetGrain<IRankGrain>(new RankKey("tiny-epoch", 1, rank.Rank, rank.Node).ToString());
+            var toRank = await Assert.ThrowsAsync<StaleEpochException>(() => rankGrain.Stop(0));
+            Assert.Contains("epoch 0 is refused", toRank.Message, StringComparison.Ordinal);
+            Assert.Equal("n1", await rankGrain.GetSiloName());
+            Assert.Equal(JobPhase.Running, (await job.GetStatus()).Phase);
+        }
+        finally
+        {
+            await job.Cancel();
+        }
+    }
+
+    [Theory]
+    [InlineData(4, "parallel: ep × dp = 4 × 1 needs 4 device slots; the live nodes have")]
+    [InlineData(2, "parallel.ep: expert parallelism (ep = 2) is not yet supported")]
+    public async Task ASpecTheClusterCannotRun_IsRefused_AndNothingIsRecorded(int ep, string expected)
+    {
+        var id = $"tiny-ep{ep}";
+        var job = cluster.Client.GetGrain<IJobGrain>(id);
+
+        var e = await Assert.ThrowsAsync<JobSpecException>(() => job.Submit(Spec(id, 5, s => s["parallel"]!["ep"] = ep)));
+
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+        Assert.Null(await cluster.Store.GetJobAsync(id));
+    }
+
+    [Fact]
+    public async Task TheCli_RefusesABadSpec_WithExitCode2_NamingTheField_AndRecordsNothing()
+    {
+        var file = Path.Combine(cluster.Root, "bad.json");
+        var spec = TinyJob.Spec("tiny-bad", cluster.Data, 5);
+        spec["parallel"]!["tp"] = 2;
+        await File.WriteAllTextAsync(file, spec.ToJsonString());
+
+        var result = await Cli.RunAsync("submit", file, "--postgres", cluster.ConnectionString, "--cluster-id", cluster.ClusterId);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("parallel.tp: unknown field", result.Error, StringComparison.Ordinal);
+        Assert.Null(await cluster.Store.GetJobAsync("tiny-bad"));
+    }
+}

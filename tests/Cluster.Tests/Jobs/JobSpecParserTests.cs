@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Cluster.Tests.Support;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Kernels.Configuration;
+
+namespace Orchestrator.Cluster.Tests.Jobs;
+
+public sealed class JobSpecParserTests
+{
+    private static string Valid(Action<JsonObject>? change = null)
+    {
+        var spec = TinyJob.Spec("j1", "/data", 5);
+        change?.Invoke(spec);
+        return spec.ToJsonString();
+    }
+
+    private static string Refusal(string json, Func<string, string?>? configs = null) =>
+        Assert.Throws<JobSpecException>(() => JobSpecParser.Parse(json, configs)).Message;
+
+    [Fact]
+    public void AValidSpec_ReadsBackUnchanged_ThroughItsNormalForm()
+    {
+        var spec = JobSpecParser.Parse(Valid(s => s["fp8"] = true));
+        var again = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
+
+        Assert.Equal(("j1", 5L, 1, 1, true), (spec.Id, spec.Steps, spec.Layout.Ep, spec.Layout.Dp, spec.Fp8));
+        Assert.Equal("fp8", JobSpecParser.RunConfigOf(spec).Model!.GemmPrecision);
+        Assert.Equal(spec with { Layout = again.Layout, Checkpoint = again.Checkpoint }, again);
+        Assert.Equal(spec.Layout, again.Layout);
+        Assert.Equal(spec.Checkpoint, again.Checkpoint);
+    }
+
+    [Fact]
+    public void ANamedConfig_IsResolvedInline_AndTrainingOverridesApply()
+    {
+        var json = """{"config": "small", "training": {"lr": 0.01}, "data": "d", "steps": 3}""";
+        var named = new JsonObject { ["model"] = TinyJob.Model(), ["training"] = TinyJob.Training() }.ToJsonString();
+
+        var spec = JobSpecParser.Parse(json, name => name == "small" ? named : null, "/base");
+
+        var config = JobSpecParser.RunConfigOf(spec);
+        Assert.Equal(0.01, config.Training!.LearningRate);
+        Assert.Equal(1, config.Training.Threads);
+        Assert.Equal(32, config.Model!.Dim);
+        Assert.Equal("/base/d", spec.DataDirectory);
+        Assert.Matches("^job-[a-z0-9]{12}$", spec.Id);
+    }
+
+    [Theory]
+    [InlineData("{\"steps\": 5,", "(root): malformed JSON")]
+    [InlineData("[1, 2]", "(root): a job spec is a JSON object")]
+    public void MalformedJson_IsRefused(string json, string expected) =>
+        Assert.StartsWith(expected, Refusal(json), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("stepz", "stepz: unknown field")]
+    [InlineData("parallel.tp", "parallel.tp: unknown field")]
+    [InlineData("checkpoint.often", "checkpoint.often: unknown field")]
+    [InlineData("training.lr2", "training.lr2: unknown field")]
+    [InlineData("model.n_headz", "model.n_headz: unknown field")]
+    public void UnknownFields_AreRefused_NamingTheField(string field, string expected)
+    {
+        var json = Valid(s =>
+        {
+            var parts = field.Split('.');
+            var target = parts.Length == 1 ? s : (JsonObject)s[parts[0]]!;
+            target[parts[^1]] = 1;
+        });
+
+        Assert.Contains(expected, Refusal(json), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"ep\": 3}", "parallel.ep: the model's 8 routed experts")]
+    [InlineData("{\"pp\": 2}", "parallel.pp: pipeline parallelism is not supported")]
+    [InlineData("{\"ep\": 2, \"dp\": 2, \"ranks\": 3}", "parallel.ranks: 3 ranks cannot hold ep × dp = 2 × 2 = 4")]
+    [InlineData("{\"ep\": 0}", "parallel.ep: must be at least 1")]
+    public void ImpossibleLayouts_AreRefused_WithTheReason(string parallel, string expected) =>
+        Assert.StartsWith(expected, Refusal(Valid(s => s["parallel"] = JsonNode.Parse(parallel))), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("id", "\"Bad_Id\"", "id: 'Bad_Id' is not a job id")]
+    [InlineData("steps", "0", "steps: must be at least 1")]
+    [InlineData("steps", "2.5", "steps: must be a whole number")]
+    [InlineData("data", "\"\"", "data: must be a non-empty string")]
+    [InlineData("fp8", "\"yes\"", "fp8: must be true or false")]
+    [InlineData("config", "\"tiny\"", "model: give exactly one of")]
+    public void BadValues_AreRefused_NamingTheField(string field, string value, string expected) =>
+        Assert.StartsWith(expected, Refusal(Valid(s => s[field] = JsonNode.Parse(value))), StringComparison.Ordinal);
+
+    [Fact]
+    public void AnUnknownConfigName_IsRefused() =>
+        Assert.StartsWith("config: no config named 'huge'",
+            Refusal("""{"config": "huge", "data": "d", "steps": 1}""", _ => null), StringComparison.Ordinal);
+
+    [Fact]
+    public void AnInconsistentModel_IsRefused_WithTheConfigValidatorsField() =>
+        Assert.Contains("model.dim",
+            Refusal(Valid(s => s["model"]!["dim"] = -1)), StringComparison.Ordinal);
+
+    [Fact]
+    public void TheNormalForm_IsAConfigTheKernelsAccept() =>
+        Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).RunConfigJson).Model);
+}

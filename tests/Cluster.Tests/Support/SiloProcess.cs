@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Orchestrator.Cluster.Tests.Support;
+
+/// <summary>A real <c>orchestrator silo</c> in a child process, so that a test can kill it by pid.</summary>
+public sealed class SiloProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private SiloProcess(Process process, string node)
+    {
+        _process = process;
+        Node = node;
+    }
+
+    /// <summary>The node name the silo serves.</summary>
+    public string Node { get; }
+
+    /// <summary>The process id.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>Starts the silo and waits for its "joined" line.</summary>
+    public static async Task<SiloProcess> StartAsync(
+        string postgres, string clusterId, string node, string devices, int siloPort, int gatewayPort, string storage, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "orchestrator.dll"), "silo", "--node", node, "--devices", devices,
+            "--postgres", postgres, "--cluster-id", clusterId, "--storage", storage,
+            "--silo-port", siloPort.ToString(CultureInfo.InvariantCulture), "--gateway-port", gatewayPort.ToString(CultureInfo.InvariantCulture),
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("ORCHESTRATOR_LIBTORCH");
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
+        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            while (true)
+            {
+                var line = await process.StandardOutput.ReadLineAsync(cancellationToken)
+                    ?? throw new InvalidOperationException($"silo {node} exited with {(process.WaitForExit(5000) ? process.ExitCode : -1)} before joining");
+                if (line.StartsWith($"silo {node} joined", StringComparison.Ordinal)) break;
+            }
+
+            // Keep draining standard output so that the child never blocks on a full pipe.
+            _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            return new SiloProcess(process, node);
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown, no goodbye in the membership table.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+    }
+}
