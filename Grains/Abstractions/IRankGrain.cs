@@ -14,6 +14,14 @@ public interface IRankGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
     Task Stop(long epoch);
 
+    /// <summary>
+    /// Delivers a peer rank's collective message into this rank's mailbox. Interleaves with every
+    /// other call: it only stores, and the rank's executor thread may be waiting for it.
+    /// </summary>
+    /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task Deliver(long epoch, CollectivePayload message);
+
     /// <summary>The node the rank runs on, as its silo names itself (tests check placement with it).</summary>
     Task<string> GetSiloName();
 }

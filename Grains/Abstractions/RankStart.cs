@@ -4,8 +4,10 @@ namespace Orchestrator.Grains;
 /// <param name="Spec">The job spec.</param>
 /// <param name="Assignment">This rank's slot in the plan.</param>
 /// <param name="Layout">The whole layout (EP × DP) the rank is part of.</param>
+/// <param name="Peers">Every rank of the plan, ordered by rank (where to send collective messages).</param>
 [GenerateSerializer, Immutable]
 public sealed record RankStart(
     [property: Id(0)] JobSpec Spec,
     [property: Id(1)] RankAssignment Assignment,
-    [property: Id(2)] ParallelLayout Layout);
+    [property: Id(2)] ParallelLayout Layout,
+    [property: Id(3)] IReadOnlyList<RankAssignment> Peers);

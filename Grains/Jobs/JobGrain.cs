@@ -142,7 +142,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             foreach (var rank in plan.Ranks)
             {
                 var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout));
+                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -218,10 +218,8 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
 
     private static void RequireSupported(ParallelLayout layout)
     {
-        if (layout.Ep > 1)
-            throw new JobSpecException("parallel.ep", $"expert parallelism (ep = {layout.Ep}) is not yet supported: this build trains ep = 1 jobs; the expert-sharded step comes next");
         if (layout.Dp > 1)
-            throw new JobSpecException("parallel.dp", $"data parallelism (dp = {layout.Dp}) is not yet supported: this build trains dp = 1 jobs");
+            throw new JobSpecException("parallel.dp", $"data parallelism (dp = {layout.Dp}) is not yet supported: experts are sharded over ep ranks but not yet replicated over dp groups; use dp = 1");
     }
 
     private JobStatus Status()

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Hosting;
@@ -14,9 +15,10 @@ namespace Orchestrator.Grains.Ranks;
 /// </summary>
 [RankPlacement, Immovable, KeepAlive]
 public sealed partial class RankGrain(
-    DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, ILogger<RankGrain> logger) : Grain, IRankGrain
+    DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, IGrainFactory grains, ILogger<RankGrain> logger) : Grain, IRankGrain
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly RankMailbox _mailbox = new();
     private RankKey? _key;
     private Task? _run;
 
@@ -44,7 +46,9 @@ public sealed partial class RankGrain(
                 RankOutcome outcome;
                 try
                 {
-                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), stop);
+                    // The silo's factory, not this activation's: the sends are made from the device thread.
+                    var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
+                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, stop);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -63,6 +67,16 @@ public sealed partial class RankGrain(
     {
         RequireEpoch(epoch);
         _stop.Cancel();
+        _mailbox.Abort($"rank {Key.Rank} was stopped"); // a rank waiting on its peers must not wait out the timeout
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task Deliver(long epoch, CollectivePayload message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        RequireEpoch(epoch);
+        _mailbox.Deliver(RankPeers.ToMessage(message));
         return Task.CompletedTask;
     }
 
@@ -73,6 +87,7 @@ public sealed partial class RankGrain(
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _stop.Cancel();
+        _mailbox.Abort($"rank {Key.Rank} was deactivated ({reason.Description})");
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,31 @@
+using Orchestrator.Kernels.Distributed;
+
+namespace Orchestrator.Grains.Ranks;
+
+/// <summary>
+/// A rank's link to the other ranks of its epoch: its mailbox, and sending to a peer as a call to
+/// that peer's <see cref="IRankGrain.Deliver"/> (the Orleans transport of the data plane).
+/// </summary>
+internal sealed class RankPeers(IGrainFactory grains, string jobId, long epoch, IReadOnlyList<RankAssignment> peers, RankMailbox mailbox)
+{
+    /// <summary>How long a collective waits for a peer before giving up (a dead peer's silo never answers).</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    public RankMailbox Mailbox => mailbox;
+
+    /// <summary>The collective of <paramref name="rank"/> among the first <paramref name="worldSize"/> ranks.</summary>
+    public ICollective Collective(int rank, int worldSize) => new MailboxCollective(rank, worldSize, mailbox, Send, Timeout);
+
+    private Task Send(int to, CollectiveMessage message)
+    {
+        var peer = peers[to];
+        var key = new RankKey(jobId, epoch, peer.Rank, peer.Node).ToString();
+        return grains.GetGrain<IRankGrain>(key).Deliver(epoch, ToPayload(message));
+    }
+
+    public static CollectivePayload ToPayload(CollectiveMessage m) =>
+        new(m.Sequence, m.Source, m.Shape, m.DType, m.Data, m.Integers, m.Abort);
+
+    public static CollectiveMessage ToMessage(CollectivePayload p) =>
+        new(p.Sequence, p.Source, p.Shape, p.DType, p.Data, p.Integers, p.Abort);
+}
