@@ -85,7 +85,6 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
 
     [Theory]
     [InlineData(4, "parallel: ep × dp = 4 × 1 needs 4 device slots; the live nodes have")]
-    [InlineData(2, "parallel.ep: expert parallelism (ep = 2) is not yet supported")]
     public async Task ASpecTheClusterCannotRun_IsRefused_AndNothingIsRecorded(int ep, string expected)
     {
         var id = $"tiny-ep{ep}";
@@ -95,6 +94,17 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
 
         Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
         Assert.Null(await cluster.Store.GetJobAsync(id));
+    }
+
+    [Fact]
+    public async Task DataParallelReplicas_AreRefusedForNow_AndNothingIsRecorded()
+    {
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-dp2");
+
+        var e = await Assert.ThrowsAsync<JobSpecException>(() => job.Submit(Spec("tiny-dp2", 5, s => s["parallel"]!["dp"] = 2)));
+
+        Assert.Contains("parallel.dp", e.Message, StringComparison.Ordinal);
+        Assert.Null(await cluster.Store.GetJobAsync("tiny-dp2"));
     }
 
     [Fact]

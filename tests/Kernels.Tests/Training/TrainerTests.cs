@@ -81,6 +81,55 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void GradientAccumulation_OverHalfBatches_EqualsOneFullBatch()
+    {
+        var window = TinyModels.MicroTraining.SequenceLength + 2;
+        var full = TinyModels.MicroTraining with { MicroBatchSize = 4, GradientAccumulation = 1 };
+        var halves = TinyModels.MicroTraining with { MicroBatchSize = 2, GradientAccumulation = 2 };
+        using var a = new Trainer(TinyModels.Micro(), full, new PatternBatchSource(257, 4, window), 4);
+        using var b = new Trainer(TinyModels.Micro(), halves, new HalvedSource(new PatternBatchSource(257, 4, window), 2, window), 4);
+
+        for (var step = 0; step < 4; step++)
+        {
+            var x = a.TrainStep();
+            var y = b.TrainStep();
+            Assert.Equal(x.Loss, y.Loss, Math.Abs(x.Loss) * 1e-5);
+            Assert.Equal(x.Loads.SelectMany(l => l), y.Loads.SelectMany(l => l));
+            Assert.Equal(x.Tokens, y.Tokens);
+        }
+    }
+
+    /// <summary>Micro-step m of a step serves rows [m·rows, (m+1)·rows) of the full batch.</summary>
+    private sealed class HalvedSource(IBatchSource full, int rows, int window) : IBatchSource
+    {
+        public int VocabSize => full.VocabSize;
+
+        public void Fill(long step, int microStep, Span<long> destination)
+        {
+            var all = new long[2 * rows * window];
+            full.Fill(step, 0, all);
+            all.AsSpan(microStep * rows * window, rows * window).CopyTo(destination);
+        }
+    }
+
+    [Fact]
+    public void BFloat16Gemms_Train_AndStayCloseToFloat32()
+    {
+        var training = TinyModels.MicroTraining;
+        var source = new PatternBatchSource(257, training.MicroBatchSize, training.SequenceLength + 2);
+        using var bf16 = new Trainer(TinyModels.Micro() with { GemmPrecision = "bfloat16" }, training, source, 30);
+        using var fp32 = new Trainer(TinyModels.Micro(), training, source, 30);
+
+        var a = Enumerable.Range(0, 30).Select(_ => bf16.TrainStep().MainLoss).ToArray();
+        var b = Enumerable.Range(0, 30).Select(_ => fp32.TrainStep().MainLoss).ToArray();
+
+        Assert.True(a[^3..].Average() < a[..3].Average() - 0.1, $"bf16 loss went from {a[0]} to {a[^1]}");
+        Assert.InRange(a[^3..].Average() / b[^3..].Average(), 0.97, 1.03);
+        Assert.NotEqual(a, b); // the products really ran in bfloat16
+        Assert.All(bf16.Model.parameters(), p => Assert.Equal(TorchSharp.torch.ScalarType.Float32, p.dtype)); // FP32 masters
+    }
+
+    [Fact]
     public void LearningRate_WarmsUpLinearly_ThenDecaysByCosineToTheMinimum()
     {
         var schedule = new LearningRateSchedule(1.0, 0.1, WarmupSteps: 4, DecaySteps: 14);
