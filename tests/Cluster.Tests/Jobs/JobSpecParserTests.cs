@@ -102,4 +102,24 @@ public sealed class JobSpecParserTests
     [Fact]
     public void TheNormalForm_IsAConfigTheKernelsAccept() =>
         Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).RunConfigJson).Model);
+
+    [Fact]
+    public void ShippedJobSpecs_AllParse_AgainstTheShippedConfigs()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Orchestrator.sln"))) root = Path.GetDirectoryName(root)!;
+        string? Resolve(string name)
+        {
+            var path = Path.Combine(root, "deploy", "configs", name + ".json");
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+
+        var specs = Directory.GetFiles(Path.Combine(root, "deploy", "jobs"), "*.json");
+        Assert.NotEmpty(specs);
+        foreach (var file in specs)
+        {
+            var spec = JobSpecParser.Parse(File.ReadAllText(file), Resolve);
+            Assert.True(spec.Steps > 0, file);
+        }
+    }
 }
