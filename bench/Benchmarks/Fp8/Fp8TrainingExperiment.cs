@@ -47,6 +47,14 @@ internal static class Fp8TrainingExperiment
             if ((s + 1) % 50 == 0) Console.WriteLine($"step {s + 1}: float32 {a.MainLoss:F4}  fp8 {b.MainLoss:F4}");
         }
 
+        // Held-out evaluation: both final models on the same batches (data steps beyond training),
+        // which removes the batch-to-batch noise that dominates a smoothed training loss.
+        var evalBatches = options.Int("--eval-batches", 16);
+        var evalSource = Batches();
+        var evalFull = Evaluate(full, evalSource, steps, evalBatches, training.MicroBatchSize * window1);
+        var evalFp8 = Evaluate(fp8, evalSource, steps, evalBatches, training.MicroBatchSize * window1);
+        var evalRelative = (evalFp8 - evalFull) / evalFull;
+
         var smoothedFull = lossFull[^window..].Average();
         var smoothedFp8 = lossFp8[^window..].Average();
         var relative = (smoothedFp8 - smoothedFull) / smoothedFull;
@@ -62,14 +70,33 @@ internal static class Fp8TrainingExperiment
             SmoothingWindow = window,
             SmoothedMainLoss = new { Float32 = smoothedFull, Fp8 = smoothedFp8 },
             RelativeDifference = relative,
+            HeldOutMainLoss = new { Batches = evalBatches, Float32 = evalFull, Fp8 = evalFp8, RelativeDifference = evalRelative },
             Goal = new { RelativeDifferenceBelow = 0.001, DeepSeekV3Reported = 0.0025 },
             MedianStepSeconds = new { Float32 = Median(secondsFull), Fp8 = Median(secondsFp8) },
             MainLossEvery10 = Enumerable.Range(0, steps / 10).Select(i => new { Step = i * 10 + 10, Float32 = lossFull[i * 10 + 9], Fp8 = lossFp8[i * 10 + 9] }),
         };
-        var path = BenchWorkspace.WriteResult("fp8-training", started, BenchJson.Serialize(document));
+        var path = BenchWorkspace.WriteResult(options.String("--name", "fp8-training"), started, BenchJson.Serialize(document));
         Console.WriteLine($"smoothed main loss (last {window} of {steps}): float32 {smoothedFull:F5}, fp8 {smoothedFp8:F5}, relative difference {relative:P3}");
+        Console.WriteLine($"held-out main loss ({evalBatches} batches): float32 {evalFull:F5}, fp8 {evalFp8:F5}, relative difference {evalRelative:P3}");
         Console.WriteLine($"wrote {path}");
         return 0;
+    }
+
+    /// <summary>Mean main loss of the trainer's model on batches of data steps after the training range.</summary>
+    private static double Evaluate(Trainer trainer, IBatchSource source, int steps, int batches, int size)
+    {
+        using var noGrad = no_grad();
+        using var recorder = trainer.Model.NewRecorder();
+        var buffer = new long[size];
+        var total = 0.0;
+        for (var b = 0; b < batches; b++)
+        {
+            source.Fill(steps + 1000 + b, 0, buffer);
+            using var windows = tensor(buffer, [size / trainer.WindowLength, trainer.WindowLength], ScalarType.Int64);
+            using var loss = trainer.Model.Loss(windows, recorder);
+            total += loss.Main.item<float>();
+        }
+        return total / batches;
     }
 
     private static double Median(double[] values)
