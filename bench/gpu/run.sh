@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs on the GPU device machine (tool `device`), from the repository root, with the self-contained
+# publish carried in .device/orchestrator.tar.xz:
+#   dotnet publish Silo/Silo.csproj -c Release -r linux-x64 --self-contained -p:BundledLibTorch=false -o /tmp/gpu-publish
+#   tar -C /tmp/gpu-publish -cf - . | xz -T2 -6 > .device/orchestrator.tar.xz
+# It checks that the orchestrator runs on the node's own PyTorch/CUDA libtorch, then trains the demo job.
+set -euo pipefail
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT" /tmp/orchestrator
+tar -C /tmp/orchestrator -xJf .device/orchestrator.tar.xz
+TORCH_LIB=/opt/torch/.venv/lib/python3.12/site-packages/torch/lib
+NVIDIA=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
+export LD_LIBRARY_PATH="$TORCH_LIB:$(ls -d $NVIDIA/*/lib | paste -sd:):${LD_LIBRARY_PATH:-}"
+export NCCL_NVLS_ENABLE=0
+O=/tmp/orchestrator/orchestrator
+{
+  echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc; date -u
+  echo "== model-info (no libtorch needed)"; $O model-info -c deploy/configs/deepseek-v3-671b.json --json
+  echo "== demo on the node's CUDA libtorch (ranks still compute on CPU: the device is not passed down yet)"
+  $O demo --libtorch "$TORCH_LIB" --seconds 30 --work-dir /tmp/demo --summary-json "$OUT/demo-summary.json"
+} 2>&1 | tee "$OUT/gpu-run.log"
