@@ -78,7 +78,7 @@ public static class GradientSync
     {
         using var values = tensor(new[] { a, b, c, d }, ScalarType.Float64);
         collective.AllReduceSum(values);
-        var v = values.data<double>().ToArray();
+        var v = values.cpu().data<double>().ToArray();
         var n = collective.WorldSize;
         return (v[0] / n, v[1] / n, v[2] / n, v[3] / n);
     }

@@ -23,7 +23,7 @@ internal static class ExpertParallelDispatch
         // Rows sorted by expert; experts are owned in contiguous ranges, so this also groups them by destination.
         var order = route.Experts.flatten().sort(stable: true).Indices;
         var rows = flat.index_select(0, order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor));
-        var counts = loads.data<long>().ToArray();
+        var counts = loads.cpu().data<long>().ToArray();
         var send = new long[world];
         for (var e = 0; e < counts.Length; e++) send[placement.OwnerOf(e)] += counts[e];
 
@@ -35,7 +35,7 @@ internal static class ExpertParallelDispatch
             for (var e = first; e < first + placement.PerRank; e++) receive[source] += all[source][e];
 
         var received = AllToAllFunction.Exchange(collective, rows, send, receive);
-        var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank);
+        var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank, flat.device);
         var inputs = received.index_select(0, byExpert);
         var outputs = new List<Tensor>(placement.PerRank);
         long start = 0;
@@ -57,7 +57,7 @@ internal static class ExpertParallelDispatch
     /// Positions in the received buffer (source-major, expert-minor) listed expert-major and, within
     /// an expert, in source order; plus the number of rows of each held expert.
     /// </summary>
-    private static (Tensor Index, long[] Sizes) ExpertMajorIndex(long[][] all, long[] receive, int first, int perRank)
+    private static (Tensor Index, long[] Sizes) ExpertMajorIndex(long[][] all, long[] receive, int first, int perRank, Device device)
     {
         var world = all.Length;
         var sourceOffset = new long[world];
@@ -75,6 +75,6 @@ internal static class ExpertParallelDispatch
                 sizes[local] += n;
             }
         }
-        return (tensor(index.ToArray(), ScalarType.Int64), sizes);
+        return (tensor(index.ToArray(), ScalarType.Int64, device: device), sizes);
     }
 }

@@ -77,7 +77,7 @@ public sealed class MoeLayer : nn.Module
         var order = choices.sort(stable: true).Indices;
         var tokenOfRow = order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor);
         var rows = flat.index_select(0, tokenOfRow);
-        var counts = loads.data<long>().ToArray();
+        var counts = loads.cpu().data<long>().ToArray(); // one device→host copy per layer: the split sizes
 
         var outputs = new List<Tensor>(counts.Length);
         long start = 0;

@@ -23,7 +23,7 @@ public sealed class RoutingRecorder : IDisposable
 
     internal void Record(int moeLayer, Tensor loads, Tensor? balanceLoss)
     {
-        var counts = loads.to(ScalarType.Int64).data<long>().ToArray();
+        var counts = loads.to(ScalarType.Int64).cpu().data<long>().ToArray();
         var row = _loads[moeLayer];
         for (var i = 0; i < row.Length; i++) row[i] += counts[i];
         if (balanceLoss is not null) _balanceTerms.Add(balanceLoss);

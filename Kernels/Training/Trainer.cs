@@ -181,7 +181,7 @@ public sealed class Trainer : IDisposable
         for (var layer = 0; layer < _model.MoeLayers.Count; layer++)
         {
             var bias = _model.MoeLayers[layer].ExpertBias;
-            var values = bias.data<float>().ToArray();
+            var values = bias.cpu().data<float>().ToArray();
             ExpertBalance.UpdateBias(values, loads[layer], gamma);
             using var updated = tensor(values);
             bias.copy_(updated);

@@ -16,7 +16,8 @@ public static class TrainCommand
         var every = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 50 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --checkpoint-dir" };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
-        var command = new Command("train", "Train a model in this process") { config, data, steps, checkpoints, every, resume, summary };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var command = new Command("train", "Train a model in this process") { config, data, steps, checkpoints, every, resume, summary, device };
         command.SetAction((result, cancellation) => CommandErrors.Run(() =>
         {
             GlobalOptions.StartLogging(result);
@@ -24,7 +25,7 @@ public static class TrainCommand
             GlobalOptions.StartTorch(result);
             var options = new TrainingRunOptions(run, result.GetRequiredValue(data).FullName, result.GetValue(steps),
                 result.GetValue(checkpoints)?.FullName, result.GetValue(every), result.GetValue(resume),
-                result.GetValue(summary)?.FullName, MaxDuration: null);
+                result.GetValue(summary)?.FullName, MaxDuration: null, result.GetValue(device)!);
             TrainingRun.Execute(options, cancellation);
             return Task.FromResult(0);
         }));

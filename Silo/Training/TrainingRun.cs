@@ -20,11 +20,13 @@ public static class TrainingRun
 
         // libtorch's intra-op thread count is process-wide, so the run sets it, not the trainer.
         TorchSharp.torch.set_num_threads(training.Threads);
+        TorchSharp.torch.set_default_device(TrainingDevice.Resolve(options.Device));
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);
         using var trainer = StartTrainer(options, config, batches);
         var resumedFrom = trainer.Step > 0 ? trainer.Step : (long?)null;
+        Log.Information("Parameters on {Device}", trainer.Model.parameters().First().device);
         var counts = ParameterCount.For(model);
         Log.Information("Training {Total:N0} parameters ({Active:N0} activated) on {Tokens:N0} {Tokenizer} tokens, steps {From}→{To}",
             counts.Total, counts.Activated, dataset.TotalTokens, dataset.TokenizerName, trainer.Step, options.Steps);

@@ -11,6 +11,7 @@ namespace Orchestrator.Silo.Training;
 /// <param name="Resume">Continue from the latest checkpoint in <paramref name="CheckpointDirectory"/>.</param>
 /// <param name="SummaryJson">Where to write the run summary; null for none.</param>
 /// <param name="MaxDuration">Stop at the first step boundary after this long; null for no limit.</param>
+/// <param name="Device">Where tensors live: "cpu" or "cuda[:N]".</param>
 public sealed record TrainingRunOptions(
     RunConfig Config, string DataDirectory, long Steps, string? CheckpointDirectory, int CheckpointEvery,
-    bool Resume, string? SummaryJson, TimeSpan? MaxDuration);
+    bool Resume, string? SummaryJson, TimeSpan? MaxDuration, string Device = "cpu");

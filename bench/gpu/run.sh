@@ -19,3 +19,15 @@ O=/tmp/orchestrator/orchestrator
   echo "== demo on the node's CUDA libtorch (ranks still compute on CPU: the device is not passed down yet)"
   $O demo --libtorch "$TORCH_LIB" --seconds 30 --work-dir /tmp/demo --summary-json "$OUT/demo-summary.json"
 } 2>&1 | tee "$OUT/gpu-run.log"
+{
+  echo "== the trainer on the GPU vs the CPU, tiny config, same seed and data"
+  $O train --libtorch "$TORCH_LIB" -c deploy/configs/tiny.json -d /tmp/demo/data --steps 40 --device cuda --summary-json "$OUT/train-cuda.json"
+  $O train --libtorch "$TORCH_LIB" -c deploy/configs/tiny.json -d /tmp/demo/data --steps 40 --device cpu --summary-json "$OUT/train-cpu.json"
+  nvidia-smi --query-gpu=memory.used --format=csv
+  python3 - "$OUT" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1] + "/train-cuda.json")); b = json.load(open(sys.argv[1] + "/train-cpu.json"))
+print("tokens/s cuda %.0f cpu %.0f ratio %.2f" % (a["tokens_per_second"], b["tokens_per_second"], a["tokens_per_second"] / b["tokens_per_second"]))
+print("loss last cuda %.6f cpu %.6f rel %.2e" % (a["loss_last"], b["loss_last"], abs(a["loss_last"] - b["loss_last"]) / b["loss_last"]))
+PY
+} 2>&1 | tee -a "$OUT/gpu-run.log"
