@@ -23,7 +23,6 @@ O=/tmp/orchestrator/orchestrator
   echo "== the trainer on the GPU vs the CPU, tiny config, same seed and data"
   $O train --libtorch "$TORCH_LIB" -c deploy/configs/tiny.json -d /tmp/demo/data --steps 40 --device cuda --summary-json "$OUT/train-cuda.json"
   $O train --libtorch "$TORCH_LIB" -c deploy/configs/tiny.json -d /tmp/demo/data --steps 40 --device cpu --summary-json "$OUT/train-cpu.json"
-  nvidia-smi --query-gpu=memory.used --format=csv
   python3 - "$OUT" <<'PY'
 import json, sys
 a = json.load(open(sys.argv[1] + "/train-cuda.json")); b = json.load(open(sys.argv[1] + "/train-cpu.json"))
