@@ -33,7 +33,12 @@ internal static class Fp8TrainingExperiment
         IBatchSource Batches() => new DatasetBatchSource(data.Dataset, training.Seed, window1, training.MicroBatchSize, training.GradientAccumulation);
 
         using var full = new Trainer(model with { GemmPrecision = "float32" }, training, Batches(), steps);
-        using var fp8 = new Trainer(model with { GemmPrecision = "fp8" }, training, Batches(), steps);
+        // --control: the second run is float32 too, from another initialisation (seed + 1) on the same
+        // data order — the run-to-run noise floor that the FP8 difference has to be read against.
+        var control = options.Flag("--control");
+        using var fp8 = control
+            ? new Trainer(model with { GemmPrecision = "float32" }, training with { Seed = training.Seed + 1 }, Batches(), steps)
+            : new Trainer(model with { GemmPrecision = "fp8" }, training, Batches(), steps);
         var lossFull = new double[steps];
         var lossFp8 = new double[steps];
         var secondsFull = new double[steps];
@@ -61,6 +66,7 @@ internal static class Fp8TrainingExperiment
         var document = new
         {
             Benchmark = Command,
+            SecondRun = control ? "float32, init seed + 1 (control)" : "fp8",
             Machine = MachineInfo.Current(),
             Command = $"dotnet run -c Release --project bench/Benchmarks -- {Command} " + string.Join(' ', args),
             DateUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
