@@ -1,5 +1,4 @@
 using Orchestrator.Kernels.Distributed;
-using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Model;
@@ -18,12 +17,10 @@ internal static class ExpertParallelDispatch
         var collective = parallel.Collective;
         var placement = parallel.Placement;
         var world = collective.WorldSize;
-        var k = route.Experts.shape[1];
 
         // Rows sorted by expert; experts are owned in contiguous ranges, so this also groups them by destination.
-        var order = route.Experts.flatten().sort(stable: true).Indices;
-        var rows = flat.index_select(0, order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor));
-        var counts = loads.cpu().data<long>().ToArray();
+        var sorted = ExpertRows.Sort(flat, route, loads);
+        var counts = sorted.Counts;
         var send = new long[world];
         for (var e = 0; e < counts.Length; e++) send[placement.OwnerOf(e)] += counts[e];
 
@@ -34,7 +31,7 @@ internal static class ExpertParallelDispatch
         for (var source = 0; source < world; source++)
             for (var e = first; e < first + placement.PerRank; e++) receive[source] += all[source][e];
 
-        var received = AllToAllFunction.Exchange(collective, rows, send, receive);
+        var received = AllToAllFunction.Exchange(collective, sorted.Rows, send, receive);
         var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank, flat.device);
         var inputs = received.index_select(0, byExpert);
         var outputs = new List<Tensor>(placement.PerRank);
@@ -49,8 +46,7 @@ internal static class ExpertParallelDispatch
         var backInOrder = expertOut.index_select(0, byExpert.argsort());
         var returned = AllToAllFunction.Exchange(collective, backInOrder, receive, send);
 
-        var perChoice = returned.index_select(0, order.argsort()).view(flat.shape[0], k, flat.shape[1]);
-        return (perChoice * route.Gates.unsqueeze(-1)).sum(1);
+        return sorted.Combine(returned, route);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
 using TorchSharp;
@@ -72,24 +71,15 @@ public sealed class MoeLayer : nn.Module
 
     private Tensor RunRoutedExperts(Tensor flat, RouteDecision route, Tensor loads)
     {
-        var k = route.Experts.shape[1];
-        var choices = route.Experts.flatten();
-        var order = choices.sort(stable: true).Indices;
-        var tokenOfRow = order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor);
-        var rows = flat.index_select(0, tokenOfRow);
-        var counts = loads.cpu().data<long>().ToArray(); // one device→host copy per layer: the split sizes
-
-        var outputs = new List<Tensor>(counts.Length);
+        var sorted = ExpertRows.Sort(flat, route, loads);
+        var outputs = new List<Tensor>(sorted.Counts.Length);
         long start = 0;
-        for (var e = 0; e < counts.Length; e++)
+        for (var e = 0; e < sorted.Counts.Length; e++)
         {
-            if (counts[e] == 0) continue;
-            outputs.Add(_experts[e].forward(rows.narrow(0, start, counts[e])));
-            start += counts[e];
+            if (sorted.Counts[e] == 0) continue;
+            outputs.Add(_experts[e].forward(sorted.Rows.narrow(0, start, sorted.Counts[e])));
+            start += sorted.Counts[e];
         }
-        var sortedOut = cat(outputs, 0);
-        var inverse = order.argsort();
-        var perChoice = sortedOut.index_select(0, inverse).view(flat.shape[0], k, flat.shape[1]);
-        return (perChoice * route.Gates.unsqueeze(-1)).sum(1);
+        return sorted.Combine(cat(outputs, 0), route);
     }
 }
