@@ -14,4 +14,13 @@ public sealed record StepMetrics(
     [property: Id(2)] double TokensPerSecond,
     [property: Id(3)] double MaxVio,
     [property: Id(4)] double LearningRate,
-    [property: Id(5)] IReadOnlyList<long[]> Loads);
+    [property: Id(5)] IReadOnlyList<long[]> Loads)
+{
+    /// <summary>Wall time of the step on this rank.</summary>
+    [Id(6)]
+    public double StepSeconds { get; init; }
+
+    /// <summary>Control-plane time on the step's path: rank 0's round trip to the job's load balancer.</summary>
+    [Id(7)]
+    public double ControlSeconds { get; init; }
+}

@@ -44,7 +44,6 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
         try
         {
-            RequireSupported(checkedSpec.Layout);
             _record = await store.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))
                 ?? throw new JobSpecException("id", $"a job with id '{Id}' already exists");
         }
@@ -105,6 +104,8 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
             new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
+            new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
+            new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
         ]);
     }
 
@@ -214,12 +215,6 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     {
         var current = _record?.Epoch ?? 0;
         if (epoch != current) throw new StaleEpochException($"job {Id}", current, epoch);
-    }
-
-    private static void RequireSupported(ParallelLayout layout)
-    {
-        if (layout.Dp > 1)
-            throw new JobSpecException("parallel.dp", $"data parallelism (dp = {layout.Dp}) is not yet supported: experts are sharded over ep ranks but not yet replicated over dp groups; use dp = 1");
     }
 
     private JobStatus Status()

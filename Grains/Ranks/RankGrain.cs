@@ -48,7 +48,8 @@ public sealed partial class RankGrain(
                 {
                     // The silo's factory, not this activation's: the sends are made from the device thread.
                     var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
-                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, stop);
+                    var balancer = grains.GetGrain<ILoadBalancerGrain>(Key.JobId);
+                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, balancer, epoch, stop);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
