@@ -21,4 +21,9 @@ public sealed record JobSpec(
     [property: Id(4)] ParallelLayout Layout,
     [property: Id(5)] bool Fp8,
     [property: Id(6)] CheckpointPolicy Checkpoint,
-    [property: Id(7)] double? MaxSeconds);
+    [property: Id(7)] double? MaxSeconds)
+{
+    /// <summary>How the job recovers from a lost node or rank.</summary>
+    [Id(20)]
+    public RecoveryPolicy Recovery { get; init; } = RecoveryPolicy.Default;
+}

@@ -14,7 +14,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds"];
+        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "recovery"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep"];
@@ -59,7 +59,7 @@ public static partial class JobSpecParser
         }
 
         if (fp8) runConfig = WithFp8(runConfig);
-        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds);
+        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds) { Recovery = Recovery(root["recovery"]) };
     }
 
     /// <summary>The model config of a parsed spec.</summary>
@@ -81,6 +81,7 @@ public static partial class JobSpecParser
             ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep },
         };
         if (spec.MaxSeconds is { } seconds) root["max_seconds"] = seconds;
+        root["recovery"] = RecoveryJson(spec.Recovery);
         return root.ToJsonString();
     }
 

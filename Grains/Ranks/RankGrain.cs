@@ -5,6 +5,7 @@ using Orchestrator.Grains.Hosting;
 using Orleans.Concurrency;
 using Orleans.Configuration;
 using Orleans.Placement;
+using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Ranks;
 
@@ -54,7 +55,10 @@ public sealed partial class RankGrain(
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     LogFailed(e, Key.ToString());
-                    outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0);
+                    outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
+                    {
+                        Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+                    };
                 }
 
                 reporter.Post(() => job.ReportFinished(epoch, Key.Rank, outcome));
