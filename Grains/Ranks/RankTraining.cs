@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Grains.Jobs;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Distributed;
@@ -14,7 +15,13 @@ namespace Orchestrator.Grains.Ranks;
 internal static class RankTraining
 {
     /// <summary>Trains until the last step, the time limit or <paramref name="stop"/>; returns how it ended.</summary>
-    public static RankOutcome Run(RankStart start, string checkpointRoot, Action<StepMetrics> report, RankPeers peers, CancellationToken stop)
+    /// <param name="start">The job, the rank's place in the plan, and the checkpoint to resume from, if any.</param>
+    /// <param name="storageRoot">The storage root shared by the nodes, where checkpoint shards are read and written.</param>
+    /// <param name="checkpoints">The rank's asynchronous checkpoint writer.</param>
+    /// <param name="report">Called after every step.</param>
+    /// <param name="peers">The rank's peers (expert parallelism).</param>
+    /// <param name="stop">Stops at the next step boundary.</param>
+    public static RankOutcome Run(RankStart start, string storageRoot, AsyncCheckpointer checkpoints, Action<StepMetrics> report, RankPeers peers, CancellationToken stop)
     {
         var spec = start.Spec;
         var config = JobSpecParser.RunConfigOf(spec);
@@ -32,6 +39,7 @@ internal static class RankTraining
             ? new ExpertParallelism(peers.Collective(start.Assignment.EpRank, start.Layout.Ep), ExpertPlacement.Create(model.RoutedExperts, start.Layout.Ep))
             : null;
         using var trainer = new Trainer(model, training, batches, spec.Steps, parallel);
+        if (start.Resume is { } resume) ShardLoader.Restore(trainer, resume, storageRoot); // checkpoints: load (verified)
         var clock = Stopwatch.StartNew();
         var limit = spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         while (trainer.Step < spec.Steps && KeepGoing(!stop.IsCancellationRequested && clock.Elapsed < limit, parallel))
@@ -39,8 +47,10 @@ internal static class RankTraining
             var step = trainer.TrainStep();
             report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads));
             if (spec.Checkpoint.Every > 0 && step.Step % spec.Checkpoint.Every == 0)
-                SaveCheckpoint(trainer, checkpointRoot, spec.Checkpoint.Keep);
+                checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         }
+
+        checkpoints.Flush(); // checkpoints: the last write is prepared before the rank reports its end
 
         return stop.IsCancellationRequested
             ? new RankOutcome(false, null, trainer.Step)
@@ -50,11 +60,4 @@ internal static class RankTraining
     /// <summary>Ranks stop together: one rank leaving on its own would leave its peers waiting in a collective.</summary>
     private static bool KeepGoing(bool mine, ExpertParallelism? parallel) =>
         parallel is null ? mine : parallel.Collective.AllGather([mine ? 1 : 0]).All(v => v[0] == 1);
-
-    private static void SaveCheckpoint(Trainer trainer, string root, int keep)
-    {
-        TrainerCheckpoint.Save(trainer, root);
-        var old = Directory.GetDirectories(root, "step-*").Order(StringComparer.Ordinal).SkipLast(keep);
-        foreach (var folder in old) Directory.Delete(folder, recursive: true);
-    }
 }
