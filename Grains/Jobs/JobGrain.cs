@@ -147,10 +147,12 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     {
         try
         {
+            // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
+            var resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
             foreach (var rank in plan.Ranks)
             {
                 var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks));
+                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Kernels.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -38,7 +39,11 @@ public sealed partial class RankGrain(
 
         var job = GrainFactory.GetGrain<IJobGrain>(Key.JobId);
         var reporter = new RankReporter(logger);
-        var root = Path.Combine(node.Value.StorageRoot, Key.JobId, $"rank-{Key.Rank}");
+        var root = node.Value.StorageRoot;
+        var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
+        var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
+            shard => reporter.Post(() => coordinator.Prepared(epoch, shard)),
+            (step, reason) => reporter.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
         var stop = _stop.Token;
         LogStarting(Key.ToString(), start.Assignment.Device);
         _run = executors.For(start.Assignment.Device)
@@ -50,7 +55,7 @@ public sealed partial class RankGrain(
                     // The silo's factory, not this activation's: the sends are made from the device thread.
                     var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
                     var balancer = grains.GetGrain<ILoadBalancerGrain>(Key.JobId);
-                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, balancer, epoch, stop);
+                    outcome = RankTraining.Run(start, root, checkpoints, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, balancer, epoch, stop);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
