@@ -145,10 +145,11 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
 
     private async Task StartRanksAsync(RankPlan plan)
     {
+        CheckpointManifest? resume = null;
         try
         {
             // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
-            var resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
+            resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
             foreach (var rank in plan.Ranks)
             {
                 var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
@@ -169,7 +170,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (await MoveAsync(JobState.Running, plan.Epoch))
         {
             await store.AppendJobEventAsync(Id, recovering ? JobEvents.Recovered : JobEvents.Started,
-                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch }));
+                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
             await CompleteIfDoneAsync();
         }
     }

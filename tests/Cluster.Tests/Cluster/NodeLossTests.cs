@@ -28,7 +28,7 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private const int Steps = 8;
+    private const int Steps = 24;
 
     [Fact]
     public async Task KillingTheSiloOfARank_RecoversOnTheLiveNode_AndTrainsTheSameBitsAsAnUninterruptedRun()
@@ -56,6 +56,7 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         var rankGrain = connection.Client.GetGrain<IRankGrain>(new RankKey("survivor", status.Epoch, rank.Rank, rank.Node).ToString());
         Assert.Equal("n2", await rankGrain.GetSiloName());
         await OneNodeCluster.WaitForAsync(job, s => s.Step >= 3 || s.IsFinal, TimeSpan.FromSeconds(90));
+        for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("survivor")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
 
         var clock = Stopwatch.StartNew();
         n2.Kill();
@@ -68,11 +69,20 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(120));
         Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
         // The final event is written just after the final state.
-        var kinds = new List<string>();
-        for (var i = 0; i < 50 && !kinds.Contains("completed"); i++, await Task.Delay(100))
-            kinds = (await store.ListJobEventsAsync("survivor")).Select(e => e.Kind).ToList();
-        output.WriteLine(string.Join(", ", kinds));
-        Assert.Equal(["submitted", "planned", "started", "node-lost", "recovering", "planned", "recovered", "completed"], kinds);
+        var events = new List<JobEvent>();
+        for (var i = 0; i < 50 && !events.Any(e => e.Kind == "completed"); i++, await Task.Delay(100))
+            events = (await store.ListJobEventsAsync("survivor")).ToList();
+        output.WriteLine(string.Join(", ", events.Select(e => e.Kind)));
+        Assert.Equal(["submitted", "planned", "started", "node-lost", "recovering", "planned", "recovered", "completed"],
+            events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal)));
+        // It resumed from the newest checkpoint the first epoch committed (its shards may have been
+        // prepared just before the kill and committed just after), not from the seed.
+        var committedByFirstEpoch = events.Where(e => e.Kind == "checkpoint-committed").Select(e => JsonNode.Parse(e.DetailJson!)!)
+            .Where(d => d["epoch"]!.GetValue<long>() == 1).Select(d => d["step"]!.GetValue<long>()).DefaultIfEmpty(0).Max();
+        var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
+        output.WriteLine($"resumed from step {resumedFrom}; newest checkpoint of epoch 1: step {committedByFirstEpoch}");
+        Assert.True(resumedFrom >= 2, $"resumed from step {resumedFrom}");
+        Assert.Equal(committedByFirstEpoch, resumedFrom);
         Assert.Contains(await store.ListNodesAsync(), n => n.Name == "n2" && n.Status == NodeStatus.Dead);
         await Assert.ThrowsAsync<StaleEpochException>(() => job.ReportStep(1, 0, new StepMetrics(99, 1, 1, 0, 0, [])));
 
