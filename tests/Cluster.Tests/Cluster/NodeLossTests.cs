@@ -93,6 +93,82 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(uninterrupted, losses);
     }
 
+    /// <summary>
+    /// EP = 4 over two nodes of two slots: when one dies the world no longer fits, so the job waits,
+    /// visibly, for a node; the restarted node rejoins and is used. It is killed again during that recovery
+    /// (right after the new plan, while ranks load the checkpoint) and restarted again. Every step that
+    /// ran twice gave the same loss to the bit, and the job completes.
+    /// </summary>
+    [Fact]
+    public async Task AnExpertParallelJob_WaitsForTheNodeToRejoin_SurvivesAKillDuringRecovery_AndReplaysTheSameBits()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(400));
+        var connectionString = await _postgres.DatabaseForAsync(GetType());
+        var clusterId = "nw-" + Guid.NewGuid().ToString("N")[..8];
+        var data = TinyJob.Data(_root);
+        var ports = Ports.Free(8);
+        var storage = Path.Combine(_root, "storage");
+        Task<SiloProcess> Start(string node, int i) =>
+            SiloProcess.StartAsync(connectionString, clusterId, node, "cpu:2", ports[2 * i], ports[2 * i + 1], storage, timeout.Token);
+        var n1 = await Start("n1", 0);
+        var n2 = await Start("n2", 1);
+        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
+        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+        try
+        {
+            var spec = TinyJob.Spec("ep-rejoin", data, 60);
+            spec["parallel"] = new JsonObject { ["ep"] = 4, ["dp"] = 1 };
+            spec["training"]!["micro_batch_size"] = 1;
+            spec["checkpoint"] = new JsonObject { ["every"] = 3, ["keep"] = 2 };
+            var job = connection.Client.GetGrain<IJobGrain>("ep-rejoin");
+            await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
+            await OneNodeCluster.WaitForAsync(job, s => s.Step >= 8 || s.IsFinal, TimeSpan.FromSeconds(120));
+            var before = await Losses(store, "ep-rejoin");
+
+            n2.Kill();
+            var waiting = await WaitForEventAsync(store, "ep-rejoin", "waiting-for-nodes", TimeSpan.FromSeconds(30));
+            output.WriteLine($"waiting: {waiting.DetailJson}");
+            Assert.Equal(JobPhase.Recovering, (await job.GetStatus()).Phase);
+
+            n2.Dispose();
+            n2 = await Start("n2", 2); // the node comes back (new process, new ports, same name)
+            await OneNodeCluster.WaitForAsync(job, s => s.Epoch == 2 && s.Phase == JobPhase.Running || s.IsFinal, TimeSpan.FromSeconds(60));
+            n2.Kill(); // during the recovery: its ranks are loading the checkpoint or on their first steps
+            n2.Dispose();
+            await WaitForEventAsync(store, "ep-rejoin", "waiting-for-nodes", TimeSpan.FromSeconds(30), after: waiting.Seq);
+            n2 = await Start("n2", 3);
+
+            var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
+            Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+            Assert.True(final.Epoch >= 3, $"epoch {final.Epoch}");
+            var after = await Losses(store, "ep-rejoin");
+            Assert.Equal(60, after.Count);
+            var replayed = before.Keys.Where(after.ContainsKey).ToList();
+            output.WriteLine($"epoch {final.Epoch}; {replayed.Count} steps compared; events: {string.Join(", ", (await store.ListJobEventsAsync("ep-rejoin")).Select(e => e.Kind))}");
+            foreach (var step in replayed) Assert.Equal(before[step], after[step]);
+        }
+        finally
+        {
+            n1.Dispose();
+            n2.Dispose();
+        }
+    }
+
+    private static async Task<Dictionary<long, double>> Losses(PostgresMetadataStore store, string job) =>
+        (await store.QueryMetricsAsync(job, new MetricQuery("loss"))).ToDictionary(m => m.Step, m => m.Value);
+
+    private static async Task<JobEvent> WaitForEventAsync(PostgresMetadataStore store, string job, string kind, TimeSpan patience, long after = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < patience)
+        {
+            var found = (await store.ListJobEventsAsync(job)).FirstOrDefault(e => e.Kind == kind && e.Seq > after);
+            if (found is not null) return found;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"no '{kind}' event for job {job} within {patience}: {string.Join(", ", (await store.ListJobEventsAsync(job)).Select(e => e.Kind))}");
+    }
+
     private static double[] Uninterrupted(string data)
     {
         LibTorchRuntime.Initialize();
