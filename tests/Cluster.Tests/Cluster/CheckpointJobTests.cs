@@ -25,6 +25,7 @@ public sealed class CheckpointJobTests(ITestOutputHelper output) : IAsyncLifetim
     private PostgresMetadataStore? _store;
     private string _data = string.Empty;
     private string _connectionString = string.Empty;
+    private string _clusterId = string.Empty;
 
     private string Storage => Path.Combine(_root, "storage");
 
@@ -37,7 +38,7 @@ public sealed class CheckpointJobTests(ITestOutputHelper output) : IAsyncLifetim
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await _postgres.InitializeAsync();
         var connectionString = _connectionString = await _postgres.DatabaseForAsync(GetType());
-        var clusterId = "ck-" + Guid.NewGuid().ToString("N")[..8];
+        var clusterId = _clusterId = "ck-" + Guid.NewGuid().ToString("N")[..8];
         _data = TinyJob.Data(_root);
         var ports = Ports.Free(4);
         _silos.AddRange(await Task.WhenAll(
@@ -73,10 +74,22 @@ public sealed class CheckpointJobTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(4, events.Count(e => e.Kind == CheckpointEvents.Committed));
         Assert.Contains(events, e => e.Kind == CheckpointEvents.Expired && e.DetailJson!.Contains("[2]", StringComparison.Ordinal));
 
-        // restore: a new job from step 4 continues exactly as the original went on.
-        var restore = Spec("restored", steps: 8);
-        restore["resume_from"] = new JsonObject { ["job"] = "orig", ["step"] = 4 };
-        await RunAsync(restore);
+        // the CLI lists them from the index and verifies their files.
+        var listed = await Cli.RunAsync("checkpoints", "orig", "--postgres", _connectionString, "--json", "--verify", "--storage", Storage);
+        Assert.True(listed.ExitCode == 0, listed.Error);
+        var rows = JsonNode.Parse(listed.Output)!.AsArray();
+        Assert.Equal([4L, 6, 8], rows.Select(r => r!["step"]!.GetValue<long>()));
+        Assert.All(rows, r => Assert.Equal("verified", r!["hashes"]!.GetValue<string>()));
+
+        // restore (through the CLI): a new job from step 4 continues exactly as the original went on.
+        var missing = await Cli.RunAsync("restore", "orig", "--step", "5", "--postgres", _connectionString, "--cluster-id", _clusterId);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("committed: 4, 6, 8", missing.Error, StringComparison.Ordinal);
+        var restoring = await Cli.RunAsync("restore", "orig", "--step", "4", "--id", "restored", "--postgres", _connectionString, "--cluster-id", _clusterId);
+        Assert.True(restoring.ExitCode == 0, restoring.Error);
+        Assert.Contains("restored", restoring.Output, StringComparison.Ordinal);
+        await WaitAsync("restored");
+        Assert.Contains("\"resume_from\":{\"job\":\"orig\",\"step\":4}", (await Store.GetJobAsync("restored"))!.SpecJson, StringComparison.Ordinal);
         var original = await LossesAsync("orig");
         var restored = await LossesAsync("restored");
         Assert.Equal([5L, 6, 7, 8], restored.Keys.Order());
@@ -96,6 +109,9 @@ public sealed class CheckpointJobTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("\"step\":8", corrupt.DetailJson!, StringComparison.Ordinal);
         Assert.Contains("step 6", corrupt.DetailJson!, StringComparison.Ordinal);
         Assert.Contains(victim.Path, corrupt.DetailJson!, StringComparison.Ordinal);
+        var verified = await Cli.RunAsync("checkpoints", "orig", "--postgres", _connectionString, "--verify", "--storage", Storage);
+        Assert.Equal(2, verified.ExitCode);
+        Assert.Contains("CORRUPT", verified.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -140,9 +156,13 @@ public sealed class CheckpointJobTests(ITestOutputHelper output) : IAsyncLifetim
     private async Task RunAsync(JsonObject spec)
     {
         var id = spec["id"]!.GetValue<string>();
-        var job = Client.GetGrain<IJobGrain>(id);
-        await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
-        var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
+        await Client.GetGrain<IJobGrain>(id).Submit(JobSpecParser.Parse(spec.ToJsonString()));
+        await WaitAsync(id);
+    }
+
+    private async Task WaitAsync(string id)
+    {
+        var final = await OneNodeCluster.WaitForAsync(Client.GetGrain<IJobGrain>(id), s => s.IsFinal, TimeSpan.FromSeconds(240));
         Assert.True(final.Phase == JobPhase.Completed, $"{id}: {final.Phase}: {final.Error}");
         Assert.True(await Client.GetGrain<ICheckpointCoordinatorGrain>(id).Drain(TimeSpan.FromSeconds(60)), $"{id}: commits still pending");
     }
