@@ -72,6 +72,7 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
     {
         var record = await store.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
         var spec = JobSpecParser.Parse(record.SpecJson);
+        Target(record.Epoch, spec); // the ranks' first votes then need nothing from the index
         var corrupt = new List<(long Step, IReadOnlyList<string> Problems)>();
         CheckpointManifest? chosen = null;
         foreach (var manifest in (await store.ListCheckpointsAsync(Id)).Reverse())
@@ -122,19 +123,25 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
         {
             // First call of this activation, or a recovery bumped the epoch: the index says where the job is.
             var record = await store.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
-            var spec = JobSpecParser.Parse(record.SpecJson);
-            if (_job?.Epoch != record.Epoch)
-            {
-                _preparing.Clear();
-                _abandoned.Clear();
-                _lastCommitted = 0;
-            }
-
-            _job = new CheckpointTarget(record.Epoch, spec.Layout.Ep * spec.Layout.Dp, spec.Checkpoint);
+            Target(record.Epoch, JobSpecParser.Parse(record.SpecJson));
         }
 
-        if (epoch != _job.Epoch) throw new StaleEpochException($"checkpoint coordinator of job {Id}", _job.Epoch, epoch);
+        if (epoch != _job!.Epoch) throw new StaleEpochException($"checkpoint coordinator of job {Id}", _job.Epoch, epoch);
         return _job;
+    }
+
+    /// <summary>Where the job is; a new epoch abandons the checkpoints the old one had in preparation.</summary>
+    private void Target(long epoch, JobSpec spec)
+    {
+        if (_job is not null && epoch < _job.Epoch) return;
+        if (_job?.Epoch != epoch)
+        {
+            _preparing.Clear();
+            _abandoned.Clear();
+            _lastCommitted = 0;
+        }
+
+        _job = new CheckpointTarget(epoch, spec.Layout.Ep * spec.Layout.Dp, spec.Checkpoint);
     }
 
     private async Task CommitReadyAsync()

@@ -39,17 +39,20 @@ public sealed partial class RankGrain(
 
         var job = GrainFactory.GetGrain<IJobGrain>(Key.JobId);
         var reporter = new RankReporter(logger);
+        // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
+        // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
+        var votes = new RankReporter(logger);
         var root = node.Value.StorageRoot;
         var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
         var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
-            shard => reporter.Post(() => coordinator.Prepared(epoch, shard)),
-            (step, reason) => reporter.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
+            shard => votes.Post(() => coordinator.Prepared(epoch, shard)),
+            (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
         var stop = _stop.Token;
         LogStarting(Key.ToString(), start.Assignment.Device);
+        RankOutcome? outcome = null;
         _run = executors.For(start.Assignment.Device)
             .Run(() =>
             {
-                RankOutcome outcome;
                 try
                 {
                     // The silo's factory, not this activation's: the sends are made from the device thread.
@@ -65,10 +68,14 @@ public sealed partial class RankGrain(
                         Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
                     };
                 }
-
-                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, outcome));
             })
-            .ContinueWith(_ => reporter.CompleteAsync(), TaskScheduler.Default).Unwrap();
+            .ContinueWith(async _ =>
+            {
+                await votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
+                var ended = outcome ?? new RankOutcome(false, $"rank {Key.Rank} on {Key.Node} did not run", 0);
+                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, ended));
+                await reporter.CompleteAsync();
+            }, TaskScheduler.Default).Unwrap();
         return Task.CompletedTask;
     }
 
