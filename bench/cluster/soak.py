@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Issue-5 benchmark (3): fault-injection soak. Three silos on loopback (deploy/local-cluster.sh), the tiny
+job with EP = 2, and every INTERVAL seconds (± 25 %, seeded) a random silo that holds a rank is SIGKILLed and
+started again RESTART seconds later, for MINUTES minutes. Effective training time = the step time of every
+step that counts (each step once, its final run) over the wall time from the first step to the end.
+Usage: bench/cluster/soak.py [minutes=10] [interval_s=120] [restart_s=10] [out=bench/results/soak-DATE.json]
+"""
+import datetime, json, os, platform, random, shutil, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from localcluster import TIME, demo_data, sh, sql, start, status, stop, submit, utc, wait
+
+minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 10
+interval = float(sys.argv[2]) if len(sys.argv) > 2 else 120
+restart = float(sys.argv[3]) if len(sys.argv) > 3 else 10
+out = sys.argv[4] if len(sys.argv) > 4 else f"bench/results/soak-{datetime.date.today()}.json"
+state = os.environ.get("ORCHESTRATOR_LOCAL_CLUSTER", "/tmp/orchestrator-bench-soak")
+JOB = "bench-soak"
+rng = random.Random(2026)
+
+work = tempfile.mkdtemp(prefix="orchestrator-soak-")
+try:
+    cs = start(3, "cpu:1", state)
+    submit(work, {"id": JOB, "config": "tiny", "training": {"threads": 1, "micro_batch_size": 4}, "data": demo_data(work),
+                  "steps": 1_000_000, "parallel": {"ep": 2, "dp": 1}, "fp8": False, "checkpoint": {"every": 5, "keep": 2}})
+    wait(JOB, lambda s: s["step"] >= 1, 120, "the first step")
+    begin = time.time()
+    end = begin + minutes * 60
+    kills = []
+    while time.time() < end:
+        time.sleep(max(0.0, min(end - time.time(), interval * rng.uniform(0.75, 1.25))))
+        if time.time() >= end:
+            break
+        s = status(JOB)
+        if s["phase"] != "Running":
+            continue
+        node = rng.choice(sorted({r["node"] for r in s["ranks"]}))
+        sh("deploy/local-cluster.sh", "kill", node)
+        kills.append({"at_s": round(time.time() - begin, 1), "node": node, "step": s["step"], "epoch": s["epoch"]})
+        print(json.dumps(kills[-1]), flush=True)
+        time.sleep(restart)
+        sh("deploy/local-cluster.sh", "start", node)
+    final = status(JOB)
+    sh("dotnet", "Silo/bin/Release/net10.0/orchestrator.dll", "cancel", JOB)
+    steps = sql(cs, f"select step, value, {TIME} from metrics where job_id = '{JOB}' and name = 'step_ms' order by step")
+    first_at = utc(sql(cs, f"select {TIME} from metrics where job_id = '{JOB}' and name = 'loss' and step = 1")[0][0])
+    counted = [(int(r[0]), float(r[1]) / 1000) for r in steps if utc(r[2]) <= end]
+    useful = sum(seconds for _, seconds in counted)
+    wall = end - first_at + (counted[0][1] if counted else 0)  # the wall clock from the start of step 1
+    events = [e[0] for e in sql(cs, f"select kind from job_events where job_id = '{JOB}' order by seq")]
+    result = {"benchmark": "fault-injection soak: tiny job, EP 2 over 3 silos (cpu:1 each), a random rank-holding silo SIGKILLed every "
+                           f"{interval:.0f} s ± 25 %, restarted {restart:.0f} s later",
+              "command": f"bench/cluster/soak.py {minutes:g} {interval:g} {restart:g}", "date": str(datetime.date.today()),
+              "machine": f"{platform.node()}, {os.cpu_count()} cores", "minutes": minutes, "kills": kills,
+              "final_phase_before_cancel": final["phase"], "final_epoch": final["epoch"], "steps_counted": len(counted),
+              "useful_step_seconds": round(useful, 1), "wall_seconds": round(wall, 1),
+              "effective_training_time": round(useful / wall, 4),
+              "recoveries": events.count("recovered"), "failed": "failed" in events}
+    json.dump(result, open(out, "w"), indent=2)
+    print(json.dumps(result, indent=2))
+finally:
+    stop(state, keep_logs_in="/tmp/soak-logs")
+    shutil.rmtree(work, ignore_errors=True)
