@@ -1,0 +1,148 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Cuda;
+
+/// <summary>
+/// DeepSeek-V3's FP8 GEMM on the GPU, on TorchSharp CUDA tensors in place: tile/block E4M3
+/// quantisation (optionally of the transpose) and the block-scaled GEMM through cuBLASLt, both on the
+/// default stream libtorch uses. Arguments are checked here, before any native call, with messages
+/// naming what is wrong.
+/// </summary>
+public static class Fp8Gpu
+{
+    /// <summary>Values per scaling group along the reduction dimension.</summary>
+    public const int Group = 128;
+
+    /// <summary>Scale layout written for tiles (0 row-major, 1 column-major): the one cuBLASLt's VEC128 mode reads.</summary>
+    public static int TileScaleLayout { get; set; } = 1;
+
+    /// <summary>Scale layout written for blocks: the one cuBLASLt's BLK128x128 mode reads.</summary>
+    public static int BlockScaleLayout { get; set; } = 1;
+
+    /// <summary>
+    /// Output type of the FP8 projection GEMMs in training: float32 where cuBLASLt offers it with block
+    /// scaling, else bfloat16 (then widened to float32).
+    /// </summary>
+    public static ScalarType ProjectionOutput { get; set; } = ScalarType.Float32;
+
+    /// <summary>Environment variable overriding the settings: e.g. <c>tile=1,block=1,out=float32</c>.</summary>
+    public const string EnvironmentVariable = "ORCHESTRATOR_FP8_GPU";
+
+    /// <summary>
+    /// Applies settings written as <c>tile=0|1,block=0|1,out=float32|bfloat16</c> (any subset, any
+    /// order); null or empty changes nothing.
+    /// </summary>
+    public static void Configure(string? settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings)) return;
+        foreach (var part in settings.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var pair = part.Split('=', 2);
+            var value = pair.Length == 2 ? pair[1] : "";
+            switch (pair[0])
+            {
+                case "tile" when value is "0" or "1": TileScaleLayout = value[0] - '0'; break;
+                case "block" when value is "0" or "1": BlockScaleLayout = value[0] - '0'; break;
+                case "out" when value is "float32": ProjectionOutput = ScalarType.Float32; break;
+                case "out" when value is "bfloat16": ProjectionOutput = ScalarType.BFloat16; break;
+                default:
+                    throw new ArgumentException($"{EnvironmentVariable}: '{part}' is not tile=0|1, block=0|1 or out=float32|bfloat16");
+            }
+        }
+    }
+
+    /// <summary>The current settings in <see cref="Configure"/>'s syntax.</summary>
+    public static string Settings => $"tile={TileScaleLayout},block={BlockScaleLayout},out={(ProjectionOutput == ScalarType.Float32 ? "float32" : "bfloat16")}";
+
+    /// <summary>True when the library is loaded and the FP8 GPU path can run.</summary>
+    public static bool Available => CudaKernels.IsLoaded;
+
+    /// <summary>
+    /// Quantises <paramref name="matrix"/> (2-D, float32 or bfloat16, contiguous, on CUDA), or its
+    /// transpose when <paramref name="transpose"/> is set, grouping along the result's last dimension.
+    /// </summary>
+    public static GpuFp8Operand Quantize(Tensor matrix, Fp8Grouping grouping, bool transpose = false)
+    {
+        CheckQuantizeArguments(matrix, grouping, transpose);
+        long rows = matrix.shape[0], columns = matrix.shape[1];
+        var (outRows, reduction) = transpose ? (columns, rows) : (rows, columns);
+        var padded = Pad(reduction);
+        var groups = grouping == Fp8Grouping.Tile ? outRows : (outRows + Group - 1) / Group;
+        var layout = grouping == Fp8Grouping.Tile ? TileScaleLayout : BlockScaleLayout;
+        var codes = empty([outRows, padded], ScalarType.Byte, device: matrix.device);
+        var scales = empty([groups * (padded / Group)], ScalarType.Float32, device: matrix.device);
+        unsafe
+        {
+            var code = CudaKernels.Native.Quantize(TensorPointer.Of(matrix), matrix.dtype == ScalarType.Float32 ? 0 : 1, rows, columns,
+                (int)grouping, transpose ? 1 : 0, TensorPointer.Of(codes), TensorPointer.Of(scales), layout, IntPtr.Zero);
+            if (code != 0)
+            {
+                codes.Dispose();
+                scales.Dispose();
+                CudaKernels.Check(code, "fp8 quantise");
+            }
+        }
+        return new GpuFp8Operand(codes, scales, grouping, outRows, reduction, layout);
+    }
+
+    /// <summary>D = A·Bᵀ for A [M, k] and B [N, k] quantised along k; D is [M, N] of <paramref name="outputType"/>.</summary>
+    public static Tensor Gemm(GpuFp8Operand a, GpuFp8Operand b, ScalarType outputType = ScalarType.Float32)
+    {
+        CheckGemmArguments(a, b, outputType);
+        var output = empty([a.Rows, b.Rows], outputType, device: a.Codes.device);
+        unsafe
+        {
+            var code = CudaKernels.Native.Gemm(TensorPointer.Of(a.Codes), TensorPointer.Of(a.Scales), (int)a.Grouping,
+                TensorPointer.Of(b.Codes), TensorPointer.Of(b.Scales), (int)b.Grouping, TensorPointer.Of(output),
+                outputType == ScalarType.Float32 ? 0 : 1, a.Rows, b.Rows, a.PaddedLength, IntPtr.Zero);
+            if (code != 0)
+            {
+                output.Dispose();
+                CudaKernels.Check(code, "fp8 gemm");
+            }
+        }
+        return output;
+    }
+
+    /// <summary>The checks <see cref="Quantize"/> makes before any native call (usable without a GPU).</summary>
+    public static void CheckQuantizeArguments(Tensor matrix, Fp8Grouping grouping, bool transpose)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        if (matrix.dim() != 2)
+            throw new ArgumentException($"fp8 quantise: expected a 2-D tensor, got {matrix.dim()} dimensions", nameof(matrix));
+        if (matrix.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"fp8 quantise: expected float32 or bfloat16, got {matrix.dtype}", nameof(matrix));
+        if (matrix.device_type != DeviceType.CUDA)
+            throw new ArgumentException($"fp8 quantise: the tensor is on {matrix.device}, not on a CUDA device (the CPU path is Fp8TensorQuantizer)", nameof(matrix));
+        if (!matrix.is_contiguous())
+            throw new ArgumentException("fp8 quantise: the tensor must be contiguous (call .contiguous() first)", nameof(matrix));
+        if (matrix.shape[0] == 0 || matrix.shape[1] == 0)
+            throw new ArgumentException($"fp8 quantise: the tensor is empty ({matrix.shape[0]}x{matrix.shape[1]})", nameof(matrix));
+        if (!transpose && matrix.shape[1] % 4 != 0)
+            throw new ArgumentException($"fp8 quantise: {matrix.shape[1]} columns; the GPU kernel reads rows in groups of 4 (a multiple of 4 is needed)", nameof(matrix));
+        if (!Enum.IsDefined(grouping))
+            throw new ArgumentOutOfRangeException(nameof(grouping), grouping, "fp8 quantise: grouping must be Tile or Block");
+    }
+
+    /// <summary>The checks <see cref="Gemm"/> makes before any native call (usable without a GPU).</summary>
+    public static void CheckGemmArguments(GpuFp8Operand a, GpuFp8Operand b, ScalarType outputType)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.ReductionLength != b.ReductionLength || a.PaddedLength != b.PaddedLength)
+            throw new ArgumentException($"fp8 gemm: reduction lengths differ (A {a.ReductionLength}, B {b.ReductionLength})", nameof(b));
+        if (a.Grouping == Fp8Grouping.Block && b.Grouping == Fp8Grouping.Block)
+            throw new ArgumentException("fp8 gemm: at most one operand may have 128x128 block scales (cuBLASLt offers tile·block, block·tile and tile·tile)", nameof(b));
+        if (outputType is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"fp8 gemm: output must be float32 or bfloat16, got {outputType}", nameof(outputType));
+        var elementBytes = outputType == ScalarType.Float32 ? 4 : 2;
+        if (b.Rows * elementBytes % 16 != 0)
+            throw new ArgumentException($"fp8 gemm: N = {b.Rows} output columns must fill whole 16-byte rows ({16 / elementBytes} elements)", nameof(b));
+        if (a.Codes.device_type != DeviceType.CUDA || b.Codes.device_type != DeviceType.CUDA || a.Codes.device_index != b.Codes.device_index)
+            throw new ArgumentException($"fp8 gemm: operands on {a.Codes.device} and {b.Codes.device}; both must be on the same CUDA device", nameof(b));
+    }
+
+    /// <summary><paramref name="length"/> rounded up to a multiple of 128.</summary>
+    public static long Pad(long length) => (length + Group - 1) / Group * Group;
+}
