@@ -1,4 +1,4 @@
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <utility>
 
 namespace {
 
@@ -19,7 +20,7 @@ struct DeviceState {
   void* workspace = nullptr;
 };
 
-using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, int, int, int>;
+using PlanKey = std::tuple<int, int64_t, int64_t, int64_t, int, int, int, int>;
 
 std::mutex g_gate;
 std::map<int, DeviceState> g_devices;
@@ -58,11 +59,18 @@ struct Descriptors {
 }  // namespace
 
 ORCH_API int orch_fp8_gemm(const void* a_codes, const void* a_scales, int a_mode, const void* b_codes, const void* b_scales,
-                           int b_mode, void* d, int d_dtype, int64_t m, int64_t n, int64_t k_pad, void* stream) {
+                           int b_mode, void* d, int d_dtype, int64_t m, int64_t n, int64_t k_pad, int swap, void* stream) {
   if (!a_codes || !a_scales || !b_codes || !b_scales || !d) return orch_fail("fp8 gemm: a null pointer");
   if (m <= 0 || n <= 0 || k_pad <= 0 || k_pad % 128 != 0)
     return orch_fail("fp8 gemm: m %lld, n %lld, k_pad %lld (k_pad must be a positive multiple of 128)", (long long)m, (long long)n, (long long)k_pad);
   if (d_dtype != ORCH_DTYPE_FLOAT32 && d_dtype != ORCH_DTYPE_BFLOAT16) return orch_fail("fp8 gemm: output dtype %d", d_dtype);
+  // swap: cuBLASLt's A is our A and its B our B, so the result is Dᵀ ([n, m] row-major).
+  if (swap) {
+    std::swap(a_codes, b_codes);
+    std::swap(a_scales, b_scales);
+    std::swap(a_mode, b_mode);
+    std::swap(m, n);
+  }
   int device = 0;
   cudaGetDevice(&device);
   std::lock_guard<std::mutex> lock(g_gate);
@@ -87,7 +95,7 @@ ORCH_API int orch_fp8_gemm(const void* a_codes, const void* a_scales, int a_mode
   rc |= lt(cublasLtMatrixLayoutCreate(&desc.d, out_type, (uint64_t)n, (uint64_t)m, n), "layout D");
   if (rc) return rc;
 
-  const PlanKey key{device, m, n, k_pad, a_mode, b_mode, d_dtype};
+  const PlanKey key{device, m, n, k_pad, a_mode, b_mode, d_dtype, swap};
   auto found = g_algos.find(key);
   if (found == g_algos.end()) {
     cublasLtMatmulPreference_t pref = nullptr;

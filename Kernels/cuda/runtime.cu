@@ -27,7 +27,7 @@ static int check(cudaError_t e, const char* what) {
   return e == cudaSuccess ? 0 : orch_fail("%s: %s", what, cudaGetErrorString(e));
 }
 
-ORCH_API int orch_abi_version() { return 1; }
+ORCH_API int orch_abi_version() { return 2; }
 
 ORCH_API const char* orch_last_error() { return g_error; }
 

@@ -102,10 +102,10 @@ public static class TrainingRun
             Log.Information("FP8 GEMMs: emulated (quantise, dequantise, float32 product) on {Device}", device);
             return;
         }
-        Kernels.Cuda.Fp8Gpu.Configure(Environment.GetEnvironmentVariable(Kernels.Cuda.Fp8Gpu.EnvironmentVariable));
-        if (Kernels.Cuda.CudaKernels.TryLoad())
-            Log.Information("FP8 GEMMs: cuBLASLt block-scaled E4M3 on {Device}, CUDA kernels {Status} ({Settings})", device, Kernels.Cuda.CudaKernels.Status, Kernels.Cuda.Fp8Gpu.Settings);
+        Kernels.Gpu.Fp8Gpu.Configure(Environment.GetEnvironmentVariable(Kernels.Gpu.Fp8Gpu.EnvironmentVariable));
+        if (Kernels.Gpu.CudaKernels.TryLoad())
+            Log.Information("FP8 GEMMs: cuBLASLt block-scaled E4M3 on {Device}, CUDA kernels {Status} ({Settings})", device, Kernels.Gpu.CudaKernels.Status, Kernels.Gpu.Fp8Gpu.Settings);
         else
-            Log.Warning("FP8 GEMMs: emulated on {Device}: the CUDA kernel library is {Status}", device, Kernels.Cuda.CudaKernels.Status);
+            Log.Warning("FP8 GEMMs: emulated on {Device}: the CUDA kernel library is {Status}", device, Kernels.Gpu.CudaKernels.Status);
     }
 }

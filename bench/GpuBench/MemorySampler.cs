@@ -1,4 +1,4 @@
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 
 namespace Orchestrator.GpuBench;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Kernels.Configuration;
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Native;
@@ -124,19 +124,28 @@ internal static class NcclBench
         var epSeconds = clock.Elapsed.TotalSeconds;
         if (c.Rank != 0) return 0;
         var single = training with { MicroBatchSize = training.MicroBatchSize * c.WorldSize };
-        var singleLosses = new List<double>();
-        using (var trainer = new Trainer(model, single, new DatasetBatchSource(dataset, training.Seed, window, single.MicroBatchSize, 1), steps))
+        List<double> SingleRun()
         {
-            for (var s = 0; s < steps; s++) singleLosses.Add(trainer.TrainStep().Loss);
+            using var trainer = new Trainer(model, single, new DatasetBatchSource(dataset, training.Seed, window, single.MicroBatchSize, 1), steps);
+            return Enumerable.Range(0, steps).Select(_ => trainer.TrainStep().Loss).ToList();
         }
-        var worst = epLosses.Zip(singleLosses, (a, b) => Math.Abs(a - b) / Math.Abs(b)).Max();
-        var ok = worst < 1e-3;
-        Results.Say($"{(ok ? "PASS" : "FAIL")} EP=2 over NCCL ({steps} steps, {epSeconds:F1} s) vs one process: largest relative loss difference {worst:E2}; last {epLosses[^1]:F5} vs {singleLosses[^1]:F5}");
+        var singleLosses = SingleRun();
+        // CUDA's scatter/index_add kernels are not deterministic: a second single-process run gives the
+        // noise floor the EP run is judged against after the first step.
+        var again = SingleRun();
+        static double Worst(List<double> a, List<double> b) => a.Zip(b, (x, y) => Math.Abs(x - y) / Math.Abs(y)).Max();
+        var worst = Worst(epLosses, singleLosses);
+        var noise = Worst(again, singleLosses);
+        var first = Math.Abs(epLosses[0] - singleLosses[0]) / Math.Abs(singleLosses[0]);
+        var ok = first < 1e-5 && worst <= Math.Max(10 * noise, 1e-4);
+        Results.Say($"{(ok ? "PASS" : "FAIL")} EP=2 over NCCL ({steps} steps, {epSeconds:F1} s) vs one process: step 1 {first:E2}, largest relative loss difference {worst:E2} (two single-process runs differ by up to {noise:E2}); last {epLosses[^1]:F5} vs {singleLosses[^1]:F5}");
         results.Add("ep2_training", new JsonObject
         {
-            ["steps"] = steps, ["ep_seconds"] = epSeconds, ["max_relative_loss_difference"] = worst, ["pass"] = ok,
+            ["steps"] = steps, ["ep_seconds"] = epSeconds, ["first_step_relative_difference"] = first,
+            ["max_relative_loss_difference"] = worst, ["single_vs_single_max_relative_difference"] = noise, ["pass"] = ok,
             ["ep_losses"] = new JsonArray(epLosses.Select(l => (JsonNode)l).ToArray()),
             ["single_losses"] = new JsonArray(singleLosses.Select(l => (JsonNode)l).ToArray()),
+            ["single_again_losses"] = new JsonArray(again.Select(l => (JsonNode)l).ToArray()),
         });
         return ok ? 0 : 1;
     }

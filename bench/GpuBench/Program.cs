@@ -1,5 +1,5 @@
 using Orchestrator.GpuBench;
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 using Orchestrator.Kernels.Native;
 
 // GPU checks and figures, run on a GPU node by bench/gpu/run.sh (never in CI). libtorch comes from

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Kernels.Configuration;
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Training;
 using TorchSharp;

@@ -21,7 +21,7 @@ LOG=$RES/gpu-run.log
 pack() { cp "$LOG" "$OUT/" 2>/dev/null; cp "$RES/summary.txt" "$OUT/" 2>/dev/null; tar -czf "$OUT/results.tgz" -C "$RES" . ; }
 trap pack EXIT
 # The tool stops a call at its limit without running traps: pack what there is shortly before.
-( sleep "${PACK_AFTER:-560}"; pack ) &
+( exec > /dev/null 2>&1; sleep "${PACK_AFTER:-560}"; pack ) &
 watchdog=$!
 say() { echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$LOG"; }
 has() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -37,13 +37,6 @@ if ! Kernels/cuda/build.sh /tmp/cudalib /usr/local/cuda-13.0 > "$RES/nvcc.log" 2
   tail -40 "$RES/nvcc.log" | tee -a "$LOG"; echo "nvcc failed" | tee -a "$LOG"
 fi
 grep -E "registers|spill" "$RES/nvcc.log" | head -20 >> "$LOG"
-
-if has fp8; then
-  say "fp8: quantisation bit-equality, scale layouts, GEMM error, projection vs emulation, P1, P3"
-  timeout 200 $G fp8 --out "$RES/fp8.json" --settings-file /tmp/fp8-settings 2>&1 | tee -a "$LOG"
-fi
-[[ -s /tmp/fp8-settings ]] && export ORCHESTRATOR_FP8_GPU=$(cat /tmp/fp8-settings)
-echo "FP8 settings: ${ORCHESTRATOR_FP8_GPU:-defaults}" | tee -a "$LOG"
 
 if has demo || has nccl || has loss; then
   say "demo: the one-node cluster trains the demo job through the grains, its rank on cuda:0"
@@ -65,19 +58,35 @@ if has nccl; then
   (cd bench/gpu/reference && timeout 90 python3 all_to_all.py "$RES/torch-all-to-all.json") 2>&1 | grep -v Warning | tee -a "$LOG"
 fi
 
-if has train; then
-  say "P2: moe-1b training step on one H200, ours (bf16, fp8) vs PyTorch eager (bf16), random tokens"
+if has fp8; then
+  say "fp8: quantisation bit-equality, scale layouts, GEMM error, projection vs emulation, P1, P3"
+  CUDA_VISIBLE_DEVICES=0 timeout 200 $G fp8 --out "$RES/fp8.json" --settings-file /tmp/fp8-settings 2>&1 | tee -a "$LOG"
+fi
+[[ -s /tmp/fp8-settings ]] && export ORCHESTRATOR_FP8_GPU=$(cat /tmp/fp8-settings)
+echo "FP8 settings: ${ORCHESTRATOR_FP8_GPU:-defaults}" | tee -a "$LOG"
+
+loss_pids=""
+if has loss; then
+  say "FP8 vs BF16 loss (in the background on GPU 1): moe-1b, $STEPS_LOSS steps on the demo corpus"
   for dtype in bfloat16 fp8; do
-    timeout 120 $G train --config deploy/configs/moe-1b.json --dtype $dtype --warmup 3 --steps 10 --out "$RES/p2-ours-$dtype.json" 2>&1 | tee -a "$LOG"
+    CUDA_VISIBLE_DEVICES=1 timeout "${LOSS_TIMEOUT:-400}" $G train --config deploy/configs/moe-1b.json --dtype $dtype --data /tmp/demo/data \
+      --batch "${LOSS_BATCH:-8}" --warmup 0 --steps "$STEPS_LOSS" --out "$RES/loss-$dtype.json" > "/tmp/loss-$dtype.log" 2>&1 &
+    loss_pids="$loss_pids $!"
   done
-  (cd bench/gpu/reference && timeout 120 python3 train_step.py ../../../deploy/configs/moe-1b.json --warmup 3 --steps 10 --out "$RES/p2-torch.json") 2>&1 | tee -a "$LOG"
 fi
 
-if has loss; then
-  say "FP8 vs BF16 loss: moe-1b, $STEPS_LOSS steps on the demo corpus"
+if has train; then
+  say "P2: moe-1b training step on GPU 0, ours (bf16, fp8) vs PyTorch eager (bf16), random tokens"
   for dtype in bfloat16 fp8; do
-    timeout 420 $G train --config deploy/configs/moe-1b.json --dtype $dtype --data /tmp/demo/data --warmup 0 --steps "$STEPS_LOSS" --out "$RES/loss-$dtype.json" 2>&1 | tail -14 | tee -a "$LOG"
+    CUDA_VISIBLE_DEVICES=0 timeout 120 $G train --config deploy/configs/moe-1b.json --dtype $dtype --warmup 3 --steps 10 --out "$RES/p2-ours-$dtype.json" 2>&1 | tee -a "$LOG"
   done
+  (cd bench/gpu/reference && CUDA_VISIBLE_DEVICES=0 timeout 120 python3 train_step.py ../../../deploy/configs/moe-1b.json --warmup 3 --steps 10 --out "$RES/p2-torch.json") 2>&1 | tee -a "$LOG"
+fi
+
+if [[ -n "$loss_pids" ]]; then
+  say "waiting for the loss runs"
+  for p in $loss_pids; do wait $p; done
+  for dtype in bfloat16 fp8; do tail -14 "/tmp/loss-$dtype.log" | tee -a "$LOG"; done
 fi
 
 say "summary"

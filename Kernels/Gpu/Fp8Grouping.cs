@@ -1,4 +1,4 @@
-namespace Orchestrator.Kernels.Cuda;
+namespace Orchestrator.Kernels.Gpu;
 
 /// <summary>How an operand's scales group its values (DeepSeek-V3's recipe).</summary>
 public enum Fp8Grouping

@@ -1,4 +1,4 @@
-namespace Orchestrator.Kernels.Cuda;
+namespace Orchestrator.Kernels.Gpu;
 
 /// <summary>Times device work on the default stream with a pair of CUDA events.</summary>
 public sealed unsafe class CudaTimer : IDisposable

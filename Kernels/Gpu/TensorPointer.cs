@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
-namespace Orchestrator.Kernels.Cuda;
+namespace Orchestrator.Kernels.Gpu;
 
 /// <summary>
 /// The device address of a tensor's first element (libtorch's <c>data_ptr()</c>, storage offset

@@ -1,10 +1,12 @@
-using Orchestrator.Kernels.Cuda;
+using Orchestrator.Kernels.Gpu;
 using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Fp8;
+using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Orchestrator.Kernels.Tests.Cuda;
+namespace Orchestrator.Kernels.Tests.Gpu;
 
 /// <summary>
 /// The GPU bindings on a machine without a GPU: the libraries are reported missing with a message
@@ -62,7 +64,7 @@ public sealed class CudaBindingTests
         AssertMessage(() => Fp8Gpu.CheckGemmArguments(tile, shorter, ScalarType.Float32), "reduction lengths differ");
         AssertMessage(() => Fp8Gpu.CheckGemmArguments(block, block, ScalarType.Float32), "at most one operand");
         AssertMessage(() => Fp8Gpu.CheckGemmArguments(tile, block, ScalarType.Float16), "float32 or bfloat16");
-        AssertMessage(() => Fp8Gpu.CheckGemmArguments(tile, odd, ScalarType.BFloat16), "16-byte rows");
+        AssertMessage(() => Fp8Gpu.CheckGemmArguments(tile, odd, ScalarType.BFloat16), "whole 16-byte rows");
         AssertMessage(() => Fp8Gpu.CheckGemmArguments(tile, block, ScalarType.BFloat16), "same CUDA device");
     }
 
@@ -72,10 +74,10 @@ public sealed class CudaBindingTests
         var saved = Fp8Gpu.Settings;
         try
         {
-            Fp8Gpu.Configure("tile=0, block=1 ,out=bfloat16");
-            Assert.Equal("tile=0,block=1,out=bfloat16", Fp8Gpu.Settings);
+            Fp8Gpu.Configure("tile=0, block=1 ,blockpad=4,swap=1,out=bfloat16");
+            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,out=bfloat16", Fp8Gpu.Settings);
             Fp8Gpu.Configure(null);
-            Assert.Equal("tile=0,block=1,out=bfloat16", Fp8Gpu.Settings);
+            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,out=bfloat16", Fp8Gpu.Settings);
             AssertMessage(() => Fp8Gpu.Configure("tile=2"), "'tile=2'");
             AssertMessage(() => Fp8Gpu.Configure("out=fp16"), "'out=fp16'");
         }
@@ -104,19 +106,19 @@ public sealed class CudaBindingTests
     [Fact]
     public void The_fp8_projection_falls_back_to_the_emulation_off_the_gpu()
     {
-        using var projection = new Model.Projection("p", 256, 128, Model.GemmPrecision.Fp8);
+        using var projection = new Projection("p", 256, 128, GemmPrecision.Fp8);
         using (no_grad()) projection.Weight.copy_(randn(128, 256));
         using var x = randn(4, 256);
         using var projected = projection.forward(x);
-        using var reference = Fp8.Fp8FakeQuant.Tiles(x).matmul(Fp8.Fp8FakeQuant.Blocks(projection.Weight.detach()).t());
-        Assert.True(projected.equal(reference).item<bool>());
+        using var reference = Fp8FakeQuant.Tiles(x).matmul(Fp8FakeQuant.Blocks(projection.Weight.detach()).t());
+        Assert.True(projected.eq(reference).all().item<bool>());
     }
 
     private static GpuFp8Operand Operand(long rows, long reduction, Fp8Grouping grouping)
     {
         var padded = Fp8Gpu.Pad(reduction);
         var groups = grouping == Fp8Grouping.Tile ? rows : (rows + 127) / 128;
-        return new GpuFp8Operand(zeros([rows, padded], ScalarType.Byte), zeros(groups * (padded / 128)), grouping, rows, reduction, 1);
+        return new GpuFp8Operand(zeros([rows, padded], ScalarType.Byte), zeros(groups * (padded / 128)), grouping, rows, reduction, 1, groups);
     }
 
     private static void AssertMessage(Action action, string fragment)

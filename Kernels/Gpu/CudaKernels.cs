@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Orchestrator.Kernels.Cuda;
+namespace Orchestrator.Kernels.Gpu;
 
 /// <summary>
 /// The project's CUDA library (<c>liborchestrator_cuda.so</c>, built from Kernels/cuda by nvcc on a GPU
@@ -16,7 +16,7 @@ public static unsafe class CudaKernels
     public const string FileName = "liborchestrator_cuda.so";
 
     /// <summary>The C ABI version this binding was written against (orch_abi_version).</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     private static readonly object Gate = new();
     private static Api? _api;
@@ -105,8 +105,8 @@ public static unsafe class CudaKernels
         public required delegate* unmanaged<IntPtr, IntPtr, int> EventRecord { get; init; }
         public required delegate* unmanaged<IntPtr, IntPtr, float*, int> EventElapsed { get; init; }
         public required delegate* unmanaged<IntPtr, int> EventDestroy { get; init; }
-        public required delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, IntPtr, int> Quantize { get; init; }
-        public required delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, int, IntPtr, int, long, long, long, IntPtr, int> Gemm { get; init; }
+        public required delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, long, IntPtr, int> Quantize { get; init; }
+        public required delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, int, IntPtr, int, long, long, long, int, IntPtr, int> Gemm { get; init; }
 
         public static Api Load(string path)
         {
@@ -126,8 +126,8 @@ public static unsafe class CudaKernels
                 EventRecord = (delegate* unmanaged<IntPtr, IntPtr, int>)Get("orch_event_record"),
                 EventElapsed = (delegate* unmanaged<IntPtr, IntPtr, float*, int>)Get("orch_event_elapsed_ms"),
                 EventDestroy = (delegate* unmanaged<IntPtr, int>)Get("orch_event_destroy"),
-                Quantize = (delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, IntPtr, int>)Get("orch_fp8_quantize"),
-                Gemm = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, int, IntPtr, int, long, long, long, IntPtr, int>)Get("orch_fp8_gemm"),
+                Quantize = (delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, long, IntPtr, int>)Get("orch_fp8_quantize"),
+                Gemm = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, int, IntPtr, int, long, long, long, int, IntPtr, int>)Get("orch_fp8_gemm"),
             };
         }
     }
