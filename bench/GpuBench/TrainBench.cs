@@ -44,15 +44,18 @@ internal static class TrainBench
         Results.Say($"train {dtype}: {counts.Total:N0} parameters ({counts.Activated:N0} activated), batch {training.MicroBatchSize}x{training.SequenceLength}; {backend}");
         var losses = new JsonArray();
         var seconds = new List<double>();
+        var memoryAfterStep = new JsonArray();
         for (var s = 0; s < warmup + steps; s++)
         {
             var clock = Stopwatch.StartNew();
             var report = trainer.TrainStep();
             clock.Stop();
             losses.Add(report.Loss);
+            var used = CudaKernels.MemoryUsed();
+            memoryAfterStep.Add(used);
             if (s >= warmup) seconds.Add(clock.Elapsed.TotalSeconds);
             if (s < warmup || (s - warmup) % Math.Max(1, steps / 10) == 0 || s == warmup + steps - 1)
-                Results.Say($"  step {report.Step}: loss {report.Loss:F4} main {report.MainLoss:F4} {clock.Elapsed.TotalMilliseconds:F0} ms");
+                Results.Say($"  step {report.Step}: loss {report.Loss:F4} main {report.MainLoss:F4} {clock.Elapsed.TotalMilliseconds:F0} ms, device memory in use {used / 1e9:F1} GB");
         }
         var tokens = (double)training.MicroBatchSize * training.SequenceLength * training.GradientAccumulation;
         var tokensPerSecond = tokens * seconds.Count / seconds.Sum();
@@ -65,7 +68,7 @@ internal static class TrainBench
             ["micro_batch"] = training.MicroBatchSize, ["seq_len"] = training.SequenceLength,
             ["warmup_steps"] = warmup, ["timed_steps"] = steps, ["tokens_per_second"] = tokensPerSecond,
             ["step_seconds_median"] = seconds.Order().ElementAt(seconds.Count / 2),
-            ["peak_memory_bytes"] = peak, ["baseline_memory_bytes"] = memory.Baseline, ["losses"] = losses,
+            ["peak_memory_bytes"] = peak, ["baseline_memory_bytes"] = memory.Baseline, ["losses"] = losses, ["memory_after_step_bytes"] = memoryAfterStep,
         });
         return 0;
     }

@@ -2,8 +2,12 @@
 # The GPU run (tool `device`, nvidia-h200-x2): builds the CUDA kernels with nvcc, then checks and times
 # everything in one call. Run from the repository root; needs the self-contained publish of the
 # orchestrator and the GPU bench (both in one folder, without the bundled libtorch) as
-# .device/gpu/publish.tar.xz — bench/gpu/pack.sh makes it. Results land in $OUT.
-#   PHASES="fp8 nccl train loss demo" (default: all) picks what runs; STEPS_LOSS sets the loss-run length.
+# .device/gpu/publish.tar.xz — bench/gpu/pack.sh makes it. Results land in $OUT (results.tgz, the log
+# and the summary). The device tool sends the session's checkout, not a helper's worktree, so pack into
+# an ignored folder of that checkout and carry it:
+#   bench/gpu/pack.sh /work/main/.device/gpu        (here; carry ".device/gpu")
+#   cd .device/gpu/repo && PHASES="fp8 demo nccl train loss" STEPS_LOSS=200 LOSS_BATCH=8 bash bench/gpu/run.sh   (there)
+#   PHASES (default: all) picks what runs; STEPS_LOSS, LOSS_BATCH, LOSS_TIMEOUT shape the FP8-vs-BF16 loss runs.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 RES=/tmp/res # everything lands here; packed into $OUT at the end (the tool returns at most 8 files)
