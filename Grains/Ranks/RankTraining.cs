@@ -34,6 +34,10 @@ internal static class RankTraining
         var training = config.Training!;
         // libtorch's thread count is process-wide; the rank sets it, as the single-process run does.
         TorchSharp.torch.set_num_threads(training.Threads);
+        // A GPU rank computes on its device: the model and every tensor of the step are created there.
+        // libtorch's default device is process-wide, so a silo runs its GPU ranks on one device kind.
+        if (start.Assignment.Device.StartsWith("cuda:", StringComparison.Ordinal))
+            TorchSharp.torch.set_default_device(new TorchSharp.torch.Device(start.Assignment.Device));
         using var dataset = TokenDataset.Open(spec.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         // Every rank trains on its own rows of the global batch (EP ranks are data-parallel for the dense layers).

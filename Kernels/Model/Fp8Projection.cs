@@ -16,7 +16,12 @@ internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection
 {
     public override string Name => "Fp8Projection";
 
-    public static Tensor Apply(Tensor input, Tensor weight) => apply(input, weight)[0];
+    /// <summary>
+    /// Real FP8 GEMMs (<see cref="GpuFp8Projection"/>) when the tensors are on CUDA and the CUDA kernel
+    /// library is loaded; the float32 emulation otherwise (CPU, or no library).
+    /// </summary>
+    public static Tensor Apply(Tensor input, Tensor weight) =>
+        GpuFp8Projection.Supports(input, weight) ? GpuFp8Projection.Apply(input, weight) : apply(input, weight)[0];
 
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {

@@ -27,7 +27,8 @@ public static class DemoCommand
         var duration = new Option<int>("--seconds") { Description = "Training time", DefaultValueFactory = _ => 60 };
         var steps = new Option<long>("--steps") { Description = "Stop earlier at this step", DefaultValueFactory = _ => 100_000 };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
-        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute") { workDir, duration, steps, summary };
+        var devices = new Option<string>("--devices") { Description = "The silo's device slot: cpu:0 (default) or cuda:0 (a GPU rank)", DefaultValueFactory = _ => "cpu:0" };
+        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute") { workDir, duration, steps, summary, devices };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
             GlobalOptions.StartLogging(result);
@@ -40,7 +41,9 @@ public static class DemoCommand
 
             Directory.CreateDirectory(root);
             await using var store = await SqliteMetadataStore.OpenAsync(Path.Combine(root, "index.db"), cancellationToken: cancellation);
-            var node = new NodeOptions { Name = "local", Devices = ["cpu:0"], StorageRoot = Path.Combine(root, "checkpoints") };
+            var slots = DeviceList.Parse(result.GetValue(devices)!);
+            if (slots.Count != 1) throw new ArgumentException($"--devices: the demo job has one rank; name one slot (got {slots.Count})");
+            var node = new NodeOptions { Name = "local", Devices = [.. slots], StorageRoot = Path.Combine(root, "checkpoints") };
             using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort());
             await host.StartAsync(cancellation);
             await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);

@@ -21,6 +21,7 @@ public static class TrainingRun
         // libtorch's intra-op thread count is process-wide, so the run sets it, not the trainer.
         TorchSharp.torch.set_num_threads(training.Threads);
         TorchSharp.torch.set_default_device(TrainingDevice.Resolve(options.Device));
+        if (model.GemmPrecision == "fp8") LogFp8Backend(options.Device);
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);
@@ -91,5 +92,20 @@ public static class TrainingRun
             Log.Warning("No checkpoint in {Folder} yet; starting from step 0", options.CheckpointDirectory);
         }
         return new Trainer(config.Model!, config.Training!, batches, options.Steps);
+    }
+
+    /// <summary>FP8 GEMMs are real (cuBLASLt) on CUDA with the kernel library, emulated otherwise: say which.</summary>
+    private static void LogFp8Backend(string device)
+    {
+        if (!device.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            Log.Information("FP8 GEMMs: emulated (quantise, dequantise, float32 product) on {Device}", device);
+            return;
+        }
+        Kernels.Gpu.Fp8Gpu.Configure(Environment.GetEnvironmentVariable(Kernels.Gpu.Fp8Gpu.EnvironmentVariable));
+        if (Kernels.Gpu.CudaKernels.TryLoad())
+            Log.Information("FP8 GEMMs: cuBLASLt block-scaled E4M3 on {Device}, CUDA kernels {Status} ({Settings})", device, Kernels.Gpu.CudaKernels.Status, Kernels.Gpu.Fp8Gpu.Settings);
+        else
+            Log.Warning("FP8 GEMMs: emulated on {Device}: the CUDA kernel library is {Status}", device, Kernels.Gpu.CudaKernels.Status);
     }
 }
