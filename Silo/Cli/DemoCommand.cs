@@ -27,7 +27,7 @@ public static class DemoCommand
         var duration = new Option<int>("--seconds") { Description = "Training time", DefaultValueFactory = _ => 60 };
         var steps = new Option<long>("--steps") { Description = "Stop earlier at this step", DefaultValueFactory = _ => 100_000 };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
-        var devices = new Option<string>("--devices") { Description = "The silo's device slot: cpu:0 (default) or cuda:0 (a GPU rank)", DefaultValueFactory = _ => "cpu:0" };
+        var devices = new Option<string>("--devices") { Description = "The silo's device slot: cpu:1 (one CPU slot, the default) or cuda:0 (a GPU rank)", DefaultValueFactory = _ => "cpu:1" };
         var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute") { workDir, duration, steps, summary, devices };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
