@@ -55,7 +55,7 @@ public static class GradientSync
         foreach (var (name, p) in model.named_parameters())
         {
             if (p.grad is not { } g) continue;
-            var square = g.to(ScalarType.Float64).square().sum().item<double>();
+            var square = g.to(ScalarType.Float64).pow(Scalars.OfInteger(2)).sum().item<double>();
             if (DeepSeekModel.IsRoutedExpertParameter(name)) experts += square;
             else replicated += square;
         }

@@ -6,7 +6,8 @@ namespace Orchestrator.Kernels.Native;
 /// <summary>
 /// Long-lived TorchSharp scalars. TorchSharp 0.107's <see cref="Scalar"/> frees its native value in
 /// a finalizer, and its ops read <c>Scalar.Handle</c> without keeping the object alive; a temporary
-/// scalar (the implicit conversion in <c>x.pow(2)</c> or <c>x * 0.5</c>) can therefore be finalized
+/// scalar (the implicit conversion in <c>x.pow(2)</c> or <c>x * 0.5</c>, and TorchSharp's own <c>square()</c>, which
+/// is <c>pow(2)</c> with a temporary scalar inside) can therefore be finalized
 /// by the GC during the native call and freed under libtorch — seen here as a random
 /// "Unknown scalar type" after hundreds of training steps. Compute code passes scalars from this
 /// cache (constants: alive for the process) or holds per-call ones in a <c>using</c> variable, which

@@ -167,7 +167,7 @@ public sealed class Trainer : IDisposable
         var grads = _model.parameters().Select(p => p.grad).OfType<Tensor>().ToArray();
         if (grads.Length == 0) return 0;
         var norm = _parallel is null
-            ? stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToArray()).sum().sqrt().item<double>()
+            ? stack(grads.Select(g => g.to(ScalarType.Float64).pow(Scalars.OfInteger(2)).sum()).ToArray()).sum().sqrt().item<double>()
             : GradientSync.GlobalNorm(_model, _parallel);
         if (_training.GradientClip > 0 && norm > _training.GradientClip)
         {
