@@ -6,7 +6,8 @@ namespace Orchestrator.Grains;
 /// <param name="TokensPerSecond">Throughput of the step on this rank.</param>
 /// <param name="MaxVio">The largest per-layer MaxVio of the step's expert loads.</param>
 /// <param name="LearningRate">Learning rate used.</param>
-/// <param name="Loads">Per MoE layer, tokens routed to each expert (this rank's share).</param>
+/// <param name="Loads">Per MoE layer, tokens routed to each expert (summed over the job's EP ranks).</param>
+/// <param name="Biases">Per MoE layer, each routed expert's bias after the step's update; null when not reported.</param>
 [GenerateSerializer, Immutable]
 public sealed record StepMetrics(
     [property: Id(0)] long Step,
@@ -14,4 +15,5 @@ public sealed record StepMetrics(
     [property: Id(2)] double TokensPerSecond,
     [property: Id(3)] double MaxVio,
     [property: Id(4)] double LearningRate,
-    [property: Id(5)] IReadOnlyList<long[]> Loads);
+    [property: Id(5)] IReadOnlyList<long[]> Loads,
+    [property: Id(6)] IReadOnlyList<double[]>? Biases = null);

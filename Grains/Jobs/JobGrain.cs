@@ -106,6 +106,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
         ]);
+        await StoreExpertLoadsAsync(metrics, at);
     }
 
     /// <inheritdoc />

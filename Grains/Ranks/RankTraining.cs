@@ -37,7 +37,8 @@ internal static class RankTraining
         while (trainer.Step < spec.Steps && KeepGoing(!stop.IsCancellationRequested && clock.Elapsed < limit, parallel))
         {
             var step = trainer.TrainStep();
-            report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads));
+            report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads,
+                ExpertBiases.Read(trainer.Model)));
             if (spec.Checkpoint.Every > 0 && step.Step % spec.Checkpoint.Every == 0)
                 SaveCheckpoint(trainer, checkpointRoot, spec.Checkpoint.Keep);
         }

@@ -7,7 +7,7 @@ namespace Orchestrator.Grains.Storage;
 /// <c>ON CONFLICT</c>, <c>RETURNING</c> and <c>@name</c> parameters); the engines differ only in how
 /// they connect, hold times and type JSON parameters.
 /// </summary>
-public abstract class SqlMetadataStore : IMetadataStore
+public abstract partial class SqlMetadataStore : IMetadataStore
 {
     private const string JobColumns = "id, spec, state, epoch, created_at, updated_at, error";
 
