@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using Microsoft.Playwright;
+using Orchestrator.Cluster.Tests.Support;
+using Orchestrator.Dashboard.Security;
+using Orchestrator.Dashboard.Tests.Support;
+using Orchestrator.Grains.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Dashboard.Tests.Browser;
+
+/// <summary>
+/// Two real silo processes on PostgreSQL clustering, the dashboard served by the first: when the
+/// second is killed by pid, the cluster page shows it dead without a reload.
+/// </summary>
+public sealed class NodeLossTests(Chromium chromium, ITestOutputHelper output) : IClassFixture<Chromium>, IAsyncLifetime
+{
+    private readonly PostgresServer _postgres = new();
+    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-dashboard-loss-").FullName;
+
+    /// <inheritdoc />
+    public Task InitializeAsync() => _postgres.InitializeAsync();
+
+    [Fact]
+    public async Task AKilledNode_TurnsDeadOnTheClusterPage_WithinSeconds()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var postgres = await _postgres.DatabaseForAsync(typeof(NodeLossTests));
+        var clusterId = "dash-" + Guid.NewGuid().ToString("N")[..8];
+        var token = ApiTokens.Generate();
+        var ports = Ports.Free(5);
+        using var n1 = await SiloProcess.StartAsync(postgres, clusterId, "n1", "cpu:2", ports[0], ports[1], Path.Combine(_root, "n1"), timeout.Token,
+            ["--dashboard-port", ports[4].ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            new Dictionary<string, string> { ["ORCHESTRATOR__DASHBOARDTOKENHASHES__0"] = ApiTokens.Hash(token) });
+        using var n2 = await SiloProcess.StartAsync(postgres, clusterId, "n2", "cpu:2", ports[2], ports[3], Path.Combine(_root, "n2"), timeout.Token);
+
+        var page = await chromium.NewPageAsync(new Uri($"http://127.0.0.1:{ports[4]}/"));
+        await Chromium.SignInAsync(page, token);
+        await page.WaitForSelectorAsync("#node-n1[data-alive=true]");
+        await page.WaitForSelectorAsync("#node-n2[data-alive=true]");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("cluster-two-nodes.png"), FullPage = true });
+
+        var clock = Stopwatch.StartNew();
+        n2.Kill();
+        await page.WaitForSelectorAsync("#node-n2[data-alive=false]", new() { Timeout = 30_000 });
+        output.WriteLine($"n2 shown dead {clock.Elapsed.TotalSeconds:F1} s after the kill");
+        Assert.Equal("dead", await page.TextContentAsync("#node-n2 .health"));
+        Assert.Equal("true", await page.GetAttributeAsync("#node-n1", "data-alive"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("cluster-node-lost.png"), FullPage = true });
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        await _postgres.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}
