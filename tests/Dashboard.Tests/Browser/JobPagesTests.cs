@@ -45,6 +45,7 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium) : IClas
         Assert.Equal("local", await page.TextContentAsync("#plan tbody tr td:nth-child(4)"));
         await page.WaitForSelectorAsync("#timeline li[data-kind=started]");
         await page.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 30");
+        await page.EvaluateAsync("() => new Promise(done => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)), 700))");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("job.png"), FullPage = true });
 
         await page.ClickAsync("a[data-nav=cluster]");
