@@ -53,7 +53,7 @@ function heatmap() {
     grid: { left: 56, right: 90, top: 10, bottom: 36 },
     tooltip: { formatter: p => `step ${rows[p.value[0]]?.step}, expert ${p.value[1]}: ${p.value[2]} tokens` },
     xAxis: { type: 'category', name: 'step', nameLocation: 'middle', nameGap: 24, data: rows.map(r => r.step), splitArea: { show: false } },
-    yAxis: { type: 'category', name: 'expert', data: Array.from({ length: experts }, (_, i) => i) },
+    yAxis: { type: 'category', name: 'expert', data: Array.from({ length: experts }, (_, i) => i), axisLabel: { interval: Math.max(0, Math.ceil(experts / 16) - 1) } },
     visualMap: { min: 0, max, calculable: true, orient: 'vertical', right: 0, top: 'center', itemHeight: 200,
       inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
     series: [{ type: 'heatmap', data, progressive: 0 }],
