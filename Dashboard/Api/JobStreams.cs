@@ -19,6 +19,10 @@ public static class JobStreams
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
+    // A grain on a silo that just died may not answer until the silo is declared dead; a stream skips
+    // that tick rather than waiting (or ending): the next call reaches the grain's new activation.
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(4);
+
     /// <summary>The cluster view, sent whenever it changes (and a ping every 15 s).</summary>
     public static IResult Cluster(ClusterQueries cluster, IOptions<DashboardOptions> options, CancellationToken cancellation) =>
         TypedResults.ServerSentEvents(ClusterEvents(cluster, options.Value.StreamInterval, cancellation));
@@ -39,12 +43,13 @@ public static class JobStreams
         var quiet = 0;
         while (!cancellation.IsCancellationRequested)
         {
-            var now = JsonSerializer.Serialize(await cluster.GetAsync(), Json);
+            var view = await TryAsync(cluster.GetAsync);
+            var now = view is null ? last : JsonSerializer.Serialize(view, Json);
             if (now != last)
             {
                 last = now;
                 quiet = 0;
-                yield return new SseItem<string>(now, "cluster");
+                yield return new SseItem<string>(now!, "cluster");
             }
             else if (++quiet * interval >= TimeSpan.FromSeconds(15))
             {
@@ -59,14 +64,20 @@ public static class JobStreams
     private static async IAsyncEnumerable<SseItem<string>> JobEvents(
         string id, IMetadataStore store, IJobGrain job, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        var status = await job.GetStatus();
+        JobStatus? status;
+        while ((status = await TryAsync(job.GetStatus)) is null)
+        {
+            if (cancellation.IsCancellationRequested) yield break;
+            await Delay(interval, cancellation);
+        }
+
         yield return Item("reset", JobView.Of(status));
         long metricsFrom = 0, seq = 0;
         var loadsFrom = Math.Max(0, status.Step - ExpertLoadWindow);
         string? lastStatus = null;
         while (!cancellation.IsCancellationRequested)
         {
-            status = await job.GetStatus();
+            status = await TryAsync(job.GetStatus) ?? status;
             var final = status.IsFinal;
             var statusJson = JsonSerializer.Serialize(JobView.Of(status), Json);
             if (statusJson != lastStatus)
@@ -104,6 +115,19 @@ public static class JobStreams
             }
 
             await Delay(interval, cancellation);
+        }
+    }
+
+    private static async Task<T?> TryAsync<T>(Func<Task<T>> call)
+        where T : class
+    {
+        try
+        {
+            return await call().WaitAsync(CallTimeout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
         }
     }
 
