@@ -136,6 +136,8 @@ public sealed class JobSpecApiTests(DashboardSilo silo)
         }
 
         var page = await browser.GetStringAsync("/submit");
+        foreach (var path in new[] { "/", "/submit", "/jobs/x", "/login", "/api/configs", "/openapi/v1.json" })
+            Assert.DoesNotContain(silo.Token, await browser.GetStringAsync(path), StringComparison.Ordinal);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/jobs/validate") { Content = new StringContent(spec, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-CSRF-TOKEN", MetaContent(page, "csrf-token"));
         using var withToken = await browser.SendAsync(request);

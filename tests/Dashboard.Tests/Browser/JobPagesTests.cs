@@ -92,6 +92,30 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium) : IClas
         Assert.Equal(before, (await silo.Store.ListJobsAsync()).Count);
     }
 
+    [Fact]
+    public async Task TheOrleansDashboard_IsServedUnderOrleans_ToASignedInUser()
+    {
+        var page = await chromium.NewPageAsync(silo.BaseUrl);
+        var failed = new List<string>();
+        var served = new List<string>();
+        page.Response += (_, response) =>
+        {
+            var path = new Uri(response.Url).AbsolutePath;
+            if (!path.StartsWith("/orleans", StringComparison.Ordinal)) return;
+            (response.Status >= 400 ? failed : served).Add($"{response.Status} {path}");
+        };
+        await page.GotoAsync("/orleans/");
+        Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
+
+        await Chromium.SignInAsync(page, silo.Token);
+        await page.GotoAsync("/orleans/");
+        await page.WaitForFunctionAsync("() => document.body.innerText.includes('Silo')");
+        await page.WaitForTimeoutAsync(1500);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("orleans.png") });
+        Assert.Empty(failed);
+        Assert.Contains(served, r => r.EndsWith("/orleans/DashboardCounters", StringComparison.Ordinal));
+    }
+
     private static async Task<long> StepAsync(IPage page) =>
         long.Parse((await page.TextContentAsync("#step"))!, CultureInfo.InvariantCulture);
 }
