@@ -48,6 +48,11 @@ public static partial class JobsApi
         api.MapPost("/jobs/{id}/cancel", Cancel)
             .WithName("CancelJob").WithSummary("Cancels a job (a finished job is left as it is).")
             .Produces<JobView>().Produces<ApiError>(StatusCodes.Status404NotFound);
+        api.MapGet("/jobs/{id}/checkpoints", GetCheckpoints)
+            .WithName("GetJobCheckpoints").WithSummary("A job's committed checkpoints, oldest first.");
+        api.MapPost("/jobs/{id}/restore", Restore)
+            .WithName("RestoreJob").WithSummary("Starts a new job from a committed checkpoint of this one (`{\"step\": N, \"id\": \"new-id\"}`; id optional).")
+            .Produces<JobView>(StatusCodes.Status201Created).Produces<ApiError>(StatusCodes.Status400BadRequest).Produces<ApiError>(StatusCodes.Status404NotFound);
         api.MapGet("/jobs/{id}/stream", JobStreams.Job)
             .WithName("StreamJob").WithSummary("Server-sent events: status, metrics, events and expert loads as they happen.");
         api.MapGet("/cluster/stream", JobStreams.Cluster)
@@ -123,6 +128,42 @@ public static partial class JobsApi
         if (from is { } f && to is { } t && f > t) return ApiErrors.Result(StatusCodes.Status400BadRequest, "to", "must not be before from");
         var samples = await store.QueryExpertLoadsAsync(id, from ?? 0, to ?? long.MaxValue);
         return Results.Json(samples.Select(ExpertLoadView.Of).ToList());
+    }
+
+    private static async Task<IResult> GetCheckpoints(string id, IMetadataStore store)
+    {
+        if (!await ExistsAsync(store, id)) return NoJob(id);
+        return Results.Json((await store.ListCheckpointsAsync(id)).Select(CheckpointView.Of).ToList());
+    }
+
+    private static async Task<IResult> Restore(string id, HttpRequest request, IMetadataStore store, JobSubmission submission)
+    {
+        if (!await ExistsAsync(store, id)) return NoJob(id);
+        RestoreRequest? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync<RestoreRequest>();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or BadHttpRequestException)
+        {
+            return ApiErrors.Result(StatusCodes.Status400BadRequest, "(root)", "the body must be {\"step\": N, \"id\": \"new-id\"} (id optional)");
+        }
+
+        if (body?.Step is not { } step || step < 0)
+            return ApiErrors.Result(StatusCodes.Status400BadRequest, "step", "give the step of a committed checkpoint (see /api/jobs/{id}/checkpoints)");
+        try
+        {
+            var status = await submission.RestoreAsync(id, step, body.Id);
+            return Results.Json(JobView.Of(status), statusCode: StatusCodes.Status201Created);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return ApiErrors.Result(StatusCodes.Status404NotFound, "step", e.Message);
+        }
+        catch (JobSpecException e)
+        {
+            return Results.Json(ApiErrors.FromSpec(e), statusCode: StatusCodes.Status400BadRequest);
+        }
     }
 
     private static async Task<IResult> Cancel(string id, IMetadataStore store, IGrainFactory grains)

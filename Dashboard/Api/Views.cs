@@ -115,3 +115,25 @@ public sealed record ConfigView(string Name, JsonNode? Json);
 /// <param name="Configs">Named configs.</param>
 /// <param name="DefaultData">The data folder proposed.</param>
 public sealed record FormDefaults(IReadOnlyList<string> Configs, string? DefaultData);
+
+/// <summary>A committed checkpoint of a job.</summary>
+/// <param name="Step">Steps completed when it was taken; a restored job continues from here.</param>
+/// <param name="Epoch">The job epoch that wrote it.</param>
+/// <param name="CommittedAt">When it was committed.</param>
+/// <param name="Bytes">Total size of its shards.</param>
+/// <param name="DurationSeconds">Snapshot to last shard written.</param>
+/// <param name="Shards">Shard count (one per rank).</param>
+public sealed record CheckpointView(long Step, long Epoch, DateTimeOffset CommittedAt, long Bytes, double DurationSeconds, int Shards)
+{
+    /// <summary>The view of a manifest.</summary>
+    public static CheckpointView Of(CheckpointManifest m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        return new CheckpointView(m.Step, m.Epoch, m.CommittedAt, m.Bytes, m.DurationSeconds, m.Shards.Count);
+    }
+}
+
+/// <summary>What <c>POST /api/jobs/{id}/restore</c> takes.</summary>
+/// <param name="Step">The committed checkpoint to start from.</param>
+/// <param name="Id">The new job's id; default <c>JOB-from-STEP</c>.</param>
+public sealed record RestoreRequest(long? Step, string? Id);

@@ -1,7 +1,8 @@
 namespace Orchestrator.Grains;
 
-/// <summary>When a job writes checkpoints and how many it keeps.</summary>
+/// <summary>When a job writes checkpoints and which committed ones it keeps.</summary>
 /// <param name="Every">Steps between checkpoints; 0 writes none.</param>
-/// <param name="Keep">Checkpoints kept per rank, newest first.</param>
+/// <param name="Keep">The newest committed checkpoints kept (at least 1).</param>
+/// <param name="KeepEvery">Also keep, for good, every committed checkpoint whose step is a multiple of this; 0 keeps none beyond <paramref name="Keep"/>.</param>
 [GenerateSerializer, Immutable]
-public sealed record CheckpointPolicy([property: Id(0)] int Every, [property: Id(1)] int Keep);
+public sealed record CheckpointPolicy([property: Id(0)] int Every, [property: Id(1)] int Keep, [property: Id(2)] int KeepEvery = 0);

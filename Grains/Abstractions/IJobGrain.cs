@@ -29,6 +29,11 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportFinished(long epoch, int rank, RankOutcome outcome);
 
-    /// <summary>The cluster lost a node; a running job with a rank there fails, saying which node died.</summary>
+    /// <summary>
+    /// The cluster lost a node; a job with a rank there recovers (new epoch, re-plan, resume from the last
+    /// committed checkpoint). One-way: the cluster grain never waits on a job, so a job that is itself
+    /// waiting on the cluster grain (re-planning) cannot deadlock with it.
+    /// </summary>
+    [OneWay]
     Task NodeLost(string node);
 }

@@ -12,7 +12,7 @@ public enum JobPhase
     /// <summary>Training steps are running.</summary>
     Running,
 
-    /// <summary>A node was lost; re-planning (not yet implemented: such a job fails).</summary>
+    /// <summary>A node or rank was lost: a new epoch is being planned on the live nodes, to resume from the last committed checkpoint.</summary>
     Recovering,
 
     /// <summary>Stopped on request; can resume (not yet used).</summary>

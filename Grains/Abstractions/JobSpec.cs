@@ -12,6 +12,7 @@ namespace Orchestrator.Grains;
 /// <param name="Fp8">Whether every GEMM input is FP8 (the model's dtype becomes <c>fp8</c>).</param>
 /// <param name="Checkpoint">When checkpoints are written and how many are kept.</param>
 /// <param name="MaxSeconds">Stop at the first step boundary after this long and complete; null for no limit.</param>
+/// <param name="ResumeFrom">The committed checkpoint (of this or another job) the job starts from; null starts from the seed.</param>
 [GenerateSerializer, Immutable]
 public sealed record JobSpec(
     [property: Id(0)] string Id,
@@ -21,4 +22,10 @@ public sealed record JobSpec(
     [property: Id(4)] ParallelLayout Layout,
     [property: Id(5)] bool Fp8,
     [property: Id(6)] CheckpointPolicy Checkpoint,
-    [property: Id(7)] double? MaxSeconds);
+    [property: Id(7)] double? MaxSeconds,
+    [property: Id(8)] CheckpointSource? ResumeFrom = null)
+{
+    /// <summary>How the job recovers from a lost node or rank.</summary>
+    [Id(20)]
+    public RecoveryPolicy Recovery { get; init; } = RecoveryPolicy.Default;
+}

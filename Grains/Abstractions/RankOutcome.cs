@@ -8,4 +8,13 @@ namespace Orchestrator.Grains;
 public sealed record RankOutcome(
     [property: Id(0)] bool Finished,
     [property: Id(1)] string? Error,
-    [property: Id(2)] long Step);
+    [property: Id(2)] long Step)
+{
+    /// <summary>
+    /// True when the failure came from the rank's surroundings (a peer or its silo vanished, a collective
+    /// was aborted, a call timed out), so the job can recover by re-planning; false for failures that
+    /// would repeat (bad data, a non-finite loss, a configuration the model refuses).
+    /// </summary>
+    [Id(3)]
+    public bool Retryable { get; init; }
+}

@@ -5,9 +5,11 @@ namespace Orchestrator.Grains;
 /// <param name="Assignment">This rank's slot in the plan.</param>
 /// <param name="Layout">The whole layout (EP × DP) the rank is part of.</param>
 /// <param name="Peers">Every rank of the plan, ordered by rank (where to send collective messages).</param>
+/// <param name="Resume">The committed checkpoint to load before the first step; null starts from the seed.</param>
 [GenerateSerializer, Immutable]
 public sealed record RankStart(
     [property: Id(0)] JobSpec Spec,
     [property: Id(1)] RankAssignment Assignment,
     [property: Id(2)] ParallelLayout Layout,
-    [property: Id(3)] IReadOnlyList<RankAssignment> Peers);
+    [property: Id(3)] IReadOnlyList<RankAssignment> Peers,
+    [property: Id(4)] CheckpointManifest? Resume = null);

@@ -37,7 +37,10 @@ public sealed partial class ClusterGrain(
         if (!await store.MarkNodeAsync(name, NodeStatus.Dead)) return;
         _silos.Remove(name);
         LogNodeDown(name, siloAddress);
-        var jobs = (await store.ListJobsAsync(JobState.Running)).Concat(await store.ListJobsAsync(JobState.Planning));
+        // From the store, not from memory: this grain may just have been reactivated on another silo.
+        var jobs = (await store.ListJobsAsync(JobState.Running))
+            .Concat(await store.ListJobsAsync(JobState.Planning))
+            .Concat(await store.ListJobsAsync(JobState.Recovering));
         foreach (var job in jobs)
         {
             try

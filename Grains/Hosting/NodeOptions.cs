@@ -9,6 +9,6 @@ public sealed class NodeOptions
     /// <summary>The device slots, e.g. <c>cpu:0</c>, <c>cuda:3</c>.</summary>
     public IReadOnlyList<string> Devices { get; set; } = [];
 
-    /// <summary>Root folder of checkpoints written by this node's ranks (<c>root/job/rank-R/step-N</c>).</summary>
+    /// <summary>Root folder of checkpoint shards (<c>root/job/step/rank-R-eE.ota</c>), shared by the nodes (one folder on loopback, a shared filesystem in production).</summary>
     public string StorageRoot { get; set; } = Path.Combine(Path.GetTempPath(), "orchestrator-storage");
 }

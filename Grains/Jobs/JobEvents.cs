@@ -12,6 +12,9 @@ internal static class JobEvents
     public const string Cancelled = "cancelled";
     public const string Failed = "failed";
     public const string NodeLost = "node-lost";
+    public const string Recovering = "recovering";
+    public const string WaitingForNodes = "waiting-for-nodes";
+    public const string Recovered = "recovered";
 
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 

@@ -6,7 +6,7 @@ namespace Orchestrator.Grains.Jobs;
 /// <summary>
 /// One job's state machine: Submitted → Planning → Running → Completed | Failed | Cancelled, every move
 /// conditional on (state, epoch) in the store, every move an event. Ranks report steps here; a rank's
-/// node dying fails the job with an event naming the node (recovery is a later step).
+/// node dying, or a rank failing for reasons outside it, moves the job to Recovering (JobGrain.Recovery.cs).
 /// </summary>
 public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -30,6 +30,8 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
         var losses = await store.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
         if (losses.Count > 0) _last = new StepMetrics(losses[^1].Step, losses[^1].Value, 0, 0, 0, []);
+        // A job found again after its grain's silo died in the middle of a recovery carries on with it.
+        if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero);
     }
 
     /// <inheritdoc />
@@ -44,7 +46,6 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
         try
         {
-            RequireSupported(checkedSpec.Layout);
             _record = await store.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))
                 ?? throw new JobSpecException("id", $"a job with id '{Id}' already exists");
         }
@@ -105,6 +106,8 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
             new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
+            new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
+            new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
         ]);
         await StoreExpertLoadsAsync(metrics, at);
     }
@@ -117,7 +120,10 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
         if (outcome.Error is not null)
         {
-            await FailAsync(outcome.Error, JobEvents.Failed, new { rank, error = outcome.Error });
+            if (outcome.Retryable && _plan is { Ranks.Count: > 1 })
+                await BeginRecoveryAsync($"rank {rank} failed: {outcome.Error}", new { rank, error = outcome.Error }, RankFailureGrace);
+            else
+                await FailAsync(outcome.Error, JobEvents.Failed, new { rank, error = outcome.Error });
             return;
         }
 
@@ -128,33 +134,44 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     /// <inheritdoc />
     public async Task NodeLost(string node)
     {
-        if (_record is null || _record.State is not (JobState.Planning or JobState.Running) || _plan is null) return;
+        if (_record is null || _record.State is not (JobState.Planning or JobState.Running or JobState.Recovering) || _plan is null) return;
+        if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero); // in case this activation is new
         var lost = _plan.Ranks.Where(r => r.Node == node).Select(r => r.Rank).ToList();
-        if (lost.Count == 0) return;
-        var reason = $"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}; recovery is not yet implemented";
+        if (lost.Count == 0 || _plan.Epoch != _record.Epoch) return;
         LogNodeLost(Id, node);
-        await FailAsync(reason, JobEvents.NodeLost, new { node, ranks = lost, step = _last?.Step ?? 0 });
+        await store.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new { node, ranks = lost, step = _last?.Step ?? 0, epoch = _record.Epoch }));
+        await BeginRecoveryAsync($"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}",
+            new { node, ranks = lost }, NodeLossGrace);
     }
 
     private async Task StartRanksAsync(RankPlan plan)
     {
+        CheckpointManifest? resume = null;
         try
         {
+            // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
+            resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
             foreach (var rank in plan.Ranks)
             {
                 var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks));
+                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await FailAsync($"could not start the ranks: {e.Message}", JobEvents.Failed, new { error = e.Message });
+            // A node may die between the plan and the start: that is another recovery, not a failure.
+            if (_record?.State == JobState.Recovering && e is not JobSpecException and not ArgumentException)
+                await BeginRecoveryAsync($"could not start the ranks of epoch {plan.Epoch}: {e.Message}", new { error = e.Message }, RankFailureGrace);
+            else
+                await FailAsync($"could not start the ranks: {e.Message}", JobEvents.Failed, new { error = e.Message });
             return;
         }
 
+        var recovering = _record?.State == JobState.Recovering;
         if (await MoveAsync(JobState.Running, plan.Epoch))
         {
-            await store.AppendJobEventAsync(Id, JobEvents.Started, JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed }));
+            await store.AppendJobEventAsync(Id, recovering ? JobEvents.Recovered : JobEvents.Started,
+                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
             await CompleteIfDoneAsync();
         }
     }
@@ -215,12 +232,6 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     {
         var current = _record?.Epoch ?? 0;
         if (epoch != current) throw new StaleEpochException($"job {Id}", current, epoch);
-    }
-
-    private static void RequireSupported(ParallelLayout layout)
-    {
-        if (layout.Dp > 1)
-            throw new JobSpecException("parallel.dp", $"data parallelism (dp = {layout.Dp}) is not yet supported: experts are sharded over ep ranks but not yet replicated over dp groups; use dp = 1");
     }
 
     private JobStatus Status()

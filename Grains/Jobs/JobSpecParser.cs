@@ -14,10 +14,11 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds"];
+        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
-    private static readonly HashSet<string> CheckpointFields = ["every", "keep"];
+    private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
+    private static readonly HashSet<string> ResumeFields = ["job", "step"];
 
     [GeneratedRegex("^[a-z0-9-]{1,64}$", RegexOptions.CultureInvariant)]
     private static partial Regex JobId();
@@ -58,8 +59,11 @@ public static partial class JobSpecParser
             if (!(maxSeconds > 0)) throw new JobSpecException("max_seconds", $"must be greater than 0 (got {maxSeconds})");
         }
 
+        var resumeFrom = ResumeFrom(root["resume_from"]);
+        if (resumeFrom is not null && resumeFrom.Step >= steps)
+            throw new JobSpecException("resume_from.step", $"the checkpoint is at step {resumeFrom.Step}, but the job ends at step {steps} (\"steps\")");
         if (fp8) runConfig = WithFp8(runConfig);
-        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds);
+        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom) { Recovery = Recovery(root["recovery"]) };
     }
 
     /// <summary>The model config of a parsed spec.</summary>
@@ -78,9 +82,11 @@ public static partial class JobSpecParser
             ["steps"] = spec.Steps,
             ["parallel"] = new JsonObject { ["ep"] = spec.Layout.Ep, ["dp"] = spec.Layout.Dp },
             ["fp8"] = spec.Fp8,
-            ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep },
+            ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep, ["keep_every"] = spec.Checkpoint.KeepEvery },
         };
         if (spec.MaxSeconds is { } seconds) root["max_seconds"] = seconds;
+        if (spec.ResumeFrom is { } from) root["resume_from"] = new JsonObject { ["job"] = from.JobId, ["step"] = from.Step };
+        root["recovery"] = RecoveryJson(spec.Recovery);
         return root.ToJsonString();
     }
 
@@ -158,7 +164,20 @@ public static partial class JobSpecParser
         RejectUnknown(checkpoint, CheckpointFields, "checkpoint.");
         var every = Integer(checkpoint, "every", "checkpoint.every", required: false, min: 0) ?? 0;
         var keep = Integer(checkpoint, "keep", "checkpoint.keep", required: false, min: 1) ?? 2;
-        return new CheckpointPolicy((int)Math.Min(every, int.MaxValue), (int)Math.Min(keep, int.MaxValue));
+        var keepEvery = Integer(checkpoint, "keep_every", "checkpoint.keep_every", required: false, min: 0) ?? 0;
+        return new CheckpointPolicy((int)Math.Min(every, int.MaxValue), (int)Math.Min(keep, int.MaxValue), (int)Math.Min(keepEvery, int.MaxValue));
+    }
+
+    private static CheckpointSource? ResumeFrom(JsonNode? node)
+    {
+        if (node is null) return null;
+        if (node is not JsonObject from) throw new JobSpecException("resume_from", "must be an object {\"job\": \"id\", \"step\": N}");
+        RejectUnknown(from, ResumeFields, "resume_from.");
+        var job = String(from, "job", "resume_from.job");
+        if (!JobId().IsMatch(job))
+            throw new JobSpecException("resume_from.job", $"'{job}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
+        var step = Integer(from, "step", "resume_from.step", required: true, min: 1) ?? 0;
+        return new CheckpointSource(job, step);
     }
 
     private static void RejectUnknown(JsonObject node, HashSet<string> known, string prefix)

@@ -1,3 +1,4 @@
+using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Kernels.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -5,6 +6,7 @@ using Orchestrator.Grains.Hosting;
 using Orleans.Concurrency;
 using Orleans.Configuration;
 using Orleans.Placement;
+using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Ranks;
 
@@ -37,28 +39,43 @@ public sealed partial class RankGrain(
 
         var job = GrainFactory.GetGrain<IJobGrain>(Key.JobId);
         var reporter = new RankReporter(logger);
-        var root = Path.Combine(node.Value.StorageRoot, Key.JobId, $"rank-{Key.Rank}");
+        // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
+        // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
+        var votes = new RankReporter(logger);
+        var root = node.Value.StorageRoot;
+        var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
+        var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
+            shard => votes.Post(() => coordinator.Prepared(epoch, shard)),
+            (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
         var stop = _stop.Token;
         LogStarting(Key.ToString(), start.Assignment.Device);
+        RankOutcome? outcome = null;
         _run = executors.For(start.Assignment.Device)
             .Run(() =>
             {
-                RankOutcome outcome;
                 try
                 {
                     // The silo's factory, not this activation's: the sends are made from the device thread.
                     var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
-                    outcome = RankTraining.Run(start, root, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, stop);
+                    var balancer = grains.GetGrain<ILoadBalancerGrain>(Key.JobId);
+                    outcome = RankTraining.Run(start, root, checkpoints, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, balancer, epoch, stop);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     LogFailed(e, Key.ToString());
-                    outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0);
+                    outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
+                    {
+                        Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+                    };
                 }
-
-                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, outcome));
             })
-            .ContinueWith(_ => reporter.CompleteAsync(), TaskScheduler.Default).Unwrap();
+            .ContinueWith(async _ =>
+            {
+                await votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
+                var ended = outcome ?? new RankOutcome(false, $"rank {Key.Rank} on {Key.Node} did not run", 0);
+                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, ended));
+                await reporter.CompleteAsync();
+            }, TaskScheduler.Default).Unwrap();
         return Task.CompletedTask;
     }
 

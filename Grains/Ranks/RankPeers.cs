@@ -16,6 +16,13 @@ internal sealed class RankPeers(IGrainFactory grains, string jobId, long epoch, 
     /// <summary>The collective of <paramref name="rank"/> among the first <paramref name="worldSize"/> ranks.</summary>
     public ICollective Collective(int rank, int worldSize) => new MailboxCollective(rank, worldSize, mailbox, Send, Timeout);
 
+    /// <summary>
+    /// The collective of a sub-group of the job's ranks: <paramref name="members"/> are job ranks in group
+    /// order, <paramref name="group"/> a number unique among the job's groups (its sequence space).
+    /// </summary>
+    public ICollective Group(int group, IReadOnlyList<int> members, int rank) =>
+        new MailboxCollective(members.ToList().IndexOf(rank), members.Count, mailbox, Send, Timeout, group, members);
+
     private Task Send(int to, CollectiveMessage message)
     {
         var peer = peers[to];

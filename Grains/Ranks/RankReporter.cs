@@ -5,10 +5,16 @@ namespace Orchestrator.Grains.Ranks;
 
 /// <summary>
 /// Sends a rank's reports to its job in order, off the device thread: a step never waits for the
-/// control plane, and a job grain that is moving (its silo died) costs the rank nothing but a log line.
+/// control plane. A failed report is retried with backoff for a while (the index restarting, the job
+/// grain moving to another silo): every report is idempotent, and the order is kept because later
+/// reports wait behind it. A refusal (stale epoch) is not retried.
 /// </summary>
 internal sealed partial class RankReporter
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(4);
+
     private readonly Channel<Func<Task>> _calls = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
     private readonly Task _pump;
@@ -32,17 +38,39 @@ internal sealed partial class RankReporter
     {
         await foreach (var call in _calls.Reader.ReadAllAsync())
         {
-            try
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var delay = FirstRetry;
+            for (var attempt = 1; ; attempt++)
             {
-                await call();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LogReportFailed(e);
+                try
+                {
+                    await call();
+                    break;
+                }
+                catch (Exception e) when (e is StaleEpochException or KeyNotFoundException or ArgumentException)
+                {
+                    LogReportFailed(e, attempt);
+                    break;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    if (clock.Elapsed + delay > Patience)
+                    {
+                        LogReportFailed(e, attempt);
+                        break;
+                    }
+
+                    LogReportRetrying(e.Message, attempt);
+                    await Task.Delay(delay);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
+                }
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A rank report to its job failed")]
-    private partial void LogReportFailed(Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A rank report failed after {Attempts} attempt(s); it is dropped")]
+    private partial void LogReportFailed(Exception exception, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A rank report failed (attempt {Attempt}: {Reason}); retrying")]
+    private partial void LogReportRetrying(string reason, int attempt);
 }

@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using Orchestrator.Grains.Balancing;
+using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Grains.Jobs;
+using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
@@ -14,7 +17,16 @@ namespace Orchestrator.Grains.Ranks;
 internal static class RankTraining
 {
     /// <summary>Trains until the last step, the time limit or <paramref name="stop"/>; returns how it ended.</summary>
-    public static RankOutcome Run(RankStart start, string checkpointRoot, Action<StepMetrics> report, RankPeers peers, CancellationToken stop)
+    /// <param name="start">The job, the rank's place in the plan, and the checkpoint to resume from, if any.</param>
+    /// <param name="storageRoot">The storage root shared by the nodes, where checkpoint shards are read and written.</param>
+    /// <param name="checkpoints">The rank's asynchronous checkpoint writer.</param>
+    /// <param name="report">Called after every step.</param>
+    /// <param name="peers">The rank's peers (expert parallelism).</param>
+    /// <param name="balancer">The job's load balancer (rank 0 asks it for the biases each step).</param>
+    /// <param name="epoch">The rank's epoch.</param>
+    /// <param name="stop">Stops at the next step boundary.</param>
+    public static RankOutcome Run(RankStart start, string storageRoot, AsyncCheckpointer checkpoints, Action<StepMetrics> report, RankPeers peers,
+        ILoadBalancerGrain balancer, long epoch, CancellationToken stop)
     {
         var spec = start.Spec;
         var config = JobSpecParser.RunConfigOf(spec);
@@ -28,20 +40,30 @@ internal static class RankTraining
         var ranks = start.Layout.Ep * start.Layout.Dp;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
             start.Assignment.Rank, ranks);
-        var parallel = start.Layout.Ep > 1
-            ? new ExpertParallelism(peers.Collective(start.Assignment.EpRank, start.Layout.Ep), ExpertPlacement.Create(model.RoutedExperts, start.Layout.Ep))
-            : null;
-        using var trainer = new Trainer(model, training, batches, spec.Steps, parallel);
+        var parallel = RankGroups.Of(start.Assignment, start.Layout, model.RoutedExperts, peers);
+        // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
+        var authority = start.Assignment.Rank == 0 ? new GrainBiasAuthority(balancer, epoch) : null;
+        IExpertBiasAuthority biases = parallel is null ? authority! : new BroadcastBiasAuthority(parallel.World, authority);
+        using var trainer = new Trainer(model, training, batches, spec.Steps, parallel, biases);
+        if (start.Resume is { } resume) ShardLoader.Restore(trainer, resume, storageRoot); // checkpoints: load (verified)
+        // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
+        authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
         var clock = Stopwatch.StartNew();
         var limit = spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         while (trainer.Step < spec.Steps && KeepGoing(!stop.IsCancellationRequested && clock.Elapsed < limit, parallel))
         {
             var step = trainer.TrainStep();
-            report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads,
-                ExpertBiases.Read(trainer.Model)));
+            report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads)
+            {
+                StepSeconds = step.Seconds,
+                ControlSeconds = authority?.LastRoundTrip.TotalSeconds ?? 0,
+                Biases = ExpertBiases.Read(trainer.Model),
+            });
             if (spec.Checkpoint.Every > 0 && step.Step % spec.Checkpoint.Every == 0)
-                SaveCheckpoint(trainer, checkpointRoot, spec.Checkpoint.Keep);
+                checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         }
+
+        checkpoints.Flush(); // checkpoints: the last write is prepared before the rank reports its end
 
         return stop.IsCancellationRequested
             ? new RankOutcome(false, null, trainer.Step)
@@ -50,12 +72,5 @@ internal static class RankTraining
 
     /// <summary>Ranks stop together: one rank leaving on its own would leave its peers waiting in a collective.</summary>
     private static bool KeepGoing(bool mine, ExpertParallelism? parallel) =>
-        parallel is null ? mine : parallel.Collective.AllGather([mine ? 1 : 0]).All(v => v[0] == 1);
-
-    private static void SaveCheckpoint(Trainer trainer, string root, int keep)
-    {
-        TrainerCheckpoint.Save(trainer, root);
-        var old = Directory.GetDirectories(root, "step-*").Order(StringComparer.Ordinal).SkipLast(keep);
-        foreach (var folder in old) Directory.Delete(folder, recursive: true);
-    }
+        parallel is null ? mine : parallel.World.AllGather([mine ? 1 : 0]).All(v => v[0] == 1);
 }

@@ -57,6 +57,24 @@ public interface IMetadataStore : IAsyncDisposable
     Task<IReadOnlyList<MetricSample>> QueryMetricsAsync(
         string jobId, MetricQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Commits a checkpoint: its row and its shard rows in one transaction, provided the job is still at
+    /// the manifest's epoch (a zombie rank or coordinator of an older epoch cannot commit). A checkpoint
+    /// already recorded at that step (a step replayed after a recovery) is replaced in the same transaction.
+    /// </summary>
+    /// <returns>The manifest as stored (stamped with its commit time), or null if the job is at another epoch.</returns>
+    Task<CheckpointManifest?> CommitCheckpointAsync(CheckpointManifest manifest, CancellationToken cancellationToken = default);
+
+    /// <summary>A job's committed checkpoints with their shards, oldest (lowest step) first.</summary>
+    Task<IReadOnlyList<CheckpointManifest>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>A job's committed checkpoint at <paramref name="step"/>, or its latest if step is null; null if there is none.</summary>
+    Task<CheckpointManifest?> GetCheckpointAsync(string jobId, long? step = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes committed checkpoints (rows and shard rows, in one transaction); their files become garbage.</summary>
+    /// <returns>How many were removed.</returns>
+    Task<int> DeleteCheckpointsAsync(string jobId, IReadOnlyList<long> steps, CancellationToken cancellationToken = default);
+
     // ---- Expert loads (the dashboard's heatmap); migration 0002_expert_load ----
 
     /// <summary>

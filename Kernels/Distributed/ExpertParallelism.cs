@@ -1,11 +1,29 @@
 namespace Orchestrator.Kernels.Distributed;
 
-/// <summary>What one rank needs to run its part of an expert-parallel model.</summary>
+/// <summary>
+/// What one rank needs to run its part of an expert-parallel (and data-parallel) model.
+/// <see cref="Collective"/> is the rank's EP group (the ranks that together hold every routed expert
+/// once, and exchange tokens by all-to-all); with dp &gt; 1 there are dp such groups, the job's
+/// <see cref="World"/> holds all ep × dp ranks, and <see cref="Replicas"/> the dp ranks that hold the
+/// same expert shard (their expert gradients are summed).
+/// </summary>
 public sealed record ExpertParallelism(ICollective Collective, ExpertPlacement Placement)
 {
+    /// <summary>Every rank of the job (dense gradients, losses, loads); the EP group when dp = 1.</summary>
+    public ICollective World { get; init; } = Collective;
+
+    /// <summary>The ranks holding this rank's expert shard in the other EP groups; null when dp = 1.</summary>
+    public ICollective? Replicas { get; init; }
+
+    /// <summary>This rank's index in its EP group (which expert shard it holds).</summary>
     public int Rank => Collective.Rank;
 
+    /// <summary>Ranks in an EP group.</summary>
     public int WorldSize => Collective.WorldSize;
 
+    /// <summary>Whether this rank holds routed expert <paramref name="expert"/>.</summary>
     public bool Owns(int expert) => Placement.OwnerOf(expert) == Rank;
+
+    /// <summary>The first replica of each expert shard: it alone counts its experts in job-wide sums.</summary>
+    public bool IsPrimaryReplica => Replicas is null || Replicas.Rank == 0;
 }

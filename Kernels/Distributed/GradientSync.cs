@@ -9,7 +9,8 @@ namespace Orchestrator.Kernels.Distributed;
 /// own tokens, so the replicated (dense) gradients are averaged over ranks, and a routed expert's
 /// gradient — which already holds the contributions of every rank's tokens, delivered by the
 /// all-to-all backward — is divided by the rank count: together exactly the gradient of the mean
-/// loss over the global batch that the single-process run takes.
+/// loss over the global batch that the single-process run takes. With dp &gt; 1 an expert's gradient
+/// is first summed over the replicas of its shard (each saw only its own EP group's tokens).
 /// </summary>
 public static class GradientSync
 {
@@ -18,28 +19,36 @@ public static class GradientSync
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var world = Scalars.Of(parallel.WorldSize);
+        var world = Scalars.Of(parallel.World.WorldSize);
         var replicated = new List<Tensor>();
+        var experts = new List<Tensor>();
         foreach (var (name, p) in model.named_parameters())
         {
             if (p.grad is not { } g) continue;
-            if (DeepSeekModel.IsRoutedExpertParameter(name)) g.div_(world);
-            else replicated.Add(g);
+            (DeepSeekModel.IsRoutedExpertParameter(name) ? experts : replicated).Add(g);
         }
-        if (replicated.Count == 0) return;
-        var flat = cat(replicated.Select(g => g.flatten()).ToArray());
-        parallel.Collective.AllReduceSum(flat);
-        flat.div_(world);
+        if (parallel.Replicas is { } replicas) SumInPlace(experts, replicas);
+        foreach (var g in experts) g.div_(world);
+        SumInPlace(replicated, parallel.World);
+        foreach (var g in replicated) g.div_(world);
+    }
+
+    /// <summary>Sums the tensors over the group in one flattened all-reduce, in place.</summary>
+    private static void SumInPlace(List<Tensor> tensors, ICollective group)
+    {
+        if (tensors.Count == 0) return;
+        using var flat = cat(tensors.Select(g => g.flatten()).ToArray());
+        group.AllReduceSum(flat);
         long offset = 0;
-        foreach (var g in replicated)
+        foreach (var g in tensors)
         {
             g.copy_(flat.narrow(0, offset, g.numel()).view(g.shape));
             offset += g.numel();
         }
     }
 
-    /// <summary>Global L2 norm: the replicated part once, plus every rank's expert part.</summary>
-    public static double GlobalNorm(DeepSeekModel model, ICollective collective)
+    /// <summary>Global L2 norm: the replicated part once, plus every expert shard's part once.</summary>
+    public static double GlobalNorm(DeepSeekModel model, ExpertParallelism parallel)
     {
         using var scope = NewDisposeScope();
         double replicated = 0, experts = 0;
@@ -50,19 +59,21 @@ public static class GradientSync
             if (DeepSeekModel.IsRoutedExpertParameter(name)) experts += square;
             else replicated += square;
         }
-        var expertTotal = tensor(new[] { experts }, ScalarType.Float64);
-        collective.AllReduceSum(expertTotal);
+        // After the replica sum every replica of a shard holds the same gradient: count the first one only.
+        var expertTotal = tensor(new[] { parallel.IsPrimaryReplica ? experts : 0.0 }, ScalarType.Float64);
+        parallel.World.AllReduceSum(expertTotal);
         return Math.Sqrt(replicated + expertTotal.item<double>());
     }
 
-    /// <summary>The step's per-layer expert loads summed over ranks (exact integers, in rank order).</summary>
+    /// <summary>
+    /// The step's per-layer expert loads summed over ranks: an all-reduce of 64-bit integers (exact in
+    /// any order), 2(n − 1) messages where an all-gather takes n(n − 1).
+    /// </summary>
     public static long[][] SumLoads(ICollective collective, IReadOnlyList<long[]> loads)
     {
-        var flat = loads.SelectMany(l => l).ToArray();
-        var all = collective.AllGather(flat);
-        var sum = new long[flat.Length];
-        foreach (var rank in all)
-            for (var i = 0; i < sum.Length; i++) sum[i] += rank[i];
+        using var flat = tensor(loads.SelectMany(l => l).ToArray(), ScalarType.Int64);
+        collective.AllReduceSum(flat);
+        var sum = flat.data<long>().ToArray();
         var result = new long[loads.Count][];
         var offset = 0;
         for (var layer = 0; layer < loads.Count; layer++)

@@ -7,10 +7,16 @@ namespace Orchestrator.Kernels.Distributed;
 /// the peer rank, in a cluster) and receives through its <see cref="RankMailbox"/>. All-reduce
 /// gathers to rank 0, which sums in rank order and sends the sum back, so every rank gets the
 /// same bits whatever the transport's timing.
+/// A sub-group (the ranks of one EP group, or the DP replicas of one expert shard) shares its ranks'
+/// mailboxes with the other groups: <c>members</c> maps the group's ranks to the ranks that
+/// <c>send</c> and the mailbox know, and <c>group</c> gives the group its own sequence space.
 /// </summary>
-public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailbox, Func<int, CollectiveMessage, Task> send, TimeSpan timeout) : ICollective
+public sealed class MailboxCollective(
+    int rank, int worldSize, RankMailbox mailbox, Func<int, CollectiveMessage, Task> send, TimeSpan timeout,
+    int group = 0, IReadOnlyList<int>? members = null) : ICollective
 {
-    private long _sequence;
+    private readonly IReadOnlyList<int> _members = Members(members, worldSize, rank);
+    private long _sequence = (long)group << 40;
 
     public int Rank => rank;
 
@@ -28,14 +34,14 @@ public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailb
             using var part = cpu.narrow(0, offset, sendCounts[destination]);
             offset += sendCounts[destination];
             if (destination == rank) own = part.clone();
-            else sends.Add(send(destination, Pack(sequence, part)));
+            else sends.Add(send(_members[destination], Pack(sequence, part)));
         }
         Complete(sends);
 
         var parts = new Tensor[worldSize];
         for (var source = 0; source < worldSize; source++)
         {
-            parts[source] = source == rank ? own! : Unpack(mailbox.Take(sequence, source, timeout));
+            parts[source] = source == rank ? own! : Unpack(mailbox.Take(sequence, _members[source], timeout));
             if (parts[source].shape[0] != receiveCounts[source])
                 throw new InvalidOperationException($"rank {source} sent {parts[source].shape[0]} rows to rank {rank}, which expects {receiveCounts[source]}");
         }
@@ -47,10 +53,10 @@ public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailb
     public long[][] AllGather(long[] values)
     {
         var sequence = ++_sequence;
-        var message = new CollectiveMessage(sequence, rank, Integers: values);
-        Complete(Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(d, message)).ToList());
+        var message = new CollectiveMessage(sequence, _members[rank], Integers: values);
+        Complete(Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(_members[d], message)).ToList());
         return Enumerable.Range(0, worldSize)
-            .Select(source => source == rank ? (long[])values.Clone() : mailbox.Take(sequence, source, timeout).Integers!)
+            .Select(source => source == rank ? (long[])values.Clone() : mailbox.Take(sequence, _members[source], timeout).Integers!)
             .ToArray();
     }
 
@@ -62,28 +68,28 @@ public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailb
         using var cpu = tensor.detach().cpu().contiguous();
         if (rank != 0)
         {
-            Complete([send(0, Pack(gather, cpu))]);
-            using var sum = Unpack(mailbox.Take(scatter, 0, timeout));
+            Complete([send(_members[0], Pack(gather, cpu))]);
+            using var sum = Unpack(mailbox.Take(scatter, _members[0], timeout));
             tensor.copy_(sum);
             return;
         }
         using var total = cpu.clone();
         for (var source = 1; source < worldSize; source++)
         {
-            using var part = Unpack(mailbox.Take(gather, source, timeout));
+            using var part = Unpack(mailbox.Take(gather, _members[source], timeout));
             total.add_(part);
         }
         var result = Pack(scatter, total);
-        Complete(Enumerable.Range(1, worldSize - 1).Select(d => send(d, result)).ToList());
+        Complete(Enumerable.Range(1, worldSize - 1).Select(d => send(_members[d], result)).ToList());
         tensor.copy_(total);
     }
 
     public void Abort(string reason)
     {
-        var message = new CollectiveMessage(-1, rank, Abort: $"rank {rank}: {reason}");
+        var message = new CollectiveMessage(-1, _members[rank], Abort: $"rank {_members[rank]}: {reason}");
         mailbox.Deliver(message);
         // Best effort: a peer that cannot be reached will time out on its own.
-        var tasks = Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(d, message)).ToArray();
+        var tasks = Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(_members[d], message)).ToArray();
         try { Task.WaitAll(tasks, TimeSpan.FromSeconds(5)); }
         catch (AggregateException) { }
     }
@@ -96,13 +102,22 @@ public sealed class MailboxCollective(int rank, int worldSize, RankMailbox mailb
         }
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
-            mailbox.Abort($"rank {rank} could not send: {e.Message}");
-            throw new CollectiveAbortedException($"rank {rank} could not send: {e.Message}", e);
+            mailbox.Abort($"rank {_members[rank]} could not send: {e.Message}");
+            throw new CollectiveAbortedException($"rank {_members[rank]} could not send: {e.Message}", e);
         }
     }
 
+    private static IReadOnlyList<int> Members(IReadOnlyList<int>? members, int worldSize, int rank)
+    {
+        if (rank < 0 || rank >= worldSize) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank must be in [0, {worldSize})");
+        if (members is null) return Enumerable.Range(0, worldSize).ToArray();
+        if (members.Count != worldSize || members.Distinct().Count() != worldSize)
+            throw new ArgumentException($"a group of {worldSize} ranks needs {worldSize} distinct members, got [{string.Join(", ", members)}]", nameof(members));
+        return members;
+    }
+
     private CollectiveMessage Pack(long sequence, Tensor t) =>
-        new(sequence, rank, t.shape, (int)t.dtype, t.bytes.ToArray());
+        new(sequence, _members[rank], t.shape, (int)t.dtype, t.bytes.ToArray());
 
     private static Tensor Unpack(CollectiveMessage m)
     {

@@ -8,8 +8,15 @@ namespace Orchestrator.Kernels.Model;
 /// so that a parameter has the same name — and so the same initial value and checkpoint key —
 /// whichever rank holds it.
 /// </summary>
-public sealed class ExpertSet : nn.Module
+public sealed partial class ExpertSet : nn.Module
 {
+    /// <summary>
+    /// A routed expert's tensor name has the segment <c>experts.N.</c> (the layer registers the set under its
+    /// field name, <c>_experts</c>; shared experts are <c>_shared.</c>).
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|\.)_?experts\.[0-9]+\.", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex RoutedExpertName();
+
     private readonly FeedForward?[] _experts;
 
     public ExpertSet(string name, int experts, Func<int, bool> owns, Func<int, FeedForward> create) : base(name)
@@ -28,4 +35,7 @@ public sealed class ExpertSet : nn.Module
         ?? throw new InvalidOperationException($"routed expert {index} is not held by this rank");
 
     public bool Holds(int index) => _experts[index] is not null;
+
+    /// <summary>True for the name of a routed expert's parameter (or anything named after one, such as its moments).</summary>
+    public static bool IsRoutedExpertName(string name) => RoutedExpertName().IsMatch(name);
 }

@@ -24,10 +24,7 @@ public static class TensorArchive
             foreach (var (name, tensor) in items)
             {
                 using var cpu = tensor.detach().cpu().contiguous();
-                writer.Write(name);
-                writer.Write((int)cpu.dtype);
-                writer.Write((int)cpu.dim());
-                foreach (var size in cpu.shape) writer.Write(size);
+                WriteHeader(writer, name, cpu.dtype, cpu.shape);
                 var bytes = cpu.bytes;
                 writer.Write((long)bytes.Length);
                 writer.Write(bytes);
@@ -36,11 +33,32 @@ public static class TensorArchive
         stream.Flush(flushToDisk: true);
     }
 
+    /// <summary>Writes entries already copied out of their tensors to <paramref name="stream"/> (left open, not flushed to disk).</summary>
+    public static void Write(Stream stream, IReadOnlyCollection<ArchiveEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(Magic);
+        writer.Write(entries.Count);
+        foreach (var entry in entries)
+        {
+            WriteHeader(writer, entry.Name, entry.DType, entry.Shape);
+            writer.Write((long)entry.Data.Length);
+            writer.Write(entry.Data);
+        }
+    }
+
     /// <summary>Reads every tensor of an archive (the caller owns and disposes them).</summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        return Read(stream, path);
+    }
+
+    /// <summary>Reads every tensor of an archive from <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
+    public static Dictionary<string, Tensor> Read(Stream stream, string path)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
         if (stream.Length < 8 || reader.ReadUInt32() != Magic) throw new InvalidDataException($"'{path}' is not a tensor archive");
         var count = reader.ReadInt32();
         var result = new Dictionary<string, Tensor>(count, StringComparer.Ordinal);
@@ -59,5 +77,13 @@ public static class TensorArchive
             result.Add(name, tensor);
         }
         return result;
+    }
+
+    private static void WriteHeader(BinaryWriter writer, string name, ScalarType dtype, long[] shape)
+    {
+        writer.Write(name);
+        writer.Write((int)dtype);
+        writer.Write(shape.Length);
+        foreach (var size in shape) writer.Write(size);
     }
 }

@@ -26,14 +26,17 @@ public sealed class Trainer : IDisposable
     private readonly BiasUpdateSchedule _biasSchedule;
     private readonly int _window;
     private readonly ExpertParallelism? _parallel;
+    private readonly IExpertBiasAuthority _biases;
 
     /// <summary>
     /// Builds the model from the seed. <paramref name="plannedSteps"/> sets the cosine horizon when
     /// decay_steps is 0. With <paramref name="parallel"/> this is one rank of an expert-parallel run:
     /// it holds its share of the routed experts, trains on its data shard, and averages the
-    /// replicated (dense) gradients with the other ranks every step.
+    /// replicated (dense) gradients with the other ranks every step. <paramref name="biases"/> decides
+    /// the expert biases after each step (default: computed here; every rank computes the same).
     /// </summary>
-    public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null)
+    public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null,
+        IExpertBiasAuthority? biases = null)
     {
         if (training.SequenceLength > model.MaxSequenceLength)
             throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
@@ -44,6 +47,7 @@ public sealed class Trainer : IDisposable
         _training = training;
         _data = data;
         _parallel = parallel;
+        _biases = biases ?? LocalBiasAuthority.Instance;
         _model = new DeepSeekModel(model, training.Seed, parallel);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
@@ -77,7 +81,7 @@ public sealed class Trainer : IDisposable
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
             // The other ranks are (or will be) waiting in a collective for this one: release them.
-            _parallel.Collective.Abort(e.Message);
+            _parallel.World.Abort(e.Message);
             throw;
         }
     }
@@ -112,7 +116,7 @@ public sealed class Trainer : IDisposable
         if (_parallel is not null)
         {
             GradientSync.AverageReplicated(_model, _parallel);
-            (total, main, mtp, balance) = GradientSync.MeanOverRanks(_parallel.Collective, total, main, mtp, balance);
+            (total, main, mtp, balance) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance);
         }
         var gradNorm = ClipGradients();
         if (!double.IsFinite(gradNorm))
@@ -124,7 +128,7 @@ public sealed class Trainer : IDisposable
         _optimizer.Step(lr);
         var loads = _parallel is null
             ? _recorder.Loads.Select(l => (long[])l.Clone()).ToArray()
-            : GradientSync.SumLoads(_parallel.Collective, _recorder.Loads);
+            : GradientSync.SumLoads(_parallel.World, _recorder.Loads);
         UpdateBiases(loads, _biasSchedule.GammaAt(Step));
 
         Step++;
@@ -164,7 +168,7 @@ public sealed class Trainer : IDisposable
         if (grads.Length == 0) return 0;
         var norm = _parallel is null
             ? stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToArray()).sum().sqrt().item<double>()
-            : GradientSync.GlobalNorm(_model, _parallel.Collective);
+            : GradientSync.GlobalNorm(_model, _parallel);
         if (_training.GradientClip > 0 && norm > _training.GradientClip)
         {
             var factor = _training.GradientClip / (norm + 1e-6);
@@ -174,17 +178,17 @@ public sealed class Trainer : IDisposable
         return norm;
     }
 
+    /// <summary>Asks the bias authority (local, or the job's load balancer) and installs its answer.</summary>
     private void UpdateBiases(long[][] loads, double gamma)
     {
-        if (gamma == 0) return;
+        if (gamma == 0 || _model.MoeLayers.Count == 0) return;
         using var noGrad = no_grad();
+        var current = _model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray();
+        var decided = _biases.Update(Step, loads, gamma, current);
         for (var layer = 0; layer < _model.MoeLayers.Count; layer++)
         {
-            var bias = _model.MoeLayers[layer].ExpertBias;
-            var values = bias.cpu().data<float>().ToArray();
-            ExpertBalance.UpdateBias(values, loads[layer], gamma);
-            using var updated = tensor(values);
-            bias.copy_(updated);
+            using var updated = tensor(decided[layer]);
+            _model.MoeLayers[layer].ExpertBias.copy_(updated);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Orchestrator.Grains;
 using Orchestrator.Silo.Cluster;
 
@@ -13,7 +14,8 @@ public static class JobCommand
         var id = new Argument<string>("id") { Description = "The job id" };
         var postgres = ClusterOptions.Postgres();
         var clusterId = ClusterOptions.ClusterId();
-        var command = new Command("job", "Show one job: status, step, loss, tokens/s, ranks and events") { id, postgres, clusterId };
+        var json = new Option<bool>("--json") { Description = "Print the status as one JSON object (phase, step, loss, tokens_per_s, …) instead of text" };
+        var command = new Command("job", "Show one job: status, step, loss, tokens/s, ranks and events") { id, postgres, clusterId, json };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
             GlobalOptions.StartLogging(result);
@@ -21,6 +23,11 @@ public static class JobCommand
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres!, settings.ClusterId, cancellation);
             var job = cluster.Client.GetGrain<IJobGrain>(result.GetValue(id)!);
             var status = await job.GetStatus();
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(ToJson(status));
+                return 0;
+            }
             Print(status);
             foreach (var e in await job.GetEvents())
                 Console.WriteLine($"  #{e.Seq} {e.At:u} {e.Kind} {e.DetailJson}");
@@ -28,6 +35,20 @@ public static class JobCommand
         }));
         return command;
     }
+
+    internal static string ToJson(JobStatus s) => new JsonObject
+    {
+        ["id"] = s.Id,
+        ["phase"] = s.Phase.ToString(),
+        ["epoch"] = s.Epoch,
+        ["step"] = s.Step,
+        ["steps"] = s.Steps,
+        ["loss"] = double.IsFinite(s.Loss) ? s.Loss : null,
+        ["tokens_per_s"] = s.TokensPerSecond,
+        ["max_vio"] = s.MaxVio,
+        ["error"] = s.Error,
+        ["ranks"] = new JsonArray(s.Plan?.Ranks.Select(r => (JsonNode)new JsonObject { ["rank"] = r.Rank, ["node"] = r.Node, ["device"] = r.Device }).ToArray() ?? []),
+    }.ToJsonString();
 
     internal static string Loss(JobStatus status) =>
         double.IsNaN(status.Loss) ? "-" : status.Loss.ToString("F4", CultureInfo.InvariantCulture);

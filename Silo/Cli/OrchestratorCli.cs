@@ -20,6 +20,8 @@ public static class OrchestratorCli
         root.Subcommands.Add(JobsCommand.Create());
         root.Subcommands.Add(JobCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());
+        root.Subcommands.Add(CheckpointsCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
         root.Subcommands.Add(DashboardTokenCommand.Create());
         return root;
     }

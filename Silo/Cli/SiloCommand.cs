@@ -20,7 +20,7 @@ public static class SiloCommand
         var clusterId = ClusterOptions.ClusterId();
         var siloPort = new Option<int?>("--silo-port") { Description = "Silo-to-silo port (default 11111)" };
         var gatewayPort = new Option<int?>("--gateway-port") { Description = "Client gateway port (default 30000)" };
-        var storage = new Option<string?>("--storage") { Description = "Root folder for this node's checkpoints" };
+        var storage = new Option<string?>("--storage") { Description = "Root folder of checkpoint shards, shared by the cluster's nodes (a shared filesystem; one folder on loopback)" };
         var address = new Option<string?>("--address") { Description = "IP address to listen on and advertise (default: loopback)" };
         var dashboardPort = new Option<int?>("--dashboard-port") { Description = "Serve the dashboard on 127.0.0.1:PORT (tokens: Orchestrator:DashboardTokenHashes; see dashboard-token)" };
         var dashboardUrl = new Option<string?>("--dashboard-url") { Description = "Serve the dashboard on this URL instead, e.g. http://0.0.0.0:5080" };
@@ -78,7 +78,8 @@ public static class SiloCommand
         {
             Name = settings.Node,
             Devices = DeviceList.Parse(settings.Devices),
-            StorageRoot = Path.GetFullPath(settings.Storage ?? Path.Combine(Path.GetTempPath(), "orchestrator-storage", settings.Node)),
+            // One default for every node: checkpoint shards must be readable by the ranks and coordinator of any node.
+            StorageRoot = Path.GetFullPath(settings.Storage ?? Path.Combine(Path.GetTempPath(), "orchestrator-storage")),
         };
     }
 }

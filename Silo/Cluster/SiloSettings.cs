@@ -24,7 +24,7 @@ public sealed class SiloSettings
     /// <summary>Client gateway port.</summary>
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>Root folder for checkpoints of this node's ranks.</summary>
+    /// <summary>Root folder of checkpoint shards, shared by the cluster's nodes.</summary>
     public string? Storage { get; set; }
 
     /// <summary>Address to listen on and advertise; loopback when empty.</summary>

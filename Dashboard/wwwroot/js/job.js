@@ -102,13 +102,34 @@ function timeline() {
     item.append(el('span', time(e.at), 'muted'), el('span', e.kind, 'kind ' + e.kind), el('span', e.detail ? JSON.stringify(e.detail) : '', 'detail'));
     return item;
   }));
-  const checkpoints = events.filter(e => e.kind.startsWith('checkpoint'));
-  document.getElementById('no-checkpoints').hidden = checkpoints.length > 0;
-  document.querySelector('#checkpoints tbody').replaceChildren(...checkpoints.map(e => {
+}
+
+/** The committed checkpoints, each with a button that starts a new job from it. */
+async function checkpoints() {
+  const result = await api(`/api/jobs/${encodeURIComponent(id)}/checkpoints`);
+  if (!result.ok) return;
+  document.getElementById('no-checkpoints').hidden = result.body.length > 0;
+  document.querySelector('#checkpoints tbody').replaceChildren(...result.body.slice().reverse().map(c => {
     const row = el('tr');
-    row.append(el('td', e.detail?.step ?? '', 'num'), el('td', `${e.kind} ${time(e.at)}`), el('td', e.detail ? JSON.stringify(e.detail) : '', 'muted'));
+    row.dataset.step = c.step;
+    const restore = el('button', 'Restore', 'secondary restore');
+    restore.addEventListener('click', () => restoreFrom(c.step));
+    const cell = el('td'); cell.append(restore);
+    row.append(el('td', c.step, 'num'), el('td', c.epoch, 'num'), el('td', time(c.committedAt)),
+      el('td', `${(c.bytes / 1048576).toFixed(1)} MiB`, 'num'), cell);
     return row;
   }));
+}
+
+async function restoreFrom(step) {
+  if (!confirm(`Start a new job from the checkpoint at step ${step}?`)) return;
+  const result = await api(`/api/jobs/${encodeURIComponent(id)}/restore`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ step }),
+  });
+  if (result.ok) { location.href = '/jobs/' + encodeURIComponent(result.body.id); return; }
+  const error = document.getElementById('job-error');
+  error.textContent = result.body?.error ?? `HTTP ${result.status}`;
+  error.hidden = false;
 }
 
 function render() {
@@ -135,6 +156,7 @@ stream(`/api/jobs/${encodeURIComponent(id)}/stream`, {
     for (const key of Object.keys(series)) series[key] = [];
     loads.clear(); biases.clear(); events = [];
     status(job); dirty = true;
+    checkpoints();
   },
   status: job => status(job),
   metrics: view => {
@@ -151,6 +173,10 @@ stream(`/api/jobs/${encodeURIComponent(id)}/stream`, {
     }
     dirty = true;
   },
-  events: list => { events.push(...list); timeline(); },
+  events: list => {
+    events.push(...list);
+    timeline();
+    if (list.some(e => e.kind.startsWith('checkpoint'))) checkpoints();
+  },
   end: (_, source) => { source.close(); document.getElementById('live').textContent = 'finished'; render(); },
 }, document.getElementById('live'));

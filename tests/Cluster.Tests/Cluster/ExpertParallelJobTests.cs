@@ -33,14 +33,19 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
-    public Task ExpertParallelJobOverTwoSilos_MatchesTheSingleProcessRun() => Compare(ep: 4, silos: 2, experts: 8, steps: 6);
+    public Task ExpertParallelJobOverTwoSilos_MatchesTheSingleProcessRun() => Compare(ep: 4, dp: 1, silos: 2, experts: 8, steps: 6);
+
+    /// <summary>dp = 2 replicas of every expert shard: two EP groups of 2, expert gradients summed over the replicas.</summary>
+    [Fact]
+    public Task ExpertAndDataParallelJobOverTwoSilos_MatchesTheSingleProcessRun() => Compare(ep: 2, dp: 2, silos: 2, experts: 8, steps: 6);
 
     /// <summary>The issue's headline: 64 routed experts, EP = 64 over 4 silo processes of 16 ranks, 20 steps.</summary>
     [Fact]
-    public Task Ep64OverFourSilos_MatchesTheSingleProcessRun() => Compare(ep: 64, silos: 4, experts: 64, steps: 20);
+    public Task Ep64OverFourSilos_MatchesTheSingleProcessRun() => Compare(ep: 64, dp: 1, silos: 4, experts: 64, steps: 20);
 
-    private async Task Compare(int ep, int silos, int experts, int steps)
+    private async Task Compare(int ep, int dp, int silos, int experts, int steps)
     {
+        var ranks = ep * dp;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(600));
         var connectionString = await _postgres.DatabaseForAsync(GetType());
         var clusterId = "ep-" + Guid.NewGuid().ToString("N")[..8];
@@ -48,19 +53,19 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
         var ports = Ports.Free(2 * silos);
         var storage = Path.Combine(_root, "storage");
         var starting = Enumerable.Range(0, silos).Select(i => SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}",
-            $"cpu:{ep / silos}", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)).ToArray();
+            $"cpu:{ranks / silos}", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)).ToArray();
         var nodes = await Task.WhenAll(starting);
         await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
         await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
 
         try
         {
-            var id = $"ep{ep}";
+            var id = $"ep{ep}-dp{dp}";
             var model = Model(experts);
             var spec = TinyJob.Spec(id, data, steps);
             spec["model"] = model;
             spec["training"]!["micro_batch_size"] = RowsPerRank;
-            spec["parallel"] = new JsonObject { ["ep"] = ep, ["dp"] = 1 };
+            spec["parallel"] = new JsonObject { ["ep"] = ep, ["dp"] = dp };
             spec["checkpoint"] = new JsonObject { ["every"] = 0, ["keep"] = 1 };
             var job = connection.Client.GetGrain<IJobGrain>(id);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -69,13 +74,28 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
 
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(540));
             Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
-            output.WriteLine($"EP{ep} over {silos} silos: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s");
-            await Verify(store, id, data, model, ep, steps);
+            output.WriteLine($"EP{ep} × DP{dp} over {silos} silos: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s");
+            await Verify(store, id, data, model, ranks, steps);
+            await VerifyBalancer(connection, store, id, steps);
         }
         finally
         {
             foreach (var node in nodes) node.Dispose();
         }
+    }
+
+    /// <summary>The job's load balancer decided every step's biases, and its round trip was recorded per step.</summary>
+    private async Task VerifyBalancer(ClusterConnection connection, PostgresMetadataStore store, string id, int steps)
+    {
+        var balancer = await connection.Client.GetGrain<ILoadBalancerGrain>(id).GetState();
+        Assert.Equal((1L, (long)steps), (balancer.Epoch, balancer.Step));
+        Assert.Equal(Enumerable.Range(1, steps).Select(s => (long)s), balancer.History.Select(h => h.Step));
+        Assert.Contains(balancer.Biases.SelectMany(b => b), b => b != 0);
+        var control = (await store.QueryMetricsAsync(id, new MetricQuery("control_ms"))).Select(m => m.Value).ToArray();
+        Assert.Equal(steps, control.Length);
+        Assert.All(control, ms => Assert.True(ms > 0, "the bias round trip was not timed"));
+        output.WriteLine($"bias round trip ms: {string.Join(", ", control.Select(c => c.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+        await Assert.ThrowsAsync<StaleEpochException>(() => connection.Client.GetGrain<ILoadBalancerGrain>(id).Update(0, steps, [], 0.01));
     }
 
     private static JsonObject Model(int experts)
@@ -88,11 +108,11 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
         return model;
     }
 
-    private async Task Verify(PostgresMetadataStore store, string id, string data, JsonObject model, int ep, int steps)
+    private async Task Verify(PostgresMetadataStore store, string id, string data, JsonObject model, int ranks, int steps)
     {
         var losses = (await store.QueryMetricsAsync(id, new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
         var maxVio = (await store.QueryMetricsAsync(id, new MetricQuery("max_vio"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
-        var (singleLoss, singleMaxVio) = SingleProcess(data, model, ep, steps);
+        var (singleLoss, singleMaxVio) = SingleProcess(data, model, ranks, steps);
         output.WriteLine($"cluster losses {string.Join(", ", losses)}");
         output.WriteLine($"single  losses {string.Join(", ", singleLoss)}");
         Assert.Equal(steps, losses.Length);
@@ -113,11 +133,11 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
         Assert.InRange(worst, 0, 1e-5);
     }
 
-    private static (double[] Loss, double[] MaxVio) SingleProcess(string data, JsonObject model, int ep, int steps)
+    private static (double[] Loss, double[] MaxVio) SingleProcess(string data, JsonObject model, int ranks, int steps)
     {
         LibTorchRuntime.Initialize();
         var config = ConfigLoader.Parse(new JsonObject { ["model"] = model.DeepClone(), ["training"] = TinyJob.Training() }.ToJsonString());
-        var training = config.Training! with { MicroBatchSize = ep * RowsPerRank };
+        var training = config.Training! with { MicroBatchSize = ranks * RowsPerRank };
         using var dataset = TokenDataset.Open(data);
         var window = training.SequenceLength + 1 + config.Model!.MtpDepth;
         using var trainer = new Trainer(config.Model, training, new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, 1), steps);

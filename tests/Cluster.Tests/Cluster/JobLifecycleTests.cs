@@ -97,14 +97,32 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
     }
 
     [Fact]
-    public async Task DataParallelReplicas_AreRefusedForNow_AndNothingIsRecorded()
+    public async Task TheCli_SubmitsListsShowsAndCancelsAJob()
     {
-        var job = cluster.Client.GetGrain<IJobGrain>("tiny-dp2");
+        var file = Path.Combine(cluster.Root, "cli.json");
+        await File.WriteAllTextAsync(file, TinyJob.Spec("tiny-cli", cluster.Data, 100_000).ToJsonString());
+        string[] at = ["--postgres", cluster.ConnectionString, "--cluster-id", cluster.ClusterId];
 
-        var e = await Assert.ThrowsAsync<JobSpecException>(() => job.Submit(Spec("tiny-dp2", 5, s => s["parallel"]!["dp"] = 2)));
+        var submit = await Cli.RunAsync(["submit", file, .. at]);
+        Assert.True(submit.ExitCode == 0, submit.Error);
+        Assert.Contains("tiny-cli Running", submit.Output, StringComparison.Ordinal);
+        await OneNodeCluster.WaitForAsync(cluster.Client.GetGrain<IJobGrain>("tiny-cli"), s => s.Step >= 1 || s.IsFinal, Patience);
 
-        Assert.Contains("parallel.dp", e.Message, StringComparison.Ordinal);
-        Assert.Null(await cluster.Store.GetJobAsync("tiny-dp2"));
+        var jobs = await Cli.RunAsync(["jobs", .. at]);
+        Assert.True(jobs.ExitCode == 0, jobs.Error);
+        Assert.Contains(jobs.Output.Split('\n'), line => line.Contains("tiny-cli", StringComparison.Ordinal) && line.Contains("Running", StringComparison.Ordinal));
+
+        var show = await Cli.RunAsync(["job", "tiny-cli", "--json", .. at]);
+        Assert.True(show.ExitCode == 0, show.Error);
+        var status = JsonNode.Parse(show.Output)!;
+        Assert.Equal("Running", (string?)status["phase"]);
+        Assert.True((long)status["step"]! >= 1);
+        Assert.Equal("n1", (string?)status["ranks"]![0]!["node"]);
+
+        var cancel = await Cli.RunAsync(["cancel", "tiny-cli", .. at]);
+        Assert.True(cancel.ExitCode == 0, cancel.Error);
+        Assert.Contains("tiny-cli Cancelled", cancel.Output, StringComparison.Ordinal);
+        Assert.Equal(JobState.Cancelled, (await cluster.Store.GetJobAsync("tiny-cli"))!.State);
     }
 
     [Fact]

@@ -45,7 +45,9 @@ public sealed class SiloProcess : IDisposable
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.Environment.Remove("ORCHESTRATOR_LIBTORCH");
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
-        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var logs = Environment.GetEnvironmentVariable("ORCHESTRATOR_TEST_LOGS");
+        var log = logs is null ? null : Path.Combine(logs, $"{node}-{process.Id}.log");
+        _ = Drain(process.StandardError, log);
         try
         {
             while (true)
@@ -55,8 +57,9 @@ public sealed class SiloProcess : IDisposable
                 if (line.StartsWith($"silo {node} joined", StringComparison.Ordinal)) break;
             }
 
-            // Keep draining standard output so that the child never blocks on a full pipe.
-            _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            // Keep draining standard output so that the child never blocks on a full pipe
+            // (into $ORCHESTRATOR_TEST_LOGS/<node>-<pid>.log when that is set, for diagnosis).
+            _ = Drain(process.StandardOutput, log);
             return new SiloProcess(process, node);
         }
         catch
@@ -66,6 +69,22 @@ public sealed class SiloProcess : IDisposable
             throw;
         }
     }
+
+    private static async Task Drain(StreamReader reader, string? log)
+    {
+        if (log is null)
+        {
+            await reader.ReadToEndAsync(CancellationToken.None);
+            return;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
+        {
+            lock (Gate) File.AppendAllText(log, line + Environment.NewLine);
+        }
+    }
+
+    private static readonly object Gate = new();
 
     /// <summary>SIGKILL: no shutdown, no goodbye in the membership table.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);

@@ -89,11 +89,37 @@ public sealed class JobSpecApiTests(DashboardSilo silo)
         var metrics = await client.GetFromJsonAsync<JsonObject>($"/api/jobs/{id}/metrics");
         Assert.True(metrics!["series"]!["loss"]!.AsArray().Count >= 2);
 
+        // Checkpoints (every 2 steps) are listed, and a new job starts from one; a step without one is a 404.
+        JsonArray? checkpoints = null;
+        for (var i = 0; i < 120 && (checkpoints is null || checkpoints.Count == 0); i++)
+        {
+            await Task.Delay(250);
+            checkpoints = await client.GetFromJsonAsync<JsonArray>($"/api/jobs/{id}/checkpoints");
+        }
+
         using var cancelled = await client.PostAsync($"/api/jobs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         Assert.Equal("Cancelled", (string?)(await cancelled.Content.ReadFromJsonAsync<JsonObject>())!["phase"]);
-        var events = await client.GetFromJsonAsync<JsonArray>($"/api/jobs/{id}/events");
-        Assert.Equal(["submitted", "planned", "started", "cancelled"], events!.Select(e => (string)e!["kind"]!));
+        var events = (await client.GetFromJsonAsync<JsonArray>($"/api/jobs/{id}/events"))!.Select(e => (string)e!["kind"]!).ToList();
+        Assert.Equal(["submitted", "planned", "started"], events.Take(3));
+        Assert.Contains("checkpoint-committed", events);
+        Assert.Contains("cancelled", events);
+
+        // Retention keeps the newest: restore from the last one listed once the job has stopped.
+        checkpoints = await client.GetFromJsonAsync<JsonArray>($"/api/jobs/{id}/checkpoints");
+        var step = (long)checkpoints![^1]!["step"]!;
+        using (var missing = await client.PostAsJsonAsync($"/api/jobs/{id}/restore", new { step = step + 1 }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            Assert.Equal("step", (string?)(await missing.Content.ReadFromJsonAsync<JsonObject>())!["field"]);
+        }
+
+        using var restored = await client.PostAsJsonAsync($"/api/jobs/{id}/restore", new { step, id = id + "-r" });
+        Assert.True(restored.StatusCode == HttpStatusCode.Created, await restored.Content.ReadAsStringAsync());
+        var detail = await client.GetFromJsonAsync<JsonObject>($"/api/jobs/{id}-r");
+        Assert.Equal(step, (long)detail!["spec"]!["resume_from"]!["step"]!);
+        using var cancelRestored = await client.PostAsync($"/api/jobs/{id}-r/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancelRestored.StatusCode);
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium) : IClas
         Assert.Equal("local", await page.TextContentAsync("#plan tbody tr td:nth-child(4)"));
         await page.WaitForSelectorAsync("#timeline li[data-kind=started]");
         await page.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 30");
+        await page.WaitForSelectorAsync("#checkpoints tr[data-step='25']");
         await page.EvaluateAsync("() => new Promise(done => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)), 700))");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("job.png"), FullPage = true });
 
@@ -58,6 +59,16 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium) : IClas
         await page.ClickAsync("#cancel");
         await page.WaitForFunctionAsync("() => document.getElementById('phase').textContent === 'Cancelled'");
         await page.WaitForSelectorAsync("#timeline li[data-kind=cancelled]");
+
+        // Restore: a new job from the checkpoint at step 25 goes on from there.
+        await page.ClickAsync("#checkpoints tr[data-step='25'] button.restore");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/jobs/{id}-from-25");
+        await page.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 27");
+        await page.WaitForFunctionAsync($"() => ({LossPoints})() >= 2");
+        var first = await page.EvaluateAsync<double>("() => echarts.getInstanceByDom(document.getElementById('loss-chart')).getOption().series[0].data[0][0]");
+        Assert.Equal(26, first);
+        await page.ClickAsync("#cancel");
+        await page.WaitForFunctionAsync("() => document.getElementById('phase').textContent === 'Cancelled'");
     }
 
     [Fact]

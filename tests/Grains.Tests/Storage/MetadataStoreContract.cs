@@ -7,7 +7,7 @@ namespace Orchestrator.Grains.Tests.Storage;
 /// What every <see cref="IMetadataStore"/> must do, run against each engine by a subclass that says how
 /// to open a store on a database of its own.
 /// </summary>
-public abstract class MetadataStoreContract : IAsyncLifetime
+public abstract partial class MetadataStoreContract : IAsyncLifetime
 {
     private const string Spec = """{"model": "tiny", "parallelism": {"pp": 1, "ep": 2, "dp": 1}, "fp8": true}""";
 

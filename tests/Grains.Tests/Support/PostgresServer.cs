@@ -36,8 +36,18 @@ public sealed class PostgresServer : IAsyncLifetime
 
         await RunAsync(Path.Combine(_bin, "initdb"), ["-D", _dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"], asPostgres: true);
         _port = FreeLoopbackPort();
+        await StartAsync();
+    }
+
+    /// <summary>Stops the server (fast shutdown: clients are disconnected), as an outage would.</summary>
+    public Task StopAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", _dataDirectory, "-m", "fast", "-w", "stop"], asPostgres: true);
+
+    /// <summary>Starts the server (again) on its port and data directory.</summary>
+    public Task StartAsync()
+    {
         var serverOptions = $"-p {_port} -k {_dataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
-        await RunAsync(
+        return RunAsync(
             Path.Combine(_bin, "pg_ctl"),
             ["-D", _dataDirectory, "-l", Path.Combine(_dataDirectory, "server.log"), "-o", serverOptions, "-w", "-t", "60", "start"],
             asPostgres: true);

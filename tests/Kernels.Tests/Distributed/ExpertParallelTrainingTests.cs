@@ -90,6 +90,113 @@ public sealed class ExpertParallelTrainingTests
         }
     }
 
+    /// <summary>Every rank's groups in an ep × dp layout (rank r = d·ep + e), as the cluster builds them.</summary>
+    private static Func<int, ExpertParallelism> Layout(int ep, int dp, string transport)
+    {
+        var world = ep * dp;
+        var placement = ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, ep);
+        if (transport == "in-process")
+        {
+            var all = new InProcessGroup(world);
+            var expertGroups = Enumerable.Range(0, dp).Select(_ => new InProcessGroup(ep)).ToArray();
+            var replicaGroups = Enumerable.Range(0, ep).Select(_ => new InProcessGroup(dp)).ToArray();
+            return rank => new ExpertParallelism(expertGroups[rank / ep].Collective(rank % ep), placement)
+            {
+                World = all.Collective(rank),
+                Replicas = replicaGroups[rank % ep].Collective(rank / ep),
+            };
+        }
+        var mailboxes = Enumerable.Range(0, world).Select(_ => new RankMailbox()).ToArray();
+        ICollective Group(int group, int[] members, int rank) => new MailboxCollective(Array.IndexOf(members, rank), members.Length, mailboxes[rank],
+            (to, message) =>
+            {
+                mailboxes[to].Deliver(message);
+                return Task.CompletedTask;
+            }, TimeSpan.FromMinutes(1), group, members);
+        return rank =>
+        {
+            var (d, e) = (rank / ep, rank % ep);
+            return new ExpertParallelism(Group(1 + d, Enumerable.Range(0, ep).Select(i => d * ep + i).ToArray(), rank), placement)
+            {
+                World = Group(0, Enumerable.Range(0, world).ToArray(), rank),
+                Replicas = Group(1 + dp + e, Enumerable.Range(0, dp).Select(i => i * ep + e).ToArray(), rank),
+            };
+        };
+    }
+
+    [Theory]
+    [InlineData(2, 2, "in-process")]
+    [InlineData(2, 2, "mailbox")]
+    [InlineData(1, 2, "in-process")]
+    public async Task ExpertAndDataParallelRun_MatchesTheSingleProcessRun(int ep, int dp, string transport)
+    {
+        var single = Single();
+        var layout = Layout(ep, dp, transport);
+        var world = ep * dp;
+        var rows = GlobalRows / world;
+        var training = TinyModels.MicroTraining with { MicroBatchSize = rows };
+        var window = training.SequenceLength + 2;
+        var ranks = Enumerable.Range(0, world).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            var source = new RankSlice(new PatternBatchSource(257, GlobalRows, window), rank, rows, window);
+            using var trainer = new Trainer(TinyModels.Micro(), training, source, Steps, layout(rank));
+            var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
+            var experts = trainer.Model.named_parameters().Where(p => Orchestrator.Kernels.Model.DeepSeekModel.IsRoutedExpertParameter(p.name))
+                .Select(p => (p.name, Values: p.parameter.data<float>().ToArray())).ToList();
+            return (reports, Biases: trainer.Model.MoeLayers.Select(m => m.ExpertBias.data<float>().ToArray()).ToArray(), experts);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var done = await Task.WhenAll(ranks).WaitAsync(TimeSpan.FromMinutes(3));
+
+        foreach (var (reports, biases, _) in done)
+        {
+            for (var step = 0; step < Steps; step++)
+            {
+                Assert.Equal(single.Reports[step].Loads.SelectMany(l => l), reports[step].Loads.SelectMany(l => l));
+                Assert.Equal(single.Reports[step].Loss, reports[step].Loss, single.Reports[step].Loss * 1e-6);
+                Assert.Equal(single.Reports[step].GradNorm, reports[step].GradNorm, single.Reports[step].GradNorm * 1e-5);
+            }
+            for (var layer = 0; layer < biases.Length; layer++) Assert.Equal(single.Biases[layer], biases[layer]);
+        }
+        // The replicas of a shard stay identical to the bit: they apply the same summed gradient.
+        for (var rank = ep; rank < world; rank++)
+        {
+            var replica = done[rank].experts;
+            var primary = done[rank % ep].experts;
+            Assert.Equal(primary.Select(p => p.name), replica.Select(p => p.name));
+            for (var i = 0; i < primary.Count; i++) Assert.Equal(primary[i].Values, replica[i].Values);
+        }
+    }
+
+    [Fact]
+    public async Task BiasBroadcast_GivesEveryRankTheRootAuthoritysAnswer_AskingItOncePerStep()
+    {
+        using var group = new InProcessGroup(3);
+        var root = new CountingAuthority();
+        var results = Enumerable.Range(0, 3).Select(rank => Task.Run(() =>
+            new BroadcastBiasAuthority(group.Collective(rank), rank == 0 ? root : null)
+                .Update(7, [[1, 2], [3, 4, 5]], 0.5, [[0f, 0f], [0f, 0f, 0f]]))).ToArray();
+        var answers = await Task.WhenAll(results).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, root.Calls);
+        foreach (var result in answers)
+        {
+            Assert.Equal([7.5f, -1.25f], result[0]);
+            Assert.Equal([7.5f, -1.25f, 3f], result[1]);
+        }
+    }
+
+    private sealed class CountingAuthority : Orchestrator.Kernels.Balancing.IExpertBiasAuthority
+    {
+        public int Calls { get; private set; }
+
+        public float[][] Update(long step, IReadOnlyList<long[]> loads, double gamma, IReadOnlyList<float[]> biases)
+        {
+            Calls++;
+            return loads.Select(l => l.Select((_, i) => i switch { 0 => step + (float)gamma, 1 => -1.25f, _ => 3f }).ToArray()).ToArray();
+        }
+    }
+
     [Fact]
     public void ExpertParallelRank_HoldsOnlyItsExperts()
     {

@@ -53,6 +53,8 @@ public sealed class ModelInfoCommandTests
     [InlineData("jobs")]
     [InlineData("job")]
     [InlineData("cancel")]
+    [InlineData("checkpoints")]
+    [InlineData("restore")]
     public async Task EveryCommand_HasHelp(string command)
     {
         var result = await CliProcess.Run(command, "--help");

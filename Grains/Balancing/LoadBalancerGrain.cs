@@ -1,0 +1,55 @@
+using Orchestrator.Kernels.Balancing;
+using Orleans.Placement;
+
+namespace Orchestrator.Grains.Balancing;
+
+/// <summary>
+/// The job's expert-bias authority. Placed on the silo of its first caller (rank 0), so the per-step
+/// round trip stays in-process there. State lives in memory: after a loss of its silo the next epoch's
+/// rank 0 begins it again from the biases of the checkpoint it resumed from.
+/// </summary>
+[PreferLocalPlacement]
+public sealed class LoadBalancerGrain : Grain, ILoadBalancerGrain
+{
+    /// <summary>How many steps of MaxVio history it keeps.</summary>
+    public const int HistoryLength = 1000;
+
+    private readonly Queue<BalanceSample> _history = new();
+    private long _epoch;
+    private long _step;
+    private float[][] _biases = [];
+
+    /// <inheritdoc />
+    public Task Begin(long epoch, long step, IReadOnlyList<float[]> biases)
+    {
+        ArgumentNullException.ThrowIfNull(biases);
+        if (epoch < _epoch) throw new StaleEpochException($"load balancer of job {this.GetPrimaryKeyString()}", _epoch, epoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        _epoch = epoch;
+        _step = step;
+        _biases = biases.Select(b => (float[])b.Clone()).ToArray();
+        while (_history.Count > 0 && _history.Peek().Step > step) _history.Dequeue();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<float[]>> Update(long epoch, long step, IReadOnlyList<long[]> loads, double gamma)
+    {
+        ArgumentNullException.ThrowIfNull(loads);
+        if (epoch != _epoch) throw new StaleEpochException($"load balancer of job {this.GetPrimaryKeyString()}", _epoch, epoch);
+        if (step != _step)
+            throw new InvalidOperationException($"the loads are of step {step} but the load balancer of job {this.GetPrimaryKeyString()} expects step {_step}");
+        if (loads.Count != _biases.Length || loads.Where((l, i) => l.Length != _biases[i].Length).Any())
+            throw new ArgumentException($"loads cover [{string.Join(", ", loads.Select(l => l.Length))}] experts per layer; the balancer holds [{string.Join(", ", _biases.Select(b => b.Length))}]", nameof(loads));
+
+        _biases = LocalBiasAuthority.Instance.Update(step, loads, gamma, _biases);
+        _step = step + 1;
+        _history.Enqueue(new BalanceSample(_step, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray()));
+        while (_history.Count > HistoryLength) _history.Dequeue();
+        return Task.FromResult<IReadOnlyList<float[]>>(_biases);
+    }
+
+    /// <inheritdoc />
+    public Task<BalancerState> GetState() =>
+        Task.FromResult(new BalancerState(_epoch, _step, _biases, _history.ToList()));
+}

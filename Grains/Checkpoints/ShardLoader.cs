@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Orchestrator.Kernels.Training;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Grains.Checkpoints;
+
+/// <summary>
+/// Loads a committed checkpoint into a rank's trainer: finds, through the manifest, the shard that holds
+/// each tensor the trainer has (the dense share in rank 0's, experts in their owner's), verifies every
+/// shard it reads against its SHA-256 in the index, and restores tensors, moments and counters.
+/// </summary>
+public static class ShardLoader
+{
+    /// <summary>Restores <paramref name="trainer"/> from <paramref name="manifest"/>, whose shards lie under <paramref name="root"/>.</summary>
+    /// <exception cref="InvalidDataException">A shard is missing or corrupt, or the checkpoint does not fit the trainer.</exception>
+    public static void Restore(Trainer trainer, CheckpointManifest manifest, string root)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var owner = new Dictionary<string, CheckpointShard>(StringComparer.Ordinal);
+        foreach (var shard in manifest.Shards.OrderBy(s => s.Rank))
+        {
+            foreach (var name in shard.Tensors) owner.TryAdd(name, shard);
+        }
+
+        var needed = TrainerShards.Names(trainer);
+        var missing = needed.Where(n => !owner.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"checkpoint {manifest.JobId}@{manifest.Step} has no shard holding {missing.Count} tensor(s) this rank needs, e.g. '{missing[0]}'");
+
+        var state = JsonSerializer.Deserialize<TrainerState>(manifest.StateJson)
+            ?? throw new InvalidDataException($"checkpoint {manifest.JobId}@{manifest.Step} has an empty state");
+        var wanted = needed.ToHashSet(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var shard in needed.Select(n => owner[n]).Distinct())
+            {
+                if (ShardFile.Problem(root, shard) is { } problem)
+                    throw new InvalidDataException($"checkpoint {manifest.JobId}@{manifest.Step}: {problem}");
+                foreach (var (name, tensor) in TensorArchive.Read(ShardPaths.Absolute(root, shard.Path)))
+                {
+                    if (wanted.Contains(name) && owner[name] == shard) tensors[name] = tensor;
+                    else tensor.Dispose();
+                }
+            }
+
+            TrainerShards.Restore(trainer, state, tensors);
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+    }
+}

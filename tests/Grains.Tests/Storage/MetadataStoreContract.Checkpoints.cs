@@ -1,0 +1,140 @@
+using Orchestrator.Grains.Storage;
+
+namespace Orchestrator.Grains.Tests.Storage;
+
+/// <summary>The checkpoint index part of the contract: commit is one fenced transaction, and only committed rows exist.</summary>
+public abstract partial class MetadataStoreContract
+{
+    private static readonly string HashA = new('a', 64);
+    private static readonly string HashB = new('b', 64);
+
+    [Fact]
+    public async Task CommitCheckpoint_ThenListAndGet_ReturnItWithItsShardsInRankOrder()
+    {
+        await RunningJobAsync("j1", epoch: 1);
+        var manifest = Manifest("j1", step: 4, epoch: 1,
+            new CheckpointShard(1, "j1/00000004/rank-1-e1.ota", 30, HashB, ["model/e.1", "adam/e.1.m"]),
+            new CheckpointShard(0, "j1/00000004/rank-0-e1.ota", 70, HashA, ["model/dense", "adam/dense.m"]));
+        Clock.Advance(TimeSpan.FromSeconds(3));
+
+        var committed = await Store.CommitCheckpointAsync(manifest);
+
+        Assert.NotNull(committed);
+        Assert.Equal(Clock.GetUtcNow(), committed.CommittedAt);
+        var listed = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        Assert.Equal(4, listed.Step);
+        Assert.Equal(1, listed.Epoch);
+        Assert.Equal(100, listed.Bytes);
+        Assert.Equal(1.5, listed.DurationSeconds);
+        Assert.Equal(Clock.GetUtcNow(), listed.CommittedAt);
+        Assert.Contains("\"step\":4", listed.StateJson.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal([0, 1], listed.Shards.Select(s => s.Rank));
+        Assert.Equal(["model/dense", "adam/dense.m"], listed.Shards[0].Tensors);
+        Assert.Equal(HashB, listed.Shards[1].Sha256);
+        Assert.Equal("j1/00000004/rank-1-e1.ota", listed.Shards[1].Path);
+        Assert.Equal(4, (await Store.GetCheckpointAsync("j1"))!.Step);
+    }
+
+    [Fact]
+    public async Task GetCheckpoint_WithoutStep_IsTheLatest_AndWithAStepThatOne()
+    {
+        await RunningJobAsync("j1", epoch: 1);
+        foreach (var step in new long[] { 2, 6, 4 })
+        {
+            await Store.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1)));
+        }
+
+        Assert.Equal(6, (await Store.GetCheckpointAsync("j1"))!.Step);
+        Assert.Equal(4, (await Store.GetCheckpointAsync("j1", 4))!.Step);
+        Assert.Null(await Store.GetCheckpointAsync("j1", 5));
+        Assert.Equal([2L, 4, 6], (await Store.ListCheckpointsAsync("j1")).Select(c => c.Step));
+    }
+
+    [Fact]
+    public async Task CommitCheckpoint_FromAnotherEpoch_IsRefusedAndWritesNothing()
+    {
+        await RunningJobAsync("j1", epoch: 2);
+
+        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1))));
+        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 3, Shard(0, "j1", 4, 3))));
+
+        Assert.Empty(await Store.ListCheckpointsAsync("j1"));
+        Assert.Null(await Store.GetCheckpointAsync("j1"));
+    }
+
+    [Fact]
+    public async Task CommitCheckpoint_AtAStepAlreadyCommitted_ReplacesItWhole()
+    {
+        await RunningJobAsync("j1", epoch: 1);
+        await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1), Shard(1, "j1", 4, 1)));
+        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("j1", JobState.Running, 1, JobState.Running, 2)));
+
+        await Store.CommitCheckpointAsync(Manifest("j1", 4, 2, Shard(0, "j1", 4, 2)));
+
+        var only = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        Assert.Equal(2, only.Epoch);
+        Assert.Equal("j1/00000004/rank-0-e2.ota", Assert.Single(only.Shards).Path);
+    }
+
+    [Fact]
+    public async Task CommitCheckpoint_InvalidManifest_IsRefusedNamingTheProblem_AndWritesNothing()
+    {
+        await RunningJobAsync("j1", epoch: 1);
+        var good = Manifest("j1", 4, 1, Shard(0, "j1", 4, 1));
+
+        var badHash = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+            good with { Shards = [good.Shards[0] with { Sha256 = "xyz" }] }));
+        Assert.Contains("SHA-256", badHash.Message, StringComparison.Ordinal);
+        var escape = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+            good with { Shards = [good.Shards[0] with { Path = "../elsewhere/rank-0.ota" }] }));
+        Assert.Contains("relative path", escape.Message, StringComparison.Ordinal);
+        var twice = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+            good with { Shards = [good.Shards[0], good.Shards[0]], Bytes = 2 * good.Bytes }));
+        Assert.Contains("twice", twice.Message, StringComparison.Ordinal);
+        var size = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(good with { Bytes = 1 }));
+        Assert.Equal("manifest.Bytes", size.ParamName);
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(good with { StateJson = "{not json" }));
+
+        Assert.Empty(await Store.ListCheckpointsAsync("j1"));
+    }
+
+    [Fact]
+    public async Task CheckpointCalls_OnAnUnknownJob_SayTheJobDoesNotExist()
+    {
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.ListCheckpointsAsync("nope"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.GetCheckpointAsync("nope"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.CommitCheckpointAsync(Manifest("nope", 4, 1, Shard(0, "nope", 4, 1))));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.DeleteCheckpointsAsync("nope", [4]));
+    }
+
+    [Fact]
+    public async Task DeleteCheckpoints_RemovesThoseStepsAndTheirShards_Only()
+    {
+        await RunningJobAsync("j1", epoch: 1);
+        foreach (var step in new long[] { 2, 4, 6 })
+        {
+            await Store.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1), Shard(1, "j1", step, 1)));
+        }
+
+        Assert.Equal(2, await Store.DeleteCheckpointsAsync("j1", [2, 6, 8]));
+
+        var left = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        Assert.Equal(4, left.Step);
+        Assert.Equal(2, left.Shards.Count);
+        // Re-committing a deleted step finds no stale shard rows in its way.
+        await Store.CommitCheckpointAsync(Manifest("j1", 2, 1, Shard(0, "j1", 2, 1)));
+        Assert.Single((await Store.GetCheckpointAsync("j1", 2))!.Shards);
+    }
+
+    private async Task RunningJobAsync(string id, long epoch)
+    {
+        Assert.NotNull(await Store.TryCreateJobAsync(id, "{}"));
+        Assert.True(await Store.TryTransitionJobAsync(new JobTransition(id, JobState.Pending, 0, JobState.Running, epoch)));
+    }
+
+    private static CheckpointShard Shard(int rank, string job, long step, long epoch) =>
+        new(rank, $"{job}/{step:D8}/rank-{rank}-e{epoch}.ota", 10, rank % 2 == 0 ? HashA : HashB, [$"model/x.{rank}"]);
+
+    private static CheckpointManifest Manifest(string job, long step, long epoch, params CheckpointShard[] shards) =>
+        new(job, step, epoch, default, shards.Sum(s => s.Bytes), 1.5, $$"""{"step": {{step}}}""", shards);
+}
