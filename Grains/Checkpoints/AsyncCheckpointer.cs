@@ -28,13 +28,14 @@ public sealed class AsyncCheckpointer
     /// <param name="rank">The rank.</param>
     /// <param name="prepared">Told, from a background thread, that a shard is written (the prepare vote).</param>
     /// <param name="aborted">Told, from a background thread, that the shard of a step could not be written, and why.</param>
-    public AsyncCheckpointer(string root, string jobId, long epoch, int rank, Action<PreparedShard> prepared, Action<long, string> aborted)
+    /// <param name="dpRank">The rank's replica index (dp &gt; 1): only the first replica of an expert shard writes it.</param>
+    public AsyncCheckpointer(string root, string jobId, long epoch, int rank, Action<PreparedShard> prepared, Action<long, string> aborted, int dpRank = 0)
     {
         _root = root;
         _jobId = jobId;
         _epoch = epoch;
         _rank = rank;
-        _owns = ShardOwnership.For(rank);
+        _owns = ShardOwnership.For(rank, dpRank);
         _prepared = prepared;
         _aborted = aborted;
     }

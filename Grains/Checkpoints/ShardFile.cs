@@ -28,17 +28,12 @@ public static class ShardFile
         try
         {
             using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, BufferSize))
-            using (var sha = SHA256.Create())
+            using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write, leaveOpen: true))
-                {
-                    TensorArchive.Write(hashing, entries);
-                    hashing.FlushFinalBlock();
-                }
-
+                using (var hashing = new HashingStream(file, sha)) TensorArchive.Write(hashing, entries);
                 file.Flush(flushToDisk: true);
                 length = file.Length;
-                hash = Convert.ToHexStringLower(sha.Hash!);
+                hash = Convert.ToHexStringLower(sha.GetHashAndReset());
             }
 
             File.Move(temp, final, overwrite: true);

@@ -5,11 +5,15 @@ namespace Orchestrator.Grains.Checkpoints;
 /// <summary>
 /// Which of a rank's tensors go into its shard, so that each tensor is written once per job: the dense
 /// share (a bit-identical replica on every rank: the gradient all-reduce gives every rank the same bits)
-/// by rank 0 only, the routed experts by the rank that holds them.
+/// by rank 0 only, the routed experts by the rank that holds them — with dp &gt; 1, by the first of the
+/// dp replicas that hold them (the replicas are bit-identical: they apply the same summed gradient); the
+/// other replicas write an empty shard, their vote that they reached the step.
 /// </summary>
 public static class ShardOwnership
 {
-    /// <summary>The filter on tensor names (without prefix) for rank <paramref name="rank"/>.</summary>
-    public static Func<string, bool> For(int rank) =>
-        rank == 0 ? _ => true : TrainerShards.IsRoutedExpert;
+    /// <summary>The filter on tensor names (without prefix) for rank <paramref name="rank"/>, replica <paramref name="dpRank"/>.</summary>
+    public static Func<string, bool> For(int rank, int dpRank = 0) =>
+        rank == 0 ? _ => true
+        : dpRank > 0 ? _ => false
+        : TrainerShards.IsRoutedExpert;
 }

@@ -34,6 +34,12 @@ public sealed partial class ClusterGrain(
     public async Task NodeDown(string name, string siloAddress)
     {
         if (_silos.TryGetValue(name, out var current) && current.Length > 0 && current != siloAddress) return;
+        // A silo that starts late also sees (and reports) deaths from before it joined; when the node has
+        // come back since, under a newer silo, the report is stale — this grain may be a fresh activation
+        // that does not know the newer silo, so ask membership.
+        if (membership.CurrentSnapshot.Members.Values.Any(m =>
+                m.Status == SiloStatus.Active && m.Name == name && m.SiloAddress.ToParsableString() != siloAddress))
+            return;
         if (!await store.MarkNodeAsync(name, NodeStatus.Dead)) return;
         _silos.Remove(name);
         LogNodeDown(name, siloAddress);

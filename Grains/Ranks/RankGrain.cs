@@ -46,7 +46,7 @@ public sealed partial class RankGrain(
         var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
         var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
             shard => votes.Post(() => coordinator.Prepared(epoch, shard)),
-            (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
+            (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)), start.Assignment.DpRank);
         var stop = _stop.Token;
         LogStarting(Key.ToString(), start.Assignment.Device);
         RankOutcome? outcome = null;

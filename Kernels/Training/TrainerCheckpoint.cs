@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Model;
 using System.Globalization;
 using System.Text.Json;
 using Orchestrator.Kernels.Configuration;
@@ -25,7 +26,7 @@ public static class TrainerCheckpoint
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         Directory.CreateDirectory(temp);
 
-        TensorArchive.Write(Path.Combine(temp, "model.ota"), trainer.Model.state_dict().Select(kv => (kv.Key, kv.Value)));
+        TensorArchive.Write(Path.Combine(temp, "model.ota"), ModelState.Tensors(trainer.Model));
         TensorArchive.Write(Path.Combine(temp, "optimizer.ota"), trainer.Optimizer.State());
         var state = new TrainerState
         {
@@ -71,9 +72,7 @@ public static class TrainerCheckpoint
             var modelTensors = TensorArchive.Read(Path.Combine(folder, "model.ota"));
             try
             {
-                var (missing, unexpected) = trainer.Model.load_state_dict(modelTensors, strict: true);
-                if (missing.Count > 0 || unexpected.Count > 0)
-                    throw new InvalidDataException($"checkpoint model does not match: missing {string.Join(", ", missing)}; unexpected {string.Join(", ", unexpected)}");
+                ModelState.Load(trainer.Model, name => modelTensors.GetValueOrDefault(name), $"checkpoint '{folder}'");
             }
             finally { foreach (var t in modelTensors.Values) t.Dispose(); }
 

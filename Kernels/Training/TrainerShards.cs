@@ -27,9 +27,32 @@ public static class TrainerShards
         ArgumentNullException.ThrowIfNull(trainer);
         return
         [
-            .. trainer.Model.state_dict().Keys.Select(k => ModelPrefix + k),
+            .. ModelTensors(trainer).Select(t => ModelPrefix + t.Name),
             .. trainer.Optimizer.State().Select(s => OptimizerPrefix + s.Name),
         ];
+    }
+
+    /// <summary>
+    /// The model's parameters and buffers, each once, under its registered name. (TorchSharp's state_dict
+    /// also lists every tensor under the field names of the modules that hold it — eight aliases of an
+    /// expert's weight — so a checkpoint of the state_dict would be several times the model's size.)
+    /// </summary>
+    public static IReadOnlyList<(string Name, Tensor Tensor)> ModelTensors(Trainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, parameter) in trainer.Model.named_parameters())
+        {
+            if (seen.Add(name)) tensors.Add((name, parameter));
+        }
+
+        foreach (var (name, buffer) in trainer.Model.named_buffers())
+        {
+            if (seen.Add(name)) tensors.Add((name, buffer));
+        }
+
+        return tensors;
     }
 
     /// <summary>The scalar state of the trainer now.</summary>
@@ -57,7 +80,7 @@ public static class TrainerShards
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(include);
         var entries = new List<ArchiveEntry>();
-        foreach (var (name, tensor) in trainer.Model.state_dict())
+        foreach (var (name, tensor) in ModelTensors(trainer))
         {
             if (include(name)) entries.Add(ArchiveEntry.Copy(ModelPrefix + name, tensor));
         }
@@ -82,17 +105,19 @@ public static class TrainerShards
         if (state.Config != ConfigLoader.ToJson(trainer.Run))
             throw new InvalidDataException($"the checkpoint at step {state.Step} was written with a different config; resume with the config it was trained with");
 
-        var model = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var name in trainer.Model.state_dict().Keys)
+        using (no_grad())
         {
-            model[name] = tensors.TryGetValue(ModelPrefix + name, out var t)
-                ? t
-                : throw new InvalidDataException($"the checkpoint at step {state.Step} has no tensor '{ModelPrefix}{name}'");
+            foreach (var (name, target) in ModelTensors(trainer))
+            {
+                var source = tensors.TryGetValue(ModelPrefix + name, out var t)
+                    ? t
+                    : throw new InvalidDataException($"the checkpoint at step {state.Step} has no tensor '{ModelPrefix}{name}'");
+                if (!source.shape.SequenceEqual(target.shape) || source.dtype != target.dtype)
+                    throw new InvalidDataException($"tensor '{ModelPrefix}{name}' is {source.dtype}[{string.Join(", ", source.shape)}] in the checkpoint, {target.dtype}[{string.Join(", ", target.shape)}] in the model");
+                target.copy_(source);
+            }
         }
 
-        var (missing, unexpected) = trainer.Model.load_state_dict(model, strict: true);
-        if (missing.Count > 0 || unexpected.Count > 0)
-            throw new InvalidDataException($"checkpoint model does not match: missing {string.Join(", ", missing)}; unexpected {string.Join(", ", unexpected)}");
         var moments = tensors
             .Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using Orchestrator.Benchmarks.Checkpoints;
 using Orchestrator.Benchmarks.Distributed;
 using Orchestrator.Benchmarks.Fp8;
 using Orchestrator.Benchmarks.Training;
@@ -10,5 +11,6 @@ if (args is ["maxvio-experiment", ..]) return MaxVioExperiment.Run(args[1..]);
 if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorExperiment.Run(rest);
 if (args is [Fp8TrainingExperiment.Command, .. var more]) return Fp8TrainingExperiment.Run(more);
 if (args is [ExpertParallelThroughput.Command, .. var epArgs]) return ExpertParallelThroughput.Run(epArgs);
+if (args is [CheckpointStall.Command, .. var ckptArgs]) return CheckpointStall.Run(ckptArgs);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

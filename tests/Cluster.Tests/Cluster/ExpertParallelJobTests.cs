@@ -66,7 +66,9 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
             spec["model"] = model;
             spec["training"]!["micro_batch_size"] = RowsPerRank;
             spec["parallel"] = new JsonObject { ["ep"] = ep, ["dp"] = dp };
-            spec["checkpoint"] = new JsonObject { ["every"] = 0, ["keep"] = 1 };
+            // With replicas, checkpoint too: the first replica of each expert shard writes it, and a restore must
+            // give every replica its experts back.
+            spec["checkpoint"] = new JsonObject { ["every"] = dp > 1 ? 2 : 0, ["keep"] = 3 };
             var job = connection.Client.GetGrain<IJobGrain>(id);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
@@ -77,6 +79,7 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
             output.WriteLine($"EP{ep} × DP{dp} over {silos} silos: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s");
             await Verify(store, id, data, model, ranks, steps);
             await VerifyBalancer(connection, store, id, steps);
+            if (dp > 1) await VerifyRestore(connection, store, spec, steps);
         }
         finally
         {
@@ -96,6 +99,25 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
         Assert.All(control, ms => Assert.True(ms > 0, "the bias round trip was not timed"));
         output.WriteLine($"bias round trip ms: {string.Join(", ", control.Select(c => c.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
         await Assert.ThrowsAsync<StaleEpochException>(() => connection.Client.GetGrain<ILoadBalancerGrain>(id).Update(0, steps, [], 0.01));
+    }
+
+    /// <summary>A new job from the step-4 checkpoint trains the last steps to the same bits.</summary>
+    private async Task VerifyRestore(ClusterConnection connection, PostgresMetadataStore store, JsonObject spec, int steps)
+    {
+        var id = spec["id"]!.GetValue<string>();
+        Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>(id).Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+        var restore = (JsonObject)spec.DeepClone();
+        restore["id"] = id + "-restored";
+        restore["resume_from"] = new JsonObject { ["job"] = id, ["step"] = 4 };
+        var job = connection.Client.GetGrain<IJobGrain>(id + "-restored");
+        await job.Submit(JobSpecParser.Parse(restore.ToJsonString()));
+        var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
+        Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+        var original = (await store.QueryMetricsAsync(id, new MetricQuery("loss"))).ToDictionary(m => m.Step, m => m.Value);
+        var restored = (await store.QueryMetricsAsync(id + "-restored", new MetricQuery("loss"))).ToDictionary(m => m.Step, m => m.Value);
+        Assert.Equal(Enumerable.Range(5, steps - 4).Select(s => (long)s), restored.Keys.Order());
+        foreach (var (step, loss) in restored) Assert.Equal(original[step], loss);
+        output.WriteLine($"restored from step 4 with dp replicas: steps {string.Join(", ", restored.Keys.Order())} equal to the bit");
     }
 
     private static JsonObject Model(int experts)

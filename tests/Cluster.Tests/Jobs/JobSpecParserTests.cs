@@ -15,6 +15,20 @@ public sealed class JobSpecParserTests
         return spec.ToJsonString();
     }
 
+    [Fact]
+    public void RetentionAndResumeFrom_RoundTrip()
+    {
+        var spec = JobSpecParser.Parse(Valid(s =>
+        {
+            s["checkpoint"] = JsonNode.Parse("""{"every": 2, "keep": 3, "keep_every": 10}""");
+            s["resume_from"] = JsonNode.Parse("""{"job": "orig", "step": 4}""");
+        }));
+
+        Assert.Equal(new CheckpointPolicy(2, 3, 10), spec.Checkpoint);
+        Assert.Equal(new CheckpointSource("orig", 4), spec.ResumeFrom);
+        Assert.Equal(spec, JobSpecParser.Parse(JobSpecParser.ToJson(spec)));
+    }
+
     private static string Refusal(string json, Func<string, string?>? configs = null) =>
         Assert.Throws<JobSpecException>(() => JobSpecParser.Parse(json, configs)).Message;
 
@@ -86,6 +100,12 @@ public sealed class JobSpecParserTests
     [InlineData("data", "\"\"", "data: must be a non-empty string")]
     [InlineData("fp8", "\"yes\"", "fp8: must be true or false")]
     [InlineData("config", "\"tiny\"", "model: give exactly one of")]
+    [InlineData("checkpoint", "{\"every\": 2, \"keep_every\": -1}", "checkpoint.keep_every: must be at least 0")]
+    [InlineData("checkpoint", "{\"every\": 2, \"keep_last\": 3}", "checkpoint.keep_last: unknown field")]
+    [InlineData("resume_from", "{\"job\": \"a\"}", "resume_from.step: is required")]
+    [InlineData("resume_from", "{\"job\": \"a\", \"step\": 5}", "resume_from.step: the checkpoint is at step 5, but the job ends at step 5")]
+    [InlineData("resume_from", "{\"job\": \"A!\", \"step\": 2}", "resume_from.job: 'A!' is not a job id")]
+    [InlineData("resume_from", "{\"job\": \"a\", \"step\": 2, \"epoch\": 1}", "resume_from.epoch: unknown field")]
     public void BadValues_AreRefused_NamingTheField(string field, string value, string expected) =>
         Assert.StartsWith(expected, Refusal(Valid(s => s[field] = JsonNode.Parse(value))), StringComparison.Ordinal);
 
