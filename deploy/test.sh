@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh Debian 12 machine that has the .NET SDK.
 # What the tests need beyond the SDK is installed here: PostgreSQL's binaries for the Grains tests
-# (their fixture starts a throwaway server itself; the package starts none). Later suites add their
-# services here (chromium), so that this stays the one command.
+# (their fixture starts a throwaway server itself; the package starts none) and chromium for the
+# dashboard's browser tests (tests/Dashboard.Tests; screenshots land in its bin/Debug/net10.0/artifacts,
+# or in $DASHBOARD_TEST_ARTIFACTS), so that this stays the one command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,13 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   echo "== installing postgresql"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+# Chromium for the dashboard's browser tests (Playwright drives Debian's build; no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 dotnet build Orchestrator.sln -c Debug -nologo -v quiet

@@ -6,7 +6,7 @@ namespace Orchestrator.Grains;
 /// <param name="TokensPerSecond">Throughput of the step on this rank.</param>
 /// <param name="MaxVio">The largest per-layer MaxVio of the step's expert loads.</param>
 /// <param name="LearningRate">Learning rate used.</param>
-/// <param name="Loads">Per MoE layer, tokens routed to each expert (this rank's share).</param>
+/// <param name="Loads">Per MoE layer, tokens routed to each expert, summed over all the job's ranks.</param>
 [GenerateSerializer, Immutable]
 public sealed record StepMetrics(
     [property: Id(0)] long Step,
@@ -23,4 +23,8 @@ public sealed record StepMetrics(
     /// <summary>Control-plane time on the step's path: rank 0's round trip to the job's load balancer.</summary>
     [Id(7)]
     public double ControlSeconds { get; init; }
+
+    /// <summary>Per MoE layer, each routed expert's bias after the step's update (the dashboard shows them); null when not reported.</summary>
+    [Id(8)]
+    public IReadOnlyList<double[]>? Biases { get; init; }
 }

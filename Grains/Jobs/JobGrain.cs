@@ -109,6 +109,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
             new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
         ]);
+        await StoreExpertLoadsAsync(metrics, at);
     }
 
     /// <inheritdoc />

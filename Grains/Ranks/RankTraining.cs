@@ -61,6 +61,7 @@ internal static class RankTraining
             {
                 StepSeconds = step.Seconds,
                 ControlSeconds = authority?.LastRoundTrip.TotalSeconds ?? 0,
+                Biases = ExpertBiases.Read(trainer.Model),
             });
             if (spec.Checkpoint.Every > 0 && step.Step % spec.Checkpoint.Every == 0)
                 checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background

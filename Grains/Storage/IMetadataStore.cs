@@ -74,4 +74,17 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Removes committed checkpoints (rows and shard rows, in one transaction); their files become garbage.</summary>
     /// <returns>How many were removed.</returns>
     Task<int> DeleteCheckpointsAsync(string jobId, IReadOnlyList<long> steps, CancellationToken cancellationToken = default);
+
+    // ---- Expert loads (the dashboard's heatmap); migration 0002_expert_load ----
+
+    /// <summary>
+    /// Records the per-layer expert loads and biases of a job's steps, all or none. A (step, layer)
+    /// already recorded is replaced (a replayed step reports again).
+    /// </summary>
+    Task AppendExpertLoadsAsync(
+        string jobId, IReadOnlyList<ExpertLoadSample> samples, CancellationToken cancellationToken = default);
+
+    /// <summary>A job's expert loads from <paramref name="fromStep"/> to <paramref name="toStep"/> (inclusive), ordered by step then layer.</summary>
+    Task<IReadOnlyList<ExpertLoadSample>> QueryExpertLoadsAsync(
+        string jobId, long fromStep = 0, long toStep = long.MaxValue, CancellationToken cancellationToken = default);
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Dashboard.Security;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Jobs;
@@ -28,7 +29,13 @@ public static class DemoCommand
         var steps = new Option<long>("--steps") { Description = "Stop earlier at this step", DefaultValueFactory = _ => 100_000 };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
         var devices = new Option<string>("--devices") { Description = "The silo's device slot: cpu:1 (one CPU slot, the default) or cuda:0 (a GPU rank)", DefaultValueFactory = _ => "cpu:1" };
-        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute") { workDir, duration, steps, summary, devices };
+        var dashboardPort = new Option<int>("--dashboard-port") { Description = "Dashboard port on 127.0.0.1 (0: a free port)", DefaultValueFactory = _ => 0 };
+        var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the dashboard" };
+        var stay = new Option<bool>("--stay") { Description = "Keep the silo and its dashboard running after the job ends, until Ctrl+C" };
+        var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute")
+        {
+            workDir, duration, steps, summary, devices, dashboardPort, noDashboard, stay,
+        };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
             GlobalOptions.StartLogging(result);
@@ -44,9 +51,15 @@ public static class DemoCommand
             var slots = DeviceList.Parse(result.GetValue(devices)!);
             if (slots.Count != 1) throw new ArgumentException($"--devices: the demo job has one rank; name one slot (got {slots.Count})");
             var node = new NodeOptions { Name = "local", Devices = [.. slots], StorageRoot = Path.Combine(root, "checkpoints") };
-            using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort());
+            var token = result.GetValue(noDashboard) ? null : ApiTokens.Generate();
+            var port = result.GetValue(dashboardPort) is > 0 and var chosen ? chosen : FreePort();
+            var dashboard = token is null ? null : DashboardHosting.For(
+                DashboardHosting.UrlOf(null, port)!, ClusterOptions.LoadSettings().DashboardTokenHashes.Append(ApiTokens.Hash(token)), data);
+            using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort(), dashboard);
             await host.StartAsync(cancellation);
             await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
+            // On the console only, never in a log: the token is this run's key to the dashboard.
+            if (dashboard is not null) Console.WriteLine($"Dashboard: {dashboard.Url}/  (sign in with the token {token}; it is valid for this run only)");
 
             var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds), ConfigCatalog.Resolver(null));
             var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
@@ -54,6 +67,12 @@ public static class DemoCommand
             await job.Submit(spec);
             var final = await JobProgress.FollowAsync(job, seconds, cancellation);
             var outcome = await Summarize(store, final, node, result.GetValue(summary)?.FullName);
+            if (result.GetValue(stay) && dashboard is not null)
+            {
+                Console.WriteLine($"The dashboard stays at {dashboard.Url}/ until Ctrl+C.");
+                await Task.Delay(Timeout.Infinite, cancellation).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             await host.StopAsync(CancellationToken.None);
             return outcome;
         }));

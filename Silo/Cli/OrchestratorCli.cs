@@ -22,6 +22,7 @@ public static class OrchestratorCli
         root.Subcommands.Add(CancelCommand.Create());
         root.Subcommands.Add(CheckpointsCommand.Create());
         root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(DashboardTokenCommand.Create());
         return root;
     }
 }

@@ -22,9 +22,11 @@ public static class SiloCommand
         var gatewayPort = new Option<int?>("--gateway-port") { Description = "Client gateway port (default 30000)" };
         var storage = new Option<string?>("--storage") { Description = "Root folder of checkpoint shards, shared by the cluster's nodes (a shared filesystem; one folder on loopback)" };
         var address = new Option<string?>("--address") { Description = "IP address to listen on and advertise (default: loopback)" };
+        var dashboardPort = new Option<int?>("--dashboard-port") { Description = "Serve the dashboard on 127.0.0.1:PORT (tokens: Orchestrator:DashboardTokenHashes; see dashboard-token)" };
+        var dashboardUrl = new Option<string?>("--dashboard-url") { Description = "Serve the dashboard on this URL instead, e.g. http://0.0.0.0:5080" };
         var command = new Command("silo", "Run this node's silo: join the cluster through PostgreSQL and offer its devices to jobs")
         {
-            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address,
+            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address, dashboardPort, dashboardUrl,
         };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
@@ -36,20 +38,33 @@ public static class SiloCommand
             settings.GatewayPort = result.GetValue(gatewayPort) ?? settings.GatewayPort;
             settings.Storage = result.GetValue(storage) ?? settings.Storage;
             settings.Address = result.GetValue(address) ?? settings.Address;
+            settings.DashboardPort = result.GetValue(dashboardPort) ?? settings.DashboardPort;
+            settings.DashboardUrl = result.GetValue(dashboardUrl) ?? settings.DashboardUrl;
             var nodeOptions = Validate(settings);
+            var dashboard = Dashboard(settings);
             GlobalOptions.StartTorch(result);
             await using var store = await PostgresMetadataStore.OpenAsync(settings.Postgres!, cancellationToken: cancellation);
-            using var host = SiloHost.ForCluster(settings, nodeOptions, store);
+            using var host = SiloHost.ForCluster(settings, nodeOptions, store, dashboard);
             await host.StartAsync(cancellation);
             await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
             var silo = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
             // One line on standard output that scripts and tests wait for.
             Console.WriteLine($"silo {nodeOptions.Name} joined cluster {settings.ClusterId} as {silo.ToParsableString()}");
+            if (dashboard is not null) Console.WriteLine($"dashboard: {dashboard.Url}/");
             Log.Information("Node {Node} serves {Devices}; stop with Ctrl+C", nodeOptions.Name, string.Join(", ", nodeOptions.Devices));
             await host.WaitForShutdownAsync(cancellation);
             return 0;
         }));
         return command;
+    }
+
+    private static DashboardHosting? Dashboard(SiloSettings settings)
+    {
+        var url = DashboardHosting.UrlOf(settings.DashboardUrl, settings.DashboardPort);
+        if (url is null) return null;
+        if (settings.DashboardTokenHashes.Count == 0)
+            throw new ArgumentException("the dashboard needs at least one API token: set Orchestrator:DashboardTokenHashes:0 in appsettings.json or ORCHESTRATOR__DASHBOARDTOKENHASHES__0 to the hash `orchestrator dashboard-token` prints");
+        return DashboardHosting.For(url, settings.DashboardTokenHashes);
     }
 
     private static NodeOptions Validate(SiloSettings settings)

@@ -24,4 +24,15 @@ public static class ConfigCatalog
         if (file is not null) return File.ReadAllText(file);
         return name == "tiny" ? EmbeddedConfigs.TinyJson() : null;
     };
+
+    /// <summary>Names a spec may give as <c>"config"</c> from the current folder's <c>deploy/configs</c>, plus the compiled-in tiny.</summary>
+    public static IReadOnlyList<string> Names()
+    {
+        var folder = Path.Combine(Environment.CurrentDirectory, "deploy", "configs");
+        var names = Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).ToList()
+            : [];
+        if (!names.Contains("tiny")) names.Add("tiny");
+        return names.Order(StringComparer.Ordinal).ToList();
+    }
 }

@@ -1,11 +1,15 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Dashboard;
 using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Membership;
 using Orchestrator.Grains.Storage;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Hosting;
 using Serilog;
 
@@ -15,8 +19,8 @@ namespace Orchestrator.Silo.Cluster;
 public static class SiloHost
 {
     /// <summary>A cluster silo: PostgreSQL membership and failure detection, the PostgreSQL store.</summary>
-    public static IHost ForCluster(SiloSettings settings, NodeOptions node, IMetadataStore store) =>
-        Build(node, store, silo =>
+    public static IHost ForCluster(SiloSettings settings, NodeOptions node, IMetadataStore store, DashboardHosting? dashboard = null) =>
+        Build(node, store, dashboard, silo =>
         {
             var address = string.IsNullOrWhiteSpace(settings.Address) ? IPAddress.Loopback : IPAddress.Parse(settings.Address);
             silo.UsePostgresClustering(o => o.ConnectionString = settings.Postgres!)
@@ -30,12 +34,30 @@ public static class SiloHost
         });
 
     /// <summary>The single-silo demo: localhost clustering, the SQLite store in the work folder.</summary>
-    public static IHost ForDemo(NodeOptions node, IMetadataStore store, int siloPort, int gatewayPort) =>
-        Build(node, store, silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "orchestrator-demo", clusterId: "demo"));
+    public static IHost ForDemo(NodeOptions node, IMetadataStore store, int siloPort, int gatewayPort, DashboardHosting? dashboard = null) =>
+        Build(node, store, dashboard, silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "orchestrator-demo", clusterId: "demo"));
 
-    private static IHost Build(NodeOptions node, IMetadataStore store, Action<ISiloBuilder> clustering)
+    private static IHost Build(NodeOptions node, IMetadataStore store, DashboardHosting? dashboard, Action<ISiloBuilder> clustering)
     {
-        var builder = Host.CreateApplicationBuilder();
+        if (dashboard is null)
+        {
+            var builder = Host.CreateApplicationBuilder();
+            Configure(builder, node, store, clustering, withDashboard: false);
+            return builder.Build();
+        }
+
+        // With a dashboard the silo is also a web host (Kestrel on the dashboard's URL only).
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        Configure(web, node, store, clustering, withDashboard: true);
+        web.WebHost.UseUrls(dashboard.Url);
+        web.Services.AddOrchestratorDashboard(dashboard.Configure);
+        var app = web.Build();
+        app.UseOrchestratorDashboard();
+        return app;
+    }
+
+    private static void Configure(IHostApplicationBuilder builder, NodeOptions node, IMetadataStore store, Action<ISiloBuilder> clustering, bool withDashboard)
+    {
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(Log.Logger, dispose: false);
         builder.Services.AddSingleton(store);
@@ -43,7 +65,7 @@ public static class SiloHost
         {
             clustering(silo);
             silo.AddOrchestratorNode(node);
+            if (withDashboard) silo.AddDashboard();
         });
-        return builder.Build();
     }
 }

@@ -29,4 +29,13 @@ public sealed class SiloSettings
 
     /// <summary>Address to listen on and advertise; loopback when empty.</summary>
     public string? Address { get; set; }
+
+    /// <summary>Dashboard URL to listen on (e.g. <c>http://0.0.0.0:5080</c>); overrides <see cref="DashboardPort"/>.</summary>
+    public string? DashboardUrl { get; set; }
+
+    /// <summary>Dashboard port on 127.0.0.1; no dashboard when neither this nor <see cref="DashboardUrl"/> is set.</summary>
+    public int? DashboardPort { get; set; }
+
+    /// <summary>Hashes (<c>sha256:…</c>) of the API tokens that may use the dashboard; see <c>orchestrator dashboard-token</c>.</summary>
+    public List<string> DashboardTokenHashes { get; } = [];
 }

@@ -22,7 +22,8 @@ public sealed class SiloProcess : IDisposable
 
     /// <summary>Starts the silo and waits for its "joined" line.</summary>
     public static async Task<SiloProcess> StartAsync(
-        string postgres, string clusterId, string node, string devices, int siloPort, int gatewayPort, string storage, CancellationToken cancellationToken)
+        string postgres, string clusterId, string node, string devices, int siloPort, int gatewayPort, string storage, CancellationToken cancellationToken,
+        IReadOnlyList<string>? extraArguments = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -40,6 +41,8 @@ public sealed class SiloProcess : IDisposable
             start.ArgumentList.Add(argument);
         }
 
+        foreach (var argument in extraArguments ?? []) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.Environment.Remove("ORCHESTRATOR_LIBTORCH");
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
         var logs = Environment.GetEnvironmentVariable("ORCHESTRATOR_TEST_LOGS");

@@ -224,6 +224,31 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExpertLoads_ReadBackByStepThenLayer_ReplaceARepeatedStep_AndKeepNaNBiases()
+    {
+        await Store.TryCreateJobAsync("job-1", Spec);
+        var at = Clock.GetUtcNow();
+        await Store.AppendExpertLoadsAsync("job-1", [
+            new ExpertLoadSample(2, 1, [5, 0, 7], [0.25, double.NaN, -0.5], at),
+            new ExpertLoadSample(2, 0, [1, 2, 3], [], at),
+            new ExpertLoadSample(1, 0, [9, 9, 9], [0.125, 0, 0], at),
+        ]);
+        await Store.AppendExpertLoadsAsync("job-1", [new ExpertLoadSample(1, 0, [4, 4, 4], [1, 1, 1], at.AddSeconds(1))]);
+
+        var all = await Store.QueryExpertLoadsAsync("job-1");
+        Assert.Equal([(1L, 0), (2L, 0), (2L, 1)], all.Select(s => (s.Step, s.Layer)));
+        Assert.Equal([4L, 4, 4], all[0].Loads);
+        Assert.Equal(at.AddSeconds(1), all[0].At);
+        Assert.Empty(all[1].Biases);
+        Assert.Equal(0.25, all[2].Biases[0]);
+        Assert.True(double.IsNaN(all[2].Biases[1]));
+        Assert.Equal([2L, 2L], (await Store.QueryExpertLoadsAsync("job-1", fromStep: 2)).Select(s => s.Step));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.QueryExpertLoadsAsync("ghost"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.AppendExpertLoadsAsync("job-1", [new ExpertLoadSample(3, 0, [-1], [], at)]));
+        Assert.Equal(3, (await Store.QueryExpertLoadsAsync("job-1")).Count);
+    }
+
+    [Fact]
     public async Task OperationsOnAMissingJob_SayWhichJob()
     {
         var append = await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.AppendJobEventAsync("ghost", "started"));

@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains.Storage;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Jobs;
+
+namespace Orchestrator.Dashboard;
+
+/// <summary>
+/// Parses a submitted spec as <c>orchestrator submit</c> does (strict, every error naming its field),
+/// then hands it to the job grain, which plans it and records it; a refused spec records nothing.
+/// </summary>
+public sealed class JobSubmission(IGrainFactory grains, IMetadataStore store, IOptions<DashboardOptions> options)
+{
+    /// <summary>Largest spec accepted (an inline model config is a few kB).</summary>
+    public const int MaxSpecBytes = 1 << 20;
+
+    /// <summary>Parses the spec; throws <see cref="JobSpecException"/> naming the field at fault.</summary>
+    public JobSpec Parse(string json)
+    {
+        try
+        {
+            return JobSpecParser.Parse(json, options.Value.ResolveConfig);
+        }
+        catch (JobSpecException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException)
+        {
+            // The parser names fields for everything it knows; anything else is still the spec's fault.
+            throw new JobSpecException("(root)", e.Message);
+        }
+    }
+
+    /// <summary>Parses and submits; returns the job's status.</summary>
+    public async Task<JobStatus> SubmitAsync(string json)
+    {
+        var spec = Parse(json);
+        return await grains.GetGrain<IJobGrain>(spec.Id).Submit(spec);
+    }
+
+    /// <summary>
+    /// Starts a new job from a committed checkpoint of <paramref name="sourceId"/>, with its spec and
+    /// <c>resume_from</c> naming where it came from (as <c>orchestrator restore</c> does).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No such job, or no committed checkpoint at that step.</exception>
+    /// <exception cref="JobSpecException">The new id is taken or not an id; nothing was recorded.</exception>
+    public async Task<JobStatus> RestoreAsync(string sourceId, long step, string? newId)
+    {
+        var record = await store.GetJobAsync(sourceId) ?? throw new KeyNotFoundException($"no job '{sourceId}'");
+        if (await store.GetCheckpointAsync(sourceId, step) is null)
+        {
+            var committed = (await store.ListCheckpointsAsync(sourceId)).Select(c => c.Step).ToList();
+            throw new KeyNotFoundException($"job '{sourceId}' has no committed checkpoint at step {step} (committed: {(committed.Count == 0 ? "none" : string.Join(", ", committed))})");
+        }
+
+        var json = JsonNode.Parse(record.SpecJson)!.AsObject();
+        json["id"] = string.IsNullOrWhiteSpace(newId) ? $"{sourceId}-from-{step}" : newId;
+        json["resume_from"] = new JsonObject { ["job"] = sourceId, ["step"] = step };
+        return await SubmitAsync(json.ToJsonString());
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.Playwright;
+
+namespace Orchestrator.Dashboard.Tests.Support;
+
+/// <summary>
+/// Debian's chromium (<c>/usr/bin/chromium</c>, installed by deploy/test.sh) driven by Playwright's
+/// bundled driver; no browser download. One browser per test class, one fresh context per test.
+/// </summary>
+public sealed class Chromium : IAsyncLifetime
+{
+    /// <summary>The browser executable.</summary>
+    public const string Executable = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Executable))
+            throw new InvalidOperationException($"{Executable} is missing: apt-get install chromium (deploy/test.sh does)");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Executable,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    /// <summary>A new page in a new context (its own cookies), with generous timeouts for a busy machine.</summary>
+    public async Task<IPage> NewPageAsync(Uri baseUrl)
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl.ToString(),
+            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+        });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
+        return page;
+    }
+
+    /// <summary>Signs in through the login page with <paramref name="token"/>; lands on the cluster page.</summary>
+    public static async Task SignInAsync(IPage page, string token)
+    {
+        await page.GotoAsync("/");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login");
+        await page.FillAsync("#token", token);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null) await _browser.DisposeAsync();
+        _playwright?.Dispose();
+    }
+}
