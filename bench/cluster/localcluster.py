@@ -34,8 +34,15 @@ def submit(work, spec):
     sh(*EXE, "submit", f"{work}/{spec['id']}.json")
 
 
-def status(job):
-    return json.loads(sh(*EXE, "job", job, "--json"))
+def status(job, attempts=5):
+    """The job's status; retried, since a client may first pick the gateway of a silo that just died."""
+    for attempt in range(attempts):
+        try:
+            return json.loads(sh(*EXE, "job", job, "--json"))
+        except subprocess.CalledProcessError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
 
 
 def wait(job, predicate, seconds, what):
