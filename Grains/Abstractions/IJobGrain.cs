@@ -36,4 +36,8 @@ public interface IJobGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task NodeLost(string node);
+
+    /// <summary>The silo this activation runs on (its address, <c>S{ip}:{port}:{generation}</c>); tests kill it.</summary>
+    [AlwaysInterleave]
+    Task<string> GetSiloIdentity();
 }

@@ -144,6 +144,9 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             new { node, ranks = lost }, NodeLossGrace);
     }
 
+    /// <inheritdoc />
+    public Task<string> GetSiloIdentity() => Task.FromResult(RuntimeIdentity);
+
     private async Task StartRanksAsync(RankPlan plan)
     {
         CheckpointManifest? resume = null;
