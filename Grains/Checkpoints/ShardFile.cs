@@ -11,6 +11,13 @@ public static class ShardFile
 {
     private const int BufferSize = 1 << 20;
 
+    private static string HashOf(IReadOnlyList<ArchiveEntry> entries)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using (var sink = new HashingStream(Stream.Null, sha)) TensorArchive.Write(sink, entries);
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
     /// <summary>Writes the entries as rank <paramref name="rank"/>'s shard of <paramref name="jobId"/> at <paramref name="step"/>.</summary>
     /// <returns>The shard as the index records it.</returns>
     /// <exception cref="IOException">The write failed (a full disk, say); the temporary file is gone.</exception>
@@ -27,14 +34,17 @@ public static class ShardFile
         long length;
         try
         {
+            // The SHA-256 of the archive's bytes is computed on another thread from the same in-memory
+            // entries (the archive is a deterministic serialisation), while this one writes and fsyncs:
+            // hashing then costs no time next to the disk.
+            var hashing = Task.Run(() => HashOf(entries));
             using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, BufferSize))
-            using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                using (var hashing = new HashingStream(file, sha)) TensorArchive.Write(hashing, entries);
+                TensorArchive.Write(file, entries);
                 file.Flush(flushToDisk: true);
                 length = file.Length;
-                hash = Convert.ToHexStringLower(sha.GetHashAndReset());
             }
+            hash = hashing.GetAwaiter().GetResult();
 
             File.Move(temp, final, overwrite: true);
             DirectorySync.Flush(folder);

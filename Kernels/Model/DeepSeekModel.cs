@@ -108,8 +108,8 @@ public sealed class DeepSeekModel : nn.Module
         var main = losses[0];
         var mtp = losses.Skip(1).ToArray();
         var balance = recorder.TakeBalanceLoss();
-        var total = main + balance;
-        if (mtp.Length > 0) total = total + stack(mtp).mean().mul(Scalars.Of(_config.MtpLossWeight));
+        var total = main.add(balance, Scalars.One);
+        if (mtp.Length > 0) total = total.add(stack(mtp).mean().mul(Scalars.Of(_config.MtpLossWeight)), Scalars.One);
         return new ModelLoss(
             total.MoveToOuterDisposeScope(), main.MoveToOuterDisposeScope(),
             mtp.Select(t => t.MoveToOuterDisposeScope()).ToArray(), balance.MoveToOuterDisposeScope());

@@ -27,7 +27,7 @@ public sealed class ExpertRouter(ModelConfig config)
         Tensor experts;
         using (no_grad())
         {
-            var choice = scores.detach() + bias;
+            var choice = scores.detach().add(bias, Scalars.One);
             if (_limitedGroups < _groups) choice = LimitToGroups(choice);
             experts = choice.topk(_topK, dim: -1, largest: true, sorted: true).indexes;
         }

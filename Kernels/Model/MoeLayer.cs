@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
 using TorchSharp;
@@ -65,7 +66,7 @@ public sealed class MoeLayer : nn.Module
         recorder.Record(moeIndex, loads, balance);
 
         var routed = _parallel is null ? RunRoutedExperts(flat, route, loads) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel);
-        var output = _shared is null ? routed : routed + _shared.forward(flat);
+        var output = _shared is null ? routed : routed.add(_shared.forward(flat), Scalars.One);
         return output.view(b, t, d).MoveToOuterDisposeScope();
     }
 

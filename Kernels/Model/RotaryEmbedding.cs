@@ -39,7 +39,7 @@ public sealed class RotaryEmbedding : IDisposable
         var first = x.narrow(-1, 0, half);
         var second = x.narrow(-1, half, half);
         var rotated = cat([-second, first], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

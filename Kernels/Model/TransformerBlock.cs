@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
 using TorchSharp;
@@ -43,9 +44,9 @@ public sealed class TransformerBlock : nn.Module
     public Tensor Forward(Tensor x, RoutingRecorder recorder)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.forward(_attentionNorm.forward(x));
+        var h = x.add(_attention.forward(_attentionNorm.forward(x)), Scalars.One);
         var normed = _ffnNorm.forward(h);
         var ffn = _moe is not null ? _moe.Forward(normed, recorder, _moeIndex) : _dense!.forward(normed);
-        return (h + ffn).MoveToOuterDisposeScope();
+        return h.add(ffn, Scalars.One).MoveToOuterDisposeScope();
     }
 }

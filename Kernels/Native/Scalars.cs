@@ -23,4 +23,11 @@ public static class Scalars
 
     /// <summary>An integer constant (keeps integer tensors integer, e.g. in index arithmetic); never freed.</summary>
     public static Scalar OfInteger(long value) => Integers.GetOrAdd(value, v => v.ToScalar());
+
+    /// <summary>
+    /// The integer 1, as the alpha of <c>a.add(b, Scalars.One)</c>: TorchSharp's <c>a + b</c> is <c>add(b, 1)</c>
+    /// with a temporary alpha scalar, which the finalizer can free during the native call (seen in a soak
+    /// run: "Expected false to be true" from <c>toFloat</c> inside <c>add_Tensor</c>). Same kernel, same bits.
+    /// </summary>
+    public static Scalar One => OfInteger(1);
 }
