@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Distributed;
@@ -99,7 +100,7 @@ public sealed class InProcessGroup : IDisposable
             var all = group.Exchange(rank, tensor.detach().clone());
             using var noGrad = no_grad();
             using var sum = all[0].clone();
-            for (var r = 1; r < all.Length; r++) sum.add_(all[r]);
+            for (var r = 1; r < all.Length; r++) sum.add_(all[r], Scalars.One);
             group.Exchange(rank, sum); // every rank has read every contribution
             tensor.copy_(sum);
             all[rank].Dispose();

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Distributed;
@@ -77,7 +78,7 @@ public sealed class MailboxCollective(
         for (var source = 1; source < worldSize; source++)
         {
             using var part = Unpack(mailbox.Take(gather, _members[source], timeout));
-            total.add_(part);
+            total.add_(part, Scalars.One);
         }
         var result = Pack(scatter, total);
         Complete(Enumerable.Range(1, worldSize - 1).Select(d => send(_members[d], result)).ToList());

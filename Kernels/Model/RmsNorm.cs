@@ -21,7 +21,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var normed = x * rsqrt(x.pow(Scalars.OfInteger(2)).mean([-1], keepdim: true).add(Scalars.Of(_eps)));
+        var normed = x * rsqrt(x.pow(Scalars.OfInteger(2)).mean([-1], keepdim: true).add(Scalars.Of(_eps), Scalars.One));
         return (normed * _weight).MoveToOuterDisposeScope();
     }
 }

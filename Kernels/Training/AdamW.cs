@@ -52,7 +52,7 @@ public sealed class AdamW : IDisposable
             m.mul_(Scalars.Of(_beta1)).add_(g, alpha: Scalars.Of(1 - _beta1));
             v.mul_(Scalars.Of(_beta2)).addcmul_(g, g, value: Scalars.Of(1 - _beta2));
             if (_weightDecay > 0 && p.dim() >= 2) p.mul_(decay);
-            var denominator = v.div(bias2).sqrt_().add_(Scalars.Of(_eps));
+            var denominator = v.div(bias2).sqrt_().add_(Scalars.Of(_eps), Scalars.One);
             p.addcdiv_(m, denominator, value: step);
         }
     }
