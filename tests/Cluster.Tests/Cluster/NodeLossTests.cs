@@ -84,7 +84,7 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
             .Where(d => d["epoch"]!.GetValue<long>() == 1).Select(d => d["step"]!.GetValue<long>()).DefaultIfEmpty(0).Max();
         var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
         output.WriteLine($"resumed from step {resumedFrom}; newest checkpoint of epoch 1: step {committedByFirstEpoch}");
-        Assert.True(resumedFrom >= 2, $"resumed from step {resumedFrom}");
+        Assert.True(resumedFrom >= 1, $"resumed from step {resumedFrom}, not from a checkpoint");
         Assert.Equal(committedByFirstEpoch, resumedFrom);
         Assert.Contains(await store.ListNodesAsync(), n => n.Name == "n2" && n.Status == NodeStatus.Dead);
         await Assert.ThrowsAsync<StaleEpochException>(() => job.ReportStep(1, 0, new StepMetrics(99, 1, 1, 0, 0, [])));
