@@ -170,7 +170,12 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
         {
             try
             {
-                var committed = await store.CommitCheckpointAsync(manifest);
+                // Retried with the commit: committing the same manifest again replaces it with itself.
+                var committed = await store.CommitCheckpointAsync(manifest, JobEvents.Detail(new
+                {
+                    step = manifest.Step, epoch = manifest.Epoch, bytes = manifest.Bytes, seconds = manifest.DurationSeconds,
+                    shards = manifest.Shards.Count, attempts = attempt,
+                }));
                 if (committed is null)
                 {
                     LogStale(Id, manifest.Step, manifest.Epoch);
@@ -178,12 +183,6 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
                 }
 
                 if (_job?.Epoch == manifest.Epoch) _lastCommitted = Math.Max(_lastCommitted, manifest.Step);
-                // Retried with the commit: committing the same manifest again replaces it with itself.
-                await store.AppendJobEventAsync(Id, CheckpointEvents.Committed, JobEvents.Detail(new
-                {
-                    step = manifest.Step, epoch = manifest.Epoch, bytes = manifest.Bytes, seconds = manifest.DurationSeconds,
-                    shards = manifest.Shards.Count, attempts = attempt,
-                }));
                 LogCommitted(Id, manifest.Step, manifest.Bytes, manifest.DurationSeconds, attempt);
                 return true;
             }

@@ -90,6 +90,7 @@ public sealed partial class JobGrain
 
         StopReplanning();
         _plan = plan;
+        _lostNodesRecorded.Clear();
         await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);

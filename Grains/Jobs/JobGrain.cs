@@ -12,6 +12,9 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
 {
     private const long FirstEpoch = 1;
     private readonly HashSet<int> _finishedRanks = [];
+
+    /// <summary>The nodes of the current plan whose loss the history already records.</summary>
+    private readonly HashSet<string> _lostNodesRecorded = new(StringComparer.Ordinal);
     private JobRecord? _record;
     private JobSpec? _spec;
     private RankPlan? _plan;
@@ -59,6 +62,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         await store.AppendJobEventAsync(Id, JobEvents.Submitted);
         if (!await MoveAsync(JobState.Planning, FirstEpoch)) return Status();
         _plan = plan;
+        _lostNodesRecorded.Clear();
         await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
@@ -120,8 +124,9 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
         if (outcome.Error is not null)
         {
+            var node = _plan?.Ranks.FirstOrDefault(r => r.Rank == rank)?.Node;
             if (outcome.Retryable && _plan is { Ranks.Count: > 1 })
-                await BeginRecoveryAsync($"rank {rank} failed: {outcome.Error}", new { rank, error = outcome.Error }, RankFailureGrace);
+                await BeginRecoveryAsync($"rank {rank} on {node} failed: {outcome.Error}", new { rank, node, error = outcome.Error }, RankFailureGrace);
             else
                 await FailAsync(outcome.Error, JobEvents.Failed, new { rank, error = outcome.Error });
             return;
@@ -137,7 +142,24 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (_record is null || _record.State is not (JobState.Planning or JobState.Running or JobState.Recovering) || _plan is null) return;
         if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero); // in case this activation is new
         var lost = _plan.Ranks.Where(r => r.Node == node).Select(r => r.Rank).ToList();
-        if (lost.Count == 0 || _plan.Epoch != _record.Epoch) return;
+        if (lost.Count == 0) return;
+        if (_plan.Epoch != _record.Epoch)
+        {
+            // A rank noticed first (a failed send to the dying node) and recovery is under way: the plan being
+            // recovered from lost this node. The history still names it, once; the re-plan already avoids it.
+            if (_record.State == JobState.Recovering && _lostNodesRecorded.Add(node))
+            {
+                LogNodeLost(Id, node);
+                await store.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new
+                {
+                    node, ranks = lost, step = _last?.Step ?? 0, epoch = _plan.Epoch, recovering = _record.Epoch,
+                }));
+            }
+
+            return;
+        }
+
+        _lostNodesRecorded.Add(node);
         LogNodeLost(Id, node);
         await store.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new { node, ranks = lost, step = _last?.Step ?? 0, epoch = _record.Epoch }));
         await BeginRecoveryAsync($"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}",

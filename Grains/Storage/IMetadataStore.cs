@@ -62,8 +62,15 @@ public interface IMetadataStore : IAsyncDisposable
     /// the manifest's epoch (a zombie rank or coordinator of an older epoch cannot commit). A checkpoint
     /// already recorded at that step (a step replayed after a recovery) is replaced in the same transaction.
     /// </summary>
+    /// <param name="manifest">The checkpoint.</param>
+    /// <param name="eventDetailJson">
+    /// When given, a <c>checkpoint-committed</c> job event with this detail is appended in the same transaction:
+    /// a reader never sees the checkpoint without its event.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the commit (nothing is stored).</param>
     /// <returns>The manifest as stored (stamped with its commit time), or null if the job is at another epoch.</returns>
-    Task<CheckpointManifest?> CommitCheckpointAsync(CheckpointManifest manifest, CancellationToken cancellationToken = default);
+    Task<CheckpointManifest?> CommitCheckpointAsync(
+        CheckpointManifest manifest, string? eventDetailJson = null, CancellationToken cancellationToken = default);
 
     /// <summary>A job's committed checkpoints with their shards, oldest (lowest step) first.</summary>
     Task<IReadOnlyList<CheckpointManifest>> ListCheckpointsAsync(string jobId, CancellationToken cancellationToken = default);

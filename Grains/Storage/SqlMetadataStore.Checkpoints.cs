@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Orchestrator.Grains.Checkpoints;
 
 namespace Orchestrator.Grains.Storage;
 
@@ -10,9 +11,11 @@ public abstract partial class SqlMetadataStore
         "c.step, c.epoch, c.committed_at, c.bytes, c.duration_s, c.state, s.rank, s.path, s.bytes, s.sha256, s.tensors";
 
     /// <inheritdoc />
-    public async Task<CheckpointManifest?> CommitCheckpointAsync(CheckpointManifest manifest, CancellationToken cancellationToken = default)
+    public async Task<CheckpointManifest?> CommitCheckpointAsync(
+        CheckpointManifest manifest, string? eventDetailJson = null, CancellationToken cancellationToken = default)
     {
         CheckpointInput.RequireManifest(manifest);
+        StoreInput.RequireJson(eventDetailJson, nameof(eventDetailJson), allowNull: true);
         var now = Now();
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -56,6 +59,12 @@ public abstract partial class SqlMetadataStore
                 ("bytes", shard.Bytes), ("sha", shard.Sha256));
             AddJson(row, "tensors", JsonSerializer.Serialize(shard.Tensors));
             await row.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (eventDetailJson is not null)
+        {
+            await AppendJobEventAsync(connection, transaction, manifest.JobId, CheckpointEvents.Committed, eventDetailJson, now, cancellationToken)
+                .ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

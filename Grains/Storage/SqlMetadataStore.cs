@@ -174,7 +174,16 @@ public abstract partial class SqlMetadataStore : IMetadataStore
         var now = Now();
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var appended = await AppendJobEventAsync(connection, transaction, jobId, kind, detailJson, now, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return appended;
+    }
 
+    /// <summary>Appends an event inside the caller's transaction (so an event and the change it records commit together).</summary>
+    private async Task<JobEvent> AppendJobEventAsync(
+        DbConnection connection, DbTransaction transaction, string jobId, string kind, string? detailJson, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
         // The job row's counter hands out sequence numbers; its row lock orders concurrent appenders.
         object? seq;
         await using (var next = Command(
@@ -200,7 +209,6 @@ public abstract partial class SqlMetadataStore : IMetadataStore
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new JobEvent(jobId, number, now, kind, detailJson);
     }
 

@@ -63,6 +63,23 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task CommitCheckpoint_WithAnEvent_RecordsBothTogether_AndAStaleOneRecordsNeither()
+    {
+        await RunningJobAsync("j1", epoch: 2);
+        var before = (await Store.ListJobEventsAsync("j1")).Count;
+
+        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1)), "{\"step\":4}"));
+        Assert.Equal(before, (await Store.ListJobEventsAsync("j1")).Count);
+
+        Assert.NotNull(await Store.CommitCheckpointAsync(Manifest("j1", 6, 2, Shard(0, "j1", 6, 2)), "{\"step\":6}"));
+        var recorded = Assert.Single(await Store.ListJobEventsAsync("j1", afterSeq: before));
+        Assert.Equal("checkpoint-committed", recorded.Kind);
+        Assert.Contains("6", recorded.DetailJson, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(Manifest("j1", 8, 2, Shard(0, "j1", 8, 2)), "{not json"));
+        Assert.Equal([6L], (await Store.ListCheckpointsAsync("j1")).Select(c => c.Step));
+    }
+
+    [Fact]
     public async Task CommitCheckpoint_AtAStepAlreadyCommitted_ReplacesItWhole()
     {
         await RunningJobAsync("j1", epoch: 1);
