@@ -18,5 +18,8 @@ ORCH_API int orch_abi_version();
 ORCH_API const char* orch_last_error();
 ORCH_API int orch_fp8_quantize(const void* input, int input_dtype, int64_t rows, int64_t cols, int block, int transpose,
                                void* codes, void* scales, int scale_layout, int64_t scale_ld, void* stream);
+// Which value encoder the quantisation kernels use: 1 multiplies by the reciprocal scale (exact fix-up
+// near rounding boundaries; bit-equal to the division), 0 divides. mode 0/1 sets it; any other value asks.
+ORCH_API int orch_fp8_quant_mode(int mode);
 ORCH_API int orch_fp8_gemm(const void* a_codes, const void* a_scales, int a_mode, const void* b_codes, const void* b_scales,
                            int b_mode, void* d, int d_dtype, int64_t m, int64_t n, int64_t k_pad, int swap, void* stream);

@@ -25,7 +25,12 @@ if fp8:
     for r in fp8.get("p1_gemm", []):
         print(f"P1 {r['m']}x{r['n']}x{r['k']}: bf16 {r['bf16_tflops']:.0f}  fp8 {r['fp8_tflops']:.0f} TFLOPS = {r['fp8_over_bf16']:.2f}x (goal 1.6x on 8192^3)")
     for r in fp8.get("p3_quantise", []):
-        print(f"P3 {r['grouping']}{' T' if r['transposed'] else ''} {r['dtype']}: {r['gb_per_s']:.0f} GB/s = {r['fraction_of_copy']:.0%} of copy (goal 85%)")
+        name = f"P3 {r['grouping']}{' T' if r['transposed'] else ''} {r['dtype']}"
+        if "reciprocal_gb_per_s" in r:
+            print(f"{name}: reciprocal {r['reciprocal_gb_per_s']:.0f} GB/s = {r['reciprocal_fraction_of_copy']:.0%} of copy, "
+                  f"division {r['division_fraction_of_copy']:.0%}, through the API {r['api_fraction_of_copy']:.0%} (goal 85%)")
+        else:
+            print(f"{name}: {r['gb_per_s']:.0f} GB/s = {r['fraction_of_copy']:.0%} of copy (goal 85%)")
 
 ours, torch_ref = load("nccl-rank0.json"), load("torch-all-to-all.json")
 if ours:
