@@ -21,5 +21,8 @@ ORCH_API int orch_fp8_quantize(const void* input, int input_dtype, int64_t rows,
 // Which value encoder the quantisation kernels use: 1 multiplies by the reciprocal scale (exact fix-up
 // near rounding boundaries; bit-equal to the division), 0 divides. mode 0/1 sets it; any other value asks.
 ORCH_API int orch_fp8_quant_mode(int mode);
+// Checks the reciprocal encoder against the division on n hashed values (near rounding boundaries and
+// uniform); writes the number of disagreements (0 expected) to *host_mismatches.
+ORCH_API int orch_fp8_encoder_check(uint64_t seed, int64_t n, unsigned long long* host_mismatches);
 ORCH_API int orch_fp8_gemm(const void* a_codes, const void* a_scales, int a_mode, const void* b_codes, const void* b_scales,
                            int b_mode, void* d, int d_dtype, int64_t m, int64_t n, int64_t k_pad, int swap, void* stream);

@@ -72,6 +72,14 @@ internal static class Fp8Bench
             (700, 900, Fp8Grouping.Block, true, ScalarType.Float32),
             (4096, 7168, Fp8Grouping.Tile, false, ScalarType.Float32),
         ];
+        // The reciprocal encoder against the division, value by value, on the device (half the values near
+        // E4M3 rounding boundaries, where only the fix-up makes them agree).
+        const long encoderCases = 1L << 28;
+        var encoderMismatches = QuantKernel.EncoderMismatches(20261130, encoderCases);
+        if (encoderMismatches != 0) failures++;
+        Results.Say($"{(encoderMismatches == 0 ? "PASS" : "FAIL")} reciprocal encoder vs division: {encoderMismatches} disagreements in {encoderCases} values");
+        results.Add("encoder_check", new JsonObject { ["values"] = encoderCases, ["mismatches"] = encoderMismatches, ["pass"] = encoderMismatches == 0 });
+
         // Both value encoders (division per value; reciprocal multiply with the exact fix-up), both scale layouts.
         foreach (var (fast, layout) in new[] { (false, 0), (false, 1), (true, 0), (true, 1) })
         {

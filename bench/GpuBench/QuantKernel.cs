@@ -14,6 +14,7 @@ internal static unsafe class QuantKernel
 {
     private static delegate* unmanaged<int, int> _mode;
     private static delegate* unmanaged<byte*> _lastError;
+    private static delegate* unmanaged<ulong, long, ulong*, int> _encoderCheck;
     private static delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, long, IntPtr, int> _quantize;
 
     private static void Bind()
@@ -23,6 +24,7 @@ internal static unsafe class QuantKernel
             ?? throw new InvalidOperationException($"{CudaKernels.EnvironmentVariable} is not set");
         var handle = NativeLibrary.Load(path); // the same library CudaKernels loaded: one handle, counted
         _mode = (delegate* unmanaged<int, int>)NativeLibrary.GetExport(handle, "orch_fp8_quant_mode");
+        _encoderCheck = (delegate* unmanaged<ulong, long, ulong*, int>)NativeLibrary.GetExport(handle, "orch_fp8_encoder_check");
         _lastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "orch_last_error");
         _quantize = (delegate* unmanaged<IntPtr, int, long, long, int, int, IntPtr, IntPtr, int, long, IntPtr, int>)
             NativeLibrary.GetExport(handle, "orch_fp8_quantize");
@@ -41,6 +43,17 @@ internal static unsafe class QuantKernel
             Bind();
             _mode(value ? 1 : 0);
         }
+    }
+
+    /// <summary>Disagreements of the reciprocal encoder with the division over <paramref name="count"/> hashed values on the GPU.</summary>
+    public static ulong EncoderMismatches(ulong seed, long count)
+    {
+        Bind();
+        ulong mismatches;
+        var code = _encoderCheck(seed, count, &mismatches);
+        if (code != 0)
+            throw new InvalidOperationException($"fp8 encoder check: {Marshal.PtrToStringUTF8((IntPtr)_lastError()) ?? "no message"} (code {code})");
+        return mismatches;
     }
 
     /// <summary>Quantises <paramref name="matrix"/> again into <paramref name="into"/>'s buffers (its shape and settings).</summary>

@@ -67,6 +67,12 @@ if has fp8; then
   CUDA_VISIBLE_DEVICES=0 timeout 200 $G fp8 --out "$RES/fp8.json" --settings-file /tmp/fp8-settings 2>&1 | tee -a "$LOG"
 fi
 [[ -s /tmp/fp8-settings ]] && export ORCHESTRATOR_FP8_GPU=$(cat /tmp/fp8-settings)
+# The quantisation kernels' reciprocal encoder is the default; where the device check found it disagreeing
+# with the division, the training runs below use the division.
+if [[ -s "$RES/fp8.json" ]] && ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("encoder_check",{}).get("pass") else 1)' "$RES/fp8.json"; then
+  export ORCHESTRATOR_FP8_QUANT=exact
+fi
+echo "FP8 quantisation encoder: ${ORCHESTRATOR_FP8_QUANT:-reciprocal}" | tee -a "$LOG"
 echo "FP8 settings: ${ORCHESTRATOR_FP8_GPU:-defaults}" | tee -a "$LOG"
 
 loss_pids=""
