@@ -15,4 +15,7 @@ rm -rf "$dest/repo"
 mkdir -p "$dest/repo/.device/gpu"
 (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf -) | tar -C "$dest/repo" -xf -
 tar -C "$pub" -cf - . | xz -T2 -6 > "$dest/repo/.device/gpu/publish.tar.xz"
+# The loss runs' corpus: the .NET reference packs' documentation prose, tokenised here (no network there).
+python3 "$root/bench/gpu/corpus.py" /tmp/gpu-corpus-text > /dev/null
+"$pub/orchestrator" prepare-data --input /tmp/gpu-corpus-text --tokenizer gpt2 --out "$dest/repo/.device/gpu/corpus" --overwrite > /tmp/gpu-corpus.log
 du -sh "$dest"

@@ -51,10 +51,21 @@ for name in ("p2-ours-bfloat16.json", "p2-ours-fp8.json", "p2-torch.json"):
     print(f"P2 {r['implementation']} {r['dtype']}: {r['tokens_per_second']:.0f} tokens/s{ratio}, MFU {mfu:.1%} of bf16 peak, "
           f"peak memory {r['peak_memory_bytes'] / 1e9:.2f} GB (baseline {r['baseline_memory_bytes'] / 1e9:.2f})")
 
-bf, f8 = load("loss-bfloat16.json"), load("loss-fp8.json")
+def tail_mean(run, n, tail):
+    losses = run["run"]["losses"]
+    return sum(losses[n - tail:n]) / tail
+
+
+bf, f8, control = load("loss-bfloat16-seed1234.json"), load("loss-fp8-seed1234.json"), load("loss-bfloat16-seed4321.json")
+if not (bf and f8):  # the first session's names
+    bf, f8 = load("loss-bfloat16.json"), load("loss-fp8.json")
 if bf and f8:
-    a, b = bf["run"]["losses"], f8["run"]["losses"]
-    n = min(len(a), len(b))
+    runs = [r for r in (bf, f8, control) if r]
+    n = min(len(r["run"]["losses"]) for r in runs)
     tail = max(1, n // 10)
-    ma, mb = sum(a[n - tail:n]) / tail, sum(b[n - tail:n]) / tail
-    print(f"loss over the last {tail} of {n} steps: bf16 {ma:.4f}, fp8 {mb:.4f}: {abs(mb - ma) / ma:.2%} apart (goal < 0.25%)")
+    ma, mb = tail_mean(bf, n, tail), tail_mean(f8, n, tail)
+    line = f"loss over the last {tail} of {n} steps: bf16 {ma:.4f}, fp8 {mb:.4f}: {abs(mb - ma) / ma:.2%} apart (goal < 0.25%)"
+    if control:
+        mc = tail_mean(control, n, tail)
+        line += f"; control bf16 seed 4321 {mc:.4f}: {abs(mc - ma) / ma:.2%} from bf16 seed 1234"
+    print(line)
