@@ -31,10 +31,28 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         _spec = JobSpecParser.Parse(_record.SpecJson);
         var events = await store.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
-        var losses = await store.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
-        if (losses.Count > 0) _last = new StepMetrics(losses[^1].Step, losses[^1].Value, 0, 0, 0, []);
+        await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
         if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// A new activation (its silo died, or the grain was collected) shows the last stored step as the old one
+    /// did: loss, throughput, MaxVio, learning rate and step time, not zeros until the next report.
+    /// </summary>
+    private async Task RestoreLastStepAsync(CancellationToken cancellationToken)
+    {
+        var losses = await store.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
+        if (losses.Count == 0) return;
+        var step = losses[^1].Step;
+        var samples = await store.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
+        double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
+        _last = new StepMetrics(step, losses[^1].Value, Of("tokens_per_s"), Of("max_vio"), Of("lr"), [])
+        {
+            StepSeconds = Of("step_ms") / 1000,
+            ControlSeconds = Of("control_ms") / 1000,
+        };
+        _tokensPerSecond = _last.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
     }
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using Orleans.Runtime;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Cluster.Tests.Support;
@@ -45,6 +46,25 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         Assert.Equal(["submitted", "planned", "started", "completed"], events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal)));
         Assert.True(await cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("tiny-complete").Drain(Patience));
         Assert.Equal([4L], (await cluster.Store.ListCheckpointsAsync("tiny-complete")).Select(c => c.Step)); // keep = 1
+    }
+
+    [Fact]
+    public async Task AJobFoundAgainByANewActivation_ShowsItsLastStep_NotZeros()
+    {
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-reactivated");
+        await job.Submit(Spec("tiny-reactivated", 3));
+        var before = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, Patience);
+        Assert.Equal(JobPhase.Completed, before.Phase);
+        Assert.True(before.TokensPerSecond > 0 && before.MaxVio > 0, $"{before.TokensPerSecond} tokens/s, MaxVio {before.MaxVio}");
+        Assert.True(await cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("tiny-reactivated").Drain(Patience));
+
+        // Collect every idle activation: the job grain's next call activates it again from the store.
+        await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var after = await job.GetStatus();
+
+        Assert.Equal((before.Phase, before.Step, before.Loss), (after.Phase, after.Step, after.Loss));
+        Assert.Equal(before.MaxVio, after.MaxVio, 6);
+        Assert.Equal(before.TokensPerSecond, after.TokensPerSecond, 3);
     }
 
     [Fact]
