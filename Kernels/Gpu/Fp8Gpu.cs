@@ -62,20 +62,27 @@ public static class Fp8Gpu
                 case "blockpad" when value is "1" or "4": BlockScalePad = value[0] - '0'; break;
                 case "swap" when value is "0" or "1": SwapOperands = value == "1"; break;
                 case "enabled" when value is "0" or "1": Enabled = value == "1"; break;
+                case "grouped" when value is "0" or "1": GroupedExperts = value == "1"; break;
                 case "out" when value is "float32": ProjectionOutput = ScalarType.Float32; break;
                 case "out" when value is "bfloat16": ProjectionOutput = ScalarType.BFloat16; break;
                 default:
-                    throw new ArgumentException($"{EnvironmentVariable}: '{part}' is not tile=0|1, block=0|1, blockpad=1|4, swap=0|1, enabled=0|1 or out=float32|bfloat16");
+                    throw new ArgumentException($"{EnvironmentVariable}: '{part}' is not tile=0|1, block=0|1, blockpad=1|4, swap=0|1, enabled=0|1, grouped=0|1 or out=float32|bfloat16");
             }
         }
     }
 
     /// <summary>The current settings in <see cref="Configure"/>'s syntax.</summary>
     public static string Settings =>
-        $"tile={TileScaleLayout},block={BlockScaleLayout},blockpad={BlockScalePad},swap={(SwapOperands ? 1 : 0)},enabled={(Enabled ? 1 : 0)},out={(ProjectionOutput == ScalarType.Float32 ? "float32" : "bfloat16")}";
+        $"tile={TileScaleLayout},block={BlockScaleLayout},blockpad={BlockScalePad},swap={(SwapOperands ? 1 : 0)},enabled={(Enabled ? 1 : 0)},grouped={(GroupedExperts ? 1 : 0)},out={(ProjectionOutput == ScalarType.Float32 ? "float32" : "bfloat16")}";
 
     /// <summary>False turns the GPU path off (the projection then emulates FP8), e.g. where its checks failed.</summary>
     public static bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// False keeps grouped routed experts' FP8 products per expert (<c>GpuFp8Projection</c> on each
+    /// expert's slice) instead of quantising all experts at once and slicing, e.g. where that check failed.
+    /// </summary>
+    public static bool GroupedExperts { get; set; } = true;
 
     /// <summary>True when the library is loaded and the FP8 GPU path is enabled.</summary>
     public static bool Available => Enabled && CudaKernels.IsLoaded;

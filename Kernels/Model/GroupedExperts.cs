@@ -94,6 +94,9 @@ public static class GroupedExperts
         };
     }
 
+    /// <summary>True when <see cref="Project"/> in FP8 runs the grouped GPU kernels on these tensors (not the per-expert fallback).</summary>
+    public static bool GroupsFp8OnGpu(Tensor x, Tensor weight) => GroupedFp8Projection.Supports(x, weight);
+
     /// <summary>The same product expert by expert through the ordinary per-projection path (the reference the grouped one is checked against).</summary>
     public static Tensor ProjectEach(Tensor x, Tensor weight, GemmPrecision precision)
     {

@@ -19,7 +19,7 @@ internal sealed class GroupedFp8Projection : autograd.MultiTensorFunction<Groupe
 
     /// <summary>True when this path can run: the GPU FP8 path is available, float32 CUDA tensors, 128-aligned shapes.</summary>
     public static bool Supports(Tensor x, Tensor weight) =>
-        Fp8Gpu.Available && !Fp8Gpu.SwapOperands && x.device_type == DeviceType.CUDA && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+        Fp8Gpu.Available && Fp8Gpu.GroupedExperts && !Fp8Gpu.SwapOperands && x.device_type == DeviceType.CUDA && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
         && x.dim() == 3 && weight.dim() == 3 && x.shape[0] == weight.shape[0] && x.shape[2] == weight.shape[2]
         && x.shape[1] % Fp8Gpu.Group == 0 && x.shape[2] % Fp8Gpu.Group == 0 && weight.shape[1] % Fp8Gpu.Group == 0
         && Fp8Gpu.Group % Fp8Gpu.TileRowPad == 0;
