@@ -42,7 +42,7 @@ public static class ConfigValidator
         if (m.DenseLayers > m.Layers) p.Add($"model.n_dense_layers: {m.DenseLayers} exceeds model.n_layers ({m.Layers})");
         if (m.DenseLayers > 0) Positive("inter_dim", m.InterDim);
         if (!ScoreFunctions.Contains(m.ScoreFunction)) p.Add($"model.score_func: must be one of {string.Join(", ", ScoreFunctions)} (got \"{m.ScoreFunction}\")");
-        if (!GroupedExpertSettings.Contains(m.GroupedExperts))
+        if (m.GroupedExperts is not null && !GroupedExpertSettings.Contains(m.GroupedExperts))
             p.Add($"model.grouped_experts: must be one of {string.Join(", ", GroupedExpertSettings)} (got \"{m.GroupedExperts}\")");
         if (!Precisions.Contains(m.GemmPrecision)) p.Add($"model.dtype: must be one of {string.Join(", ", Precisions)} (got \"{m.GemmPrecision}\")");
 

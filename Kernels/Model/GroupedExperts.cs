@@ -18,10 +18,10 @@ public static class GroupedExperts
     public const int CapacityMultiple = 128;
 
     /// <summary>
-    /// Whether the grouped path runs for <paramref name="input"/>: "on", "off", or "auto" (on for CUDA
+    /// Whether the grouped path runs for <paramref name="input"/>: "on", "off", or "auto" or null (on for CUDA
     /// tensors; off on the CPU, whose results and checkpoints stay those of the per-expert loop).
     /// </summary>
-    public static bool Use(string setting, Tensor input) => setting switch
+    public static bool Use(string? setting, Tensor input) => (setting ?? "auto") switch
     {
         "on" => true,
         "off" => false,

@@ -19,7 +19,7 @@ internal static class TrainBench
     {
         var run = ConfigLoader.LoadFile(options.Required("config"));
         var dtype = options.Text("dtype", run.Model!.GemmPrecision);
-        var model = run.Model with { GemmPrecision = dtype, GroupedExperts = options.Text("grouped", run.Model.GroupedExperts) };
+        var model = run.Model with { GemmPrecision = dtype, GroupedExperts = options.Text("grouped", run.Model.GroupedExperts ?? "auto") };
         var training = (run.Training ?? new TrainingConfig()) with
         {
             MicroBatchSize = options.Int("batch", run.Training?.MicroBatchSize ?? 8),

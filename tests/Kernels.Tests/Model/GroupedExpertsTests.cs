@@ -133,12 +133,15 @@ public sealed class GroupedExpertsTests
     }
 
     [Fact]
-    public void Use_FollowsTheSetting_AutoIsOffOnTheCpu()
+    public void Use_FollowsTheSetting_AutoIsOffOnTheCpu_AndAnUnsetKeyIsNotWritten()
     {
+        Assert.DoesNotContain("grouped_experts", Orchestrator.Kernels.Configuration.ConfigLoader.ToJson(TinyModels.Micro()), StringComparison.Ordinal);
+        Assert.Contains("\"grouped_experts\": \"on\"", Orchestrator.Kernels.Configuration.ConfigLoader.ToJson(TinyModels.Micro() with { GroupedExperts = "on" }), StringComparison.Ordinal);
         using var x = zeros(2, 2);
         Assert.True(GroupedExperts.Use("on", x));
         Assert.False(GroupedExperts.Use("off", x));
         Assert.False(GroupedExperts.Use("auto", x));
+        Assert.False(GroupedExperts.Use(null, x));
         Assert.Throws<ArgumentException>(() => GroupedExperts.Use("yes", x));
     }
 
