@@ -120,7 +120,7 @@ internal static class GroupedExpertCheck
         return ok ? 0 : 1;
     }
 
-    // A layer of moe-1b's routed experts (48 × SwiGLU 1024→512→1024, 8192 tokens × top-6, skewed loads):
+    // A layer of moe-1b's routed experts (48 × SwiGLU 1024→512→1024, 8192 tokens × top-6, loads 1 : 1.5 : 2, one idle):
     // grouped against the per-expert loop, output compared, and one forward+backward timed for each.
     private static int LayerCheck(Results results, GemmPrecision precision)
     {
@@ -128,11 +128,11 @@ internal static class GroupedExpertCheck
         const int experts = 48, dim = 1024, hidden = 512;
         const long rows = 8192 * 6;
         var weights = new double[experts];
-        for (var i = 0; i < experts; i++) weights[i] = 1.0 + (i % 7);
+        for (var i = 0; i < experts; i++) weights[i] = 1.0 + (0.5 * (i % 3)); // loads 1 : 1.5 : 2
         var counts = weights.Select(v => (long)(rows * v / weights.Sum())).ToArray();
         counts[0] += rows - counts.Sum();
+        counts[4] += counts[5]; // one expert with no rows
         counts[5] = 0;
-        counts[0] += rows - counts.Sum();
         set_default_device(Cuda);
         var ffns = Enumerable.Range(0, experts).Select(i => new FeedForward($"expert{i}", dim, hidden, precision)).ToArray();
         set_default_device(CPU);
