@@ -5,6 +5,7 @@ public static class ConfigValidator
 {
     private static readonly string[] ScoreFunctions = ["sigmoid", "softmax"];
     private static readonly string[] Precisions = ["float32", "bfloat16", "fp8"];
+    private static readonly string[] GroupedExpertSettings = ["auto", "on", "off"];
 
     /// <summary>All problems found, empty when the config is usable.</summary>
     public static IReadOnlyList<string> Validate(ModelConfig m, TrainingConfig? t = null)
@@ -41,6 +42,8 @@ public static class ConfigValidator
         if (m.DenseLayers > m.Layers) p.Add($"model.n_dense_layers: {m.DenseLayers} exceeds model.n_layers ({m.Layers})");
         if (m.DenseLayers > 0) Positive("inter_dim", m.InterDim);
         if (!ScoreFunctions.Contains(m.ScoreFunction)) p.Add($"model.score_func: must be one of {string.Join(", ", ScoreFunctions)} (got \"{m.ScoreFunction}\")");
+        if (m.GroupedExperts is not null && !GroupedExpertSettings.Contains(m.GroupedExperts))
+            p.Add($"model.grouped_experts: must be one of {string.Join(", ", GroupedExpertSettings)} (got \"{m.GroupedExperts}\")");
         if (!Precisions.Contains(m.GemmPrecision)) p.Add($"model.dtype: must be one of {string.Join(", ", Precisions)} (got \"{m.GemmPrecision}\")");
 
         var hasMoe = m.Layers > m.DenseLayers || m.MtpDepth > 0;

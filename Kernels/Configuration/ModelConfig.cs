@@ -47,6 +47,14 @@ public sealed record ModelConfig
 
     /// <summary>Precision of the GEMM inputs of every projection: "float32", "bfloat16" or "fp8".</summary>
     [JsonPropertyName("dtype")] public string GemmPrecision { get; init; } = "float32";
+    /// <summary>
+    /// Routed experts as one padded batched GEMM per projection ("on"), as a loop over experts ("off"),
+    /// or "auto" (also when absent, null): grouped for CUDA tensors, the loop on the CPU (whose numerics
+    /// stay as they were). Written only when set, so configs (and the config a checkpoint records) of
+    /// runs that never set it read exactly as before.
+    /// </summary>
+    [JsonPropertyName("grouped_experts"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? GroupedExperts { get; init; }
     /// <summary>Scale used to initialise weights (normal, std).</summary>
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.02;
 

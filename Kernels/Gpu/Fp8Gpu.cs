@@ -62,20 +62,27 @@ public static class Fp8Gpu
                 case "blockpad" when value is "1" or "4": BlockScalePad = value[0] - '0'; break;
                 case "swap" when value is "0" or "1": SwapOperands = value == "1"; break;
                 case "enabled" when value is "0" or "1": Enabled = value == "1"; break;
+                case "grouped" when value is "0" or "1": GroupedExperts = value == "1"; break;
                 case "out" when value is "float32": ProjectionOutput = ScalarType.Float32; break;
                 case "out" when value is "bfloat16": ProjectionOutput = ScalarType.BFloat16; break;
                 default:
-                    throw new ArgumentException($"{EnvironmentVariable}: '{part}' is not tile=0|1, block=0|1, blockpad=1|4, swap=0|1, enabled=0|1 or out=float32|bfloat16");
+                    throw new ArgumentException($"{EnvironmentVariable}: '{part}' is not tile=0|1, block=0|1, blockpad=1|4, swap=0|1, enabled=0|1, grouped=0|1 or out=float32|bfloat16");
             }
         }
     }
 
     /// <summary>The current settings in <see cref="Configure"/>'s syntax.</summary>
     public static string Settings =>
-        $"tile={TileScaleLayout},block={BlockScaleLayout},blockpad={BlockScalePad},swap={(SwapOperands ? 1 : 0)},enabled={(Enabled ? 1 : 0)},out={(ProjectionOutput == ScalarType.Float32 ? "float32" : "bfloat16")}";
+        $"tile={TileScaleLayout},block={BlockScaleLayout},blockpad={BlockScalePad},swap={(SwapOperands ? 1 : 0)},enabled={(Enabled ? 1 : 0)},grouped={(GroupedExperts ? 1 : 0)},out={(ProjectionOutput == ScalarType.Float32 ? "float32" : "bfloat16")}";
 
     /// <summary>False turns the GPU path off (the projection then emulates FP8), e.g. where its checks failed.</summary>
     public static bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// False keeps grouped routed experts' FP8 products per expert (<c>GpuFp8Projection</c> on each
+    /// expert's slice) instead of quantising all experts at once and slicing, e.g. where that check failed.
+    /// </summary>
+    public static bool GroupedExperts { get; set; } = true;
 
     /// <summary>True when the library is loaded and the FP8 GPU path is enabled.</summary>
     public static bool Available => Enabled && CudaKernels.IsLoaded;
@@ -117,6 +124,53 @@ public static class Fp8Gpu
             }
         }
         return new GpuFp8Operand(codes, scales, grouping, outRows, reduction, layout, stride);
+    }
+
+    /// <summary>
+    /// Quantises <paramref name="matrix"/> [E·rows, k] in one launch as <paramref name="experts"/> slices of
+    /// equal rows, each usable as an operand of its own (tiles: rows a multiple of <see cref="TileRowPad"/>;
+    /// blocks: a multiple of 128, so no scaling group straddles two experts).
+    /// </summary>
+    public static GpuFp8ExpertOperands QuantizeExperts(Tensor matrix, Fp8Grouping grouping, long experts)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        if (experts <= 0 || matrix.dim() != 2 || matrix.shape[0] % experts != 0)
+            throw new ArgumentException($"fp8 experts: [{string.Join(", ", matrix.shape)}] does not split into {experts} equal row slices", nameof(matrix));
+        var rows = matrix.shape[0] / experts;
+        var multiple = grouping == Fp8Grouping.Tile ? TileRowPad : Group;
+        if (rows % multiple != 0)
+            throw new ArgumentException($"fp8 experts: {rows} rows per expert is not a multiple of {multiple} ({grouping} scaling groups would straddle experts)", nameof(matrix));
+        var whole = Quantize(matrix, grouping);
+        try
+        {
+            return GpuFp8ExpertOperands.Split(whole, experts);
+        }
+        catch
+        {
+            whole.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// D = A·Bᵀ written into <paramref name="output"/> ([A rows, B rows], contiguous, float32 or bfloat16:
+    /// e.g. one expert's slice of a batched result), for unpadded operands and no operand swap.
+    /// </summary>
+    public static void GemmInto(GpuFp8Operand a, GpuFp8Operand b, Tensor output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        CheckGemmArguments(a, b, output.dtype);
+        if (SwapOperands) throw new InvalidOperationException("fp8 gemm into: not with swapped operands (use Gemm)");
+        if (a.PaddedRows != a.Rows || b.PaddedRows != b.Rows)
+            throw new ArgumentException($"fp8 gemm into: padded operands ({a.Rows} of {a.PaddedRows}, {b.Rows} of {b.PaddedRows} rows)", nameof(b));
+        if (output.dim() != 2 || output.shape[0] != a.Rows || output.shape[1] != b.Rows || !output.is_contiguous() || output.device_type != DeviceType.CUDA)
+            throw new ArgumentException($"fp8 gemm into: the output must be a contiguous CUDA [{a.Rows}, {b.Rows}], got [{string.Join(", ", output.shape)}] on {output.device}", nameof(output));
+        unsafe
+        {
+            CudaKernels.Check(CudaKernels.Native.Gemm(TensorPointer.Of(a.Codes), TensorPointer.Of(a.Scales), (int)a.Grouping,
+                TensorPointer.Of(b.Codes), TensorPointer.Of(b.Scales), (int)b.Grouping, TensorPointer.Of(output),
+                output.dtype == ScalarType.Float32 ? 0 : 1, a.Rows, b.Rows, a.PaddedLength, 0, IntPtr.Zero), "fp8 gemm");
+        }
     }
 
     /// <summary>D = A·Bᵀ for A [M, k] and B [N, k] quantised along k; D is [M, N] of <paramref name="outputType"/>.</summary>

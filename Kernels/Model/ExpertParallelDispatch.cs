@@ -12,7 +12,7 @@ namespace Orchestrator.Kernels.Model;
 /// </summary>
 internal static class ExpertParallelDispatch
 {
-    public static Tensor Run(Tensor flat, RouteDecision route, Tensor loads, ExpertSet experts, ExpertParallelism parallel)
+    public static Tensor Run(Tensor flat, RouteDecision route, Tensor loads, ExpertSet experts, ExpertParallelism parallel, bool grouped = false)
     {
         var collective = parallel.Collective;
         var placement = parallel.Placement;
@@ -34,15 +34,27 @@ internal static class ExpertParallelDispatch
         var received = AllToAllFunction.Exchange(collective, sorted.Rows, send, receive);
         var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank, flat.device);
         var inputs = received.index_select(0, byExpert);
-        var outputs = new List<Tensor>(placement.PerRank);
-        long start = 0;
-        for (var local = 0; local < placement.PerRank; local++)
+        Tensor expertOut;
+        if (grouped)
         {
-            // Every held expert runs, even on no rows, so that all ranks build the same graph.
-            outputs.Add(experts[first + local].forward(inputs.narrow(0, start, sizes[local])));
-            start += sizes[local];
+            // The capacity of the single-process run (the largest global count), so that an expert's
+            // batch has the same shape whichever rank runs it.
+            var held = Enumerable.Range(first, placement.PerRank).Select(e => experts[e]).ToArray();
+            var capacity = GroupedExperts.Capacity(Enumerable.Range(0, counts.Length).Select(e => all.Sum(source => source[e])));
+            expertOut = GroupedExperts.Run(inputs, sizes, held, capacity);
         }
-        var expertOut = cat(outputs, 0);
+        else
+        {
+            var outputs = new List<Tensor>(placement.PerRank);
+            long start = 0;
+            for (var local = 0; local < placement.PerRank; local++)
+            {
+                // Every held expert runs, even on no rows, so that all ranks build the same graph.
+                outputs.Add(experts[first + local].forward(inputs.narrow(0, start, sizes[local])));
+                start += sizes[local];
+            }
+            expertOut = cat(outputs, 0);
+        }
         var backInOrder = expertOut.index_select(0, byExpert.argsort());
         var returned = AllToAllFunction.Exchange(collective, backInOrder, receive, send);
 

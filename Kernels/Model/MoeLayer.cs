@@ -10,7 +10,8 @@ namespace Orchestrator.Kernels.Model;
 /// <summary>
 /// Mixture-of-experts FFN: shared experts see every token; each token also goes to its top-k
 /// routed experts. Tokens are grouped by expert (a stable sort, so the order is deterministic),
-/// each expert runs once on its rows, and the outputs are combined with the gates.
+/// each expert runs once on its rows (a loop over experts, or with <c>grouped_experts</c> one padded
+/// batched GEMM per projection: <see cref="GroupedExperts"/>), and the outputs are combined with the gates.
 /// </summary>
 public sealed class MoeLayer : nn.Module
 {
@@ -65,14 +66,20 @@ public sealed class MoeLayer : nn.Module
         var loads = _router.Loads(route.Experts);
         recorder.Record(moeIndex, loads, balance);
 
-        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel);
+        var grouped = GroupedExperts.Use(_config.GroupedExperts, flat);
+        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads, grouped) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel, grouped);
         var output = _shared is null ? routed : routed.add(_shared.forward(flat), Scalars.One);
         return output.view(b, t, d).MoveToOuterDisposeScope();
     }
 
-    private Tensor RunRoutedExperts(Tensor flat, RouteDecision route, Tensor loads)
+    private Tensor RunRoutedExperts(Tensor flat, RouteDecision route, Tensor loads, bool grouped)
     {
         var sorted = ExpertRows.Sort(flat, route, loads);
+        if (grouped)
+        {
+            var all = Enumerable.Range(0, sorted.Counts.Length).Select(e => _experts[e]).ToArray();
+            return sorted.Combine(GroupedExperts.Run(sorted.Rows, sorted.Counts, all, GroupedExperts.Capacity(sorted.Counts)), route);
+        }
         var outputs = new List<Tensor>(sorted.Counts.Length);
         long start = 0;
         for (var e = 0; e < sorted.Counts.Length; e++)

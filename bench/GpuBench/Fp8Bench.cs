@@ -37,6 +37,7 @@ internal static class Fp8Bench
         Fp8Gpu.Enabled = true;
         failures += GemmChecks(results);
         failures += ProjectionCheck(results);
+        failures += GroupedExpertCheck.Run(results);
         Fp8Gpu.Enabled = enabled;
         results.Add("fp8_gpu_settings", Fp8Gpu.Settings);
         if (options.Text("settings-file", "") is { Length: > 0 } settingsFile) File.WriteAllText(settingsFile, Fp8Gpu.Settings);

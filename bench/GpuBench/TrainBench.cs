@@ -19,7 +19,7 @@ internal static class TrainBench
     {
         var run = ConfigLoader.LoadFile(options.Required("config"));
         var dtype = options.Text("dtype", run.Model!.GemmPrecision);
-        var model = run.Model with { GemmPrecision = dtype };
+        var model = run.Model with { GemmPrecision = dtype, GroupedExperts = options.Text("grouped", run.Model.GroupedExperts ?? "auto") };
         var training = (run.Training ?? new TrainingConfig()) with
         {
             MicroBatchSize = options.Int("batch", run.Training?.MicroBatchSize ?? 8),
@@ -40,7 +40,8 @@ internal static class TrainBench
             : new RandomTokens(Math.Min(model.VocabSize, 50257), training.Seed);
         using var trainer = new Trainer(model, training, data, warmup + steps);
         var counts = ParameterCount.For(model);
-        var backend = dtype == "fp8" ? $"FP8 GEMMs: {(Fp8Gpu.Available ? "cuBLASLt block-scaled (CUDA kernels " + CudaKernels.Status + ")" : "emulation")}" : $"{dtype} GEMMs";
+        var backend = (dtype == "fp8" ? $"FP8 GEMMs: {(Fp8Gpu.Available ? "cuBLASLt block-scaled (CUDA kernels " + CudaKernels.Status + ")" : "emulation")}" : $"{dtype} GEMMs")
+            + $"; routed experts {(model.GroupedExperts == "off" ? "per expert" : "grouped")}{(dtype == "fp8" && model.GroupedExperts != "off" && !Fp8Gpu.GroupedExperts ? " (FP8 products per expert: grouped=0)" : "")}";
         Results.Say($"train {dtype}: {counts.Total:N0} parameters ({counts.Activated:N0} activated), batch {training.MicroBatchSize}x{training.SequenceLength}; {backend}");
         var losses = new JsonArray();
         var seconds = new List<double>();
@@ -64,6 +65,7 @@ internal static class TrainBench
         results.Add("run", new JsonObject
         {
             ["implementation"] = "orchestrator (C#, TorchSharp)", ["dtype"] = dtype, ["backend"] = backend,
+            ["grouped_experts"] = model.GroupedExperts != "off",
             ["parameters"] = counts.Total, ["activated_parameters"] = counts.Activated,
             ["micro_batch"] = training.MicroBatchSize, ["seq_len"] = training.SequenceLength,
             ["warmup_steps"] = warmup, ["timed_steps"] = steps, ["tokens_per_second"] = tokensPerSecond,

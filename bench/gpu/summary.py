@@ -39,17 +39,26 @@ if ours:
         for a, b in zip(ours["p4_all_to_all"], torch_ref["p4_all_to_all"]):
             print(f"P4 {a['bytes_per_rank'] / 1e6:.0f} MB: ours {a['algbw_gb_per_s']:.0f} GB/s, torch {b['algbw_gb_per_s']:.0f} GB/s = {a['algbw_gb_per_s'] / b['algbw_gb_per_s']:.0%} (goal 90%)")
 
+if fp8:
+    g = fp8.get("grouped_fp8_vs_per_expert")
+    if g:
+        print(f"grouped FP8 experts vs per-expert FP8: {g}")
+    for layer in fp8.get("grouped_layer", []):
+        print(f"grouped experts layer: {layer}")
+
 config = json.load(open(os.path.join(os.path.dirname(__file__), "../../deploy/configs/moe-1b.json")))["model"]
-ref = load("p2-torch.json")
-for name in ("p2-ours-bfloat16.json", "p2-ours-fp8.json", "p2-torch.json"):
+refs = {"PyTorch loop": load("p2-torch.json"), "PyTorch grouped": load("p2-torch-grouped.json")}
+for name in ("p2-ours-bfloat16.json", "p2-ours-fp8.json", "p2-torch.json", "p2-torch-grouped.json"):
     r = load(name)
     if not r:
         continue
     r = r.get("run", r)
     mfu = r["tokens_per_second"] * flops_per_token(config, r["seq_len"]) / PEAK_BF16
-    ratio = f", {r['tokens_per_second'] / ref['tokens_per_second']:.2f}x PyTorch" if ref else ""
-    print(f"P2 {r['implementation']} {r['dtype']}: {r['tokens_per_second']:.0f} tokens/s{ratio}, MFU {mfu:.1%} of bf16 peak, "
-          f"peak memory {r['peak_memory_bytes'] / 1e9:.2f} GB (baseline {r['baseline_memory_bytes'] / 1e9:.2f})")
+    ratios = "".join(f", {r['tokens_per_second'] / ref['tokens_per_second']:.2f}x {label}" for label, ref in refs.items() if ref)
+    experts = "grouped experts" if r.get("grouped_experts") else "per-expert loop"
+    reserved = f", torch reserved {r['max_memory_reserved_bytes'] / 1e9:.2f} GB" if "max_memory_reserved_bytes" in r else ""
+    print(f"P2 {r['implementation']} {r['dtype']} ({experts}): {r['tokens_per_second']:.0f} tokens/s{ratios}, MFU {mfu:.1%} of bf16 peak, "
+          f"peak memory {r['peak_memory_bytes'] / 1e9:.2f} GB (baseline {r['baseline_memory_bytes'] / 1e9:.2f}){reserved}")
 
 def tail_mean(run, n, tail):
     losses = run["run"]["losses"]

@@ -4,7 +4,7 @@ Same architecture, shapes and precisions as the C# model: FP32 master weights; e
 the gate and the output head multiplies in bfloat16 (inputs cast, product widened back to FP32); MLA with
 a low-rank query and compressed KV, decoupled RoPE, causal SDPA in FP32; MoE with sigmoid scores,
 group-limited top-k on score + bias, normalised gates times route_scale, tokens sorted by expert and one
-GEMM group per expert, shared experts, the sequence-wise balance loss; one MTP module sharing the
+GEMM group per expert (or, with "grouped_experts": "on", one padded bmm per projection), shared experts, the sequence-wise balance loss; one MTP module sharing the
 embedding and head. Not bit-identical to the C# model (different initialisation stream).
 """
 import math
@@ -102,6 +102,33 @@ class Moe(nn.Module):
         self.shared = FeedForward(c["dim"], c["n_shared_experts"] * c["moe_inter_dim"]) if c["n_shared_experts"] else None
         self.loads = None
         self.balance = None
+        self.grouped = c.get("grouped_experts", "off") == "on"
+
+    def expert_loop(self, rows, counts):
+        """Each expert on its rows, one after another (the C# model's grouped_experts=off)."""
+        outputs, start = [], 0
+        for i, n in enumerate(counts):
+            if n:
+                outputs.append(self.experts[i](rows[start:start + n]))
+                start += n
+        return torch.cat(outputs, 0)
+
+    def grouped_experts(self, rows, loads, counts):
+        """The C# model's grouped_experts=on: rows into [E, cap, d] (cap = largest count rounded up to 128, pad
+        rows zero) by an index of unique positions, bmm with the stacked expert weights cast to bf16 once,
+        SwiGLU, bmm back, the real rows taken out by the same index."""
+        e, d, total = len(counts), rows.shape[1], rows.shape[0]
+        cap = max(1, -(-max(counts) // 128)) * 128
+        starts = torch.cumsum(loads, 0) - loads
+        shift = torch.arange(e, device=rows.device) * cap - starts
+        positions = torch.arange(total, device=rows.device) + shift.repeat_interleave(loads, output_size=total)
+        padded = rows.new_zeros(e * cap, d).index_copy(0, positions, rows).view(e, cap, d).to(torch.bfloat16)
+        w1 = torch.stack([x.w1.weight for x in self.experts]).to(torch.bfloat16)
+        w3 = torch.stack([x.w3.weight for x in self.experts]).to(torch.bfloat16)
+        w2 = torch.stack([x.w2.weight for x in self.experts]).to(torch.bfloat16)
+        hidden = F.silu(torch.bmm(padded, w1.transpose(1, 2)).float()) * torch.bmm(padded, w3.transpose(1, 2)).float()
+        out = torch.bmm(hidden.to(torch.bfloat16), w2.transpose(1, 2)).float()
+        return out.view(e * cap, d).index_select(0, positions)
 
     def route(self, flat):
         c = self.c
@@ -138,12 +165,7 @@ class Moe(nn.Module):
         order = experts.flatten().sort(stable=True).indices
         rows = flat.index_select(0, order // k)
         counts = loads.tolist()  # one device-to-host copy: the split sizes (as in the C# model)
-        outputs, start = [], 0
-        for i, n in enumerate(counts):
-            if n:
-                outputs.append(self.experts[i](rows[start:start + n]))
-                start += n
-        sorted_out = torch.cat(outputs, 0)
+        sorted_out = self.grouped_experts(rows, loads, counts) if self.grouped else self.expert_loop(rows, counts)
         per_choice = sorted_out.index_select(0, order.argsort()).view(-1, k, d)
         routed = (per_choice * gates.unsqueeze(-1)).sum(1)
         out = routed + self.shared(flat) if self.shared is not None else routed

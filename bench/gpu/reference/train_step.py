@@ -1,6 +1,6 @@
 """P2 reference: the same model step as `orchestrator-gpu-bench train` in eager PyTorch, same device, shapes and dtype.
 
-python3 train_step.py CONFIG --batch B --seq S --warmup W --steps N --out result.json
+python3 train_step.py CONFIG --batch B --seq S --warmup W --steps N [--grouped on|off] --out result.json
 Random tokens (as the C# run without --data); AdamW (torch's default foreach implementation), global-norm
 clipping, the aux-loss-free bias update after each step. Peak memory is sampled the same way as the C#
 run (driver's total - free every 10 ms) and also read from the caching allocator.
@@ -23,9 +23,11 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--grouped", choices=["on", "off"], default="off", help="routed experts as a per-expert loop (off) or padded bmm (on)")
     args = ap.parse_args()
     run = json.load(open(args.config))
     c, tr = run["model"], run["training"]
+    c = dict(c, grouped_experts=args.grouped)
     device = torch.device("cuda:0")
     torch.manual_seed(tr["seed"])
     peak = [0]
@@ -78,14 +80,16 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     result = {
         "implementation": f"PyTorch {torch.__version__} eager", "dtype": "bfloat16", "parameters": params,
+        "grouped_experts": args.grouped == "on",
         "micro_batch": args.batch, "seq_len": args.seq, "warmup_steps": args.warmup, "timed_steps": args.steps,
         "tokens_per_second": tps, "step_seconds_median": sorted(seconds)[len(seconds) // 2],
         "peak_memory_bytes": peak[0], "baseline_memory_bytes": baseline,
         "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(device),
+        "max_memory_reserved_bytes": torch.cuda.max_memory_reserved(device),
         "flops_per_token": flops_per_token(c, args.seq), "losses": losses,
     }
     json.dump(result, open(args.out, "w"), indent=2)
-    print(f"P2 PyTorch eager bf16: {tps:.0f} tokens/s, peak device memory {peak[0] / 1e9:.2f} GB (baseline {baseline / 1e9:.2f} GB)", flush=True)
+    print(f"P2 PyTorch eager bf16 ({'grouped experts' if args.grouped == 'on' else 'per-expert loop'}): {tps:.0f} tokens/s, peak device memory {peak[0] / 1e9:.2f} GB (baseline {baseline / 1e9:.2f} GB)", flush=True)
 
 
 if __name__ == "__main__":

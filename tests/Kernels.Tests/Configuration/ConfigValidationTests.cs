@@ -22,6 +22,7 @@ public sealed class ConfigValidationTests
     [InlineData("\"n_dense_layers\": 1", "\"n_dense_layers\": 4", "model.n_dense_layers")]
     [InlineData("\"qk_rope_head_dim\": 16", "\"qk_rope_head_dim\": 15", "model.qk_rope_head_dim")]
     [InlineData("\"dtype\": \"float32\"", "\"dtype\": \"float16\"", "model.dtype")]
+    [InlineData("\"dtype\": \"float32\"", "\"dtype\": \"float32\", \"grouped_experts\": \"always\"", "model.grouped_experts")]
     [InlineData("\"micro_batch_size\": 8", "\"micro_batch_size\": -1", "training.micro_batch_size")]
     [InlineData("\"min_lr\": 0.0002", "\"min_lr\": 0.5", "training.min_lr")]
     public void InconsistentValue_IsRejected_NamingTheField(string original, string replacement, string field)

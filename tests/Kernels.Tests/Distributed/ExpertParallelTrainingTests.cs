@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Tests.Support;
 using Orchestrator.Kernels.Training;
@@ -24,10 +25,10 @@ public sealed class ExpertParallelTrainingTests
         }
     }
 
-    private static (List<StepReport> Reports, float[][] Biases) Single()
+    private static (List<StepReport> Reports, float[][] Biases) Single(ModelConfig? model = null)
     {
         var training = TinyModels.MicroTraining with { MicroBatchSize = GlobalRows };
-        using var trainer = new Trainer(TinyModels.Micro(), training, new PatternBatchSource(257, GlobalRows, training.SequenceLength + 2), Steps);
+        using var trainer = new Trainer(model ?? TinyModels.Micro(), training, new PatternBatchSource(257, GlobalRows, training.SequenceLength + 2), Steps);
         var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
         return (reports, trainer.Model.MoeLayers.Select(m => m.ExpertBias.data<float>().ToArray()).ToArray());
     }
@@ -48,7 +49,7 @@ public sealed class ExpertParallelTrainingTests
         }, TimeSpan.FromMinutes(1));
     }
 
-    private static (List<StepReport> Reports, float[][] Biases)[] ExpertParallel(int world, string transport = "in-process")
+    private static (List<StepReport> Reports, float[][] Biases)[] ExpertParallel(int world, string transport = "in-process", ModelConfig? model = null)
     {
         var collectives = Transport(transport, world);
         var rows = GlobalRows / world;
@@ -59,7 +60,7 @@ public sealed class ExpertParallelTrainingTests
             Torch.Ready();
             var parallel = new ExpertParallelism(collectives(rank), ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, world));
             var source = new RankSlice(new PatternBatchSource(257, GlobalRows, window), rank, rows, window);
-            using var trainer = new Trainer(TinyModels.Micro(), training, source, Steps, parallel);
+            using var trainer = new Trainer(model ?? TinyModels.Micro(), training, source, Steps, parallel);
             var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
             return (reports, trainer.Model.MoeLayers.Select(m => m.ExpertBias.data<float>().ToArray()).ToArray());
         }, TaskCreationOptions.LongRunning)).ToArray();
@@ -68,13 +69,15 @@ public sealed class ExpertParallelTrainingTests
     }
 
     [Theory]
-    [InlineData(2, "in-process")]
-    [InlineData(4, "in-process")]
-    [InlineData(4, "mailbox")]
-    public void ExpertParallelRun_RoutesAndBalancesIdentically_AndMatchesTheSingleProcessLoss(int world, string transport)
+    [InlineData(2, "in-process", "off")]
+    [InlineData(4, "in-process", "off")]
+    [InlineData(4, "mailbox", "off")]
+    [InlineData(2, "in-process", "on")]
+    public void ExpertParallelRun_RoutesAndBalancesIdentically_AndMatchesTheSingleProcessLoss(int world, string transport, string grouped)
     {
-        var single = Single();
-        var ranks = ExpertParallel(world, transport);
+        var model = TinyModels.Micro() with { GroupedExperts = grouped };
+        var single = Single(model);
+        var ranks = ExpertParallel(world, transport, model);
 
         foreach (var (reports, biases) in ranks)
         {

@@ -74,10 +74,10 @@ public sealed class CudaBindingTests
         var saved = Fp8Gpu.Settings;
         try
         {
-            Fp8Gpu.Configure("tile=0, block=1 ,blockpad=4,swap=1,out=bfloat16");
-            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,out=bfloat16", Fp8Gpu.Settings);
+            Fp8Gpu.Configure("tile=0, block=1 ,blockpad=4,swap=1,out=bfloat16,grouped=0");
+            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,grouped=0,out=bfloat16", Fp8Gpu.Settings);
             Fp8Gpu.Configure(null);
-            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,out=bfloat16", Fp8Gpu.Settings);
+            Assert.Equal("tile=0,block=1,blockpad=4,swap=1,enabled=1,grouped=0,out=bfloat16", Fp8Gpu.Settings);
             AssertMessage(() => Fp8Gpu.Configure("tile=2"), "'tile=2'");
             AssertMessage(() => Fp8Gpu.Configure("out=fp16"), "'out=fp16'");
         }
