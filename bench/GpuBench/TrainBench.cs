@@ -24,7 +24,10 @@ internal static class TrainBench
         {
             MicroBatchSize = options.Int("batch", run.Training?.MicroBatchSize ?? 8),
             SequenceLength = options.Int("seq", run.Training?.SequenceLength ?? 128),
+            Seed = (ulong)options.Int("seed", (int)(run.Training?.Seed ?? 1234UL)),
         };
+        // A time budget (the loss runs): stop after the step that passes it and record the steps run.
+        var budget = options.Int("max-seconds", 0);
         var warmup = options.Int("warmup", 3);
         var steps = options.Int("steps", 10);
         var results = new Results(options.Required("out"));
@@ -46,8 +49,15 @@ internal static class TrainBench
         var losses = new JsonArray();
         var seconds = new List<double>();
         var memoryAfterStep = new JsonArray();
+        var wall = Stopwatch.StartNew();
         for (var s = 0; s < warmup + steps; s++)
         {
+            if (budget > 0 && s > warmup && wall.Elapsed.TotalSeconds > budget)
+            {
+                Results.Say($"  stopped after {s} steps: the {budget} s budget is spent");
+                break;
+            }
+
             var clock = Stopwatch.StartNew();
             var report = trainer.TrainStep();
             clock.Stop();
@@ -68,7 +78,7 @@ internal static class TrainBench
             ["grouped_experts"] = model.GroupedExperts != "off",
             ["parameters"] = counts.Total, ["activated_parameters"] = counts.Activated,
             ["micro_batch"] = training.MicroBatchSize, ["seq_len"] = training.SequenceLength,
-            ["warmup_steps"] = warmup, ["timed_steps"] = steps, ["tokens_per_second"] = tokensPerSecond,
+            ["warmup_steps"] = warmup, ["timed_steps"] = seconds.Count, ["seed"] = training.Seed, ["tokens_per_second"] = tokensPerSecond,
             ["step_seconds_median"] = seconds.Order().ElementAt(seconds.Count / 2),
             ["peak_memory_bytes"] = peak, ["baseline_memory_bytes"] = memory.Baseline, ["losses"] = losses, ["memory_after_step_bytes"] = memoryAfterStep,
         });
