@@ -24,14 +24,19 @@ public sealed class DeepSeekModel : nn.Module
     private readonly MoeLayer[] _moeLayers;
 
     /// <summary>Builds the model with weights drawn from (<paramref name="seed"/>, parameter name).</summary>
-    /// <remarks>With <paramref name="parallel"/>, this rank holds only its share of the routed experts.</remarks>
-    public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null) : base("deepseek")
+    /// <remarks>
+    /// With <paramref name="parallel"/>, this rank holds only its share of the routed experts. The weights are
+    /// drawn on the CPU and moved to <paramref name="device"/> (default: the CPU); libtorch's process-wide
+    /// default device is never used.
+    /// </remarks>
+    public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null, Device? device = null) : base("deepseek")
     {
         var problems = ConfigValidator.Validate(config);
         if (problems.Count > 0) throw new ConfigException("model config", problems);
         _config = config;
-        _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta);
-        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32));
+        Device = device ?? CPU;
+        _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta, Device);
+        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32, device: CPU));
         register_parameter("embed", _embedding);
 
         var blocks = new ModuleList<TransformerBlock>();
@@ -55,7 +60,11 @@ public sealed class DeepSeekModel : nn.Module
 
         ParameterInit.Initialize(this, seed, config.InitStd);
         _moeLayers = _blocks.Select(b => b.Moe).Concat(_mtp.Select(m => m.Block.Moe)).OfType<MoeLayer>().ToArray();
+        if (Device.type != DeviceType.CPU) this.to(Device);
     }
+
+    /// <summary>The device the weights, buffers and position tables live on.</summary>
+    public Device Device { get; }
 
     public ModelConfig Config => _config;
 
@@ -66,7 +75,7 @@ public sealed class DeepSeekModel : nn.Module
     public IReadOnlyList<MoeLayer> MoeLayers => _moeLayers;
 
     /// <summary>A recorder sized for this model.</summary>
-    public RoutingRecorder NewRecorder() => new(_moeLayers.Length, Math.Max(_config.RoutedExperts, 1));
+    public RoutingRecorder NewRecorder() => new(_moeLayers.Length, Math.Max(_config.RoutedExperts, 1), Device);
 
     /// <summary>Next-token logits [B, T, V] of the main model for tokens [B, T] (no MTP).</summary>
     public Tensor Logits(Tensor tokens, RoutingRecorder recorder)
