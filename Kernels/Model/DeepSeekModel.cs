@@ -25,9 +25,9 @@ public sealed class DeepSeekModel : nn.Module
 
     /// <summary>Builds the model with weights drawn from (<paramref name="seed"/>, parameter name).</summary>
     /// <remarks>
-    /// With <paramref name="parallel"/>, this rank holds only its share of the routed experts. The weights are
-    /// drawn on the CPU and moved to <paramref name="device"/> (default: the CPU); libtorch's process-wide
-    /// default device is never used.
+    /// With <paramref name="parallel"/>, this rank holds only its share of the routed experts. Every module is
+    /// built on <paramref name="device"/> (default: the CPU; the weights are drawn on the CPU and copied there);
+    /// libtorch's process-wide default device is never used.
     /// </remarks>
     public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null, Device? device = null) : base("deepseek")
     {
@@ -35,8 +35,9 @@ public sealed class DeepSeekModel : nn.Module
         if (problems.Count > 0) throw new ConfigException("model config", problems);
         _config = config;
         Device = device ?? CPU;
+        using var building = ModuleDevice.Use(Device);
         _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta, Device);
-        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32, device: CPU));
+        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32, device: Device));
         register_parameter("embed", _embedding);
 
         var blocks = new ModuleList<TransformerBlock>();
@@ -60,7 +61,6 @@ public sealed class DeepSeekModel : nn.Module
 
         ParameterInit.Initialize(this, seed, config.InitStd);
         _moeLayers = _blocks.Select(b => b.Moe).Concat(_mtp.Select(m => m.Block.Moe)).OfType<MoeLayer>().ToArray();
-        if (Device.type != DeviceType.CPU) this.to(Device);
     }
 
     /// <summary>The device the weights, buffers and position tables live on.</summary>
