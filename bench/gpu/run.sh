@@ -7,7 +7,7 @@
 # an ignored folder of that checkout and carry it:
 #   bench/gpu/pack.sh /work/main/.device/gpu        (here; carry ".device/gpu")
 #   cd .device/gpu/repo && PHASES="fp8 demo nccl train loss" STEPS_LOSS=200 LOSS_BATCH=8 bash bench/gpu/run.sh   (there)
-#   PHASES (default: all) picks what runs; STEPS_LOSS, LOSS_BATCH, LOSS_TIMEOUT shape the FP8-vs-BF16 loss runs.
+#   PHASES (default: all) picks what runs (demo: the one-GPU demo, then EP = 2 over NCCL in one silo, ~60 s); STEPS_LOSS, LOSS_BATCH, LOSS_TIMEOUT shape the FP8-vs-BF16 loss runs.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 RES=/tmp/res # everything lands here; packed into $OUT at the end (the tool returns at most 8 files)
@@ -44,7 +44,27 @@ grep -E "registers|spill" "$RES/nvcc.log" | head -20 >> "$LOG"
 
 if has demo || has nccl || has loss; then
   say "demo: the one-node cluster trains the demo job through the grains, its rank on cuda:0"
-  timeout 90 $O demo --libtorch "$TORCH_LIB" --devices cuda:0 --seconds 25 --work-dir /tmp/demo --summary-json "$RES/demo-summary.json" 2>&1 | tail -15 | tee -a "$LOG"
+  timeout 30 $O demo --libtorch "$TORCH_LIB" --devices cuda:0 --seconds 10 --no-dashboard --work-dir /tmp/demo \
+    --summary-json "$RES/demo-summary.json" 2>&1 | tail -8 | tee -a "$LOG"
+fi
+
+if has demo; then
+  # Two GPU ranks in one silo (EP = 2, one rank per GPU), NCCL as their data plane, the unique id
+  # published by rank 0 through the job's NcclRendezvousGrain; the summary names each rank's data plane.
+  say "demo EP=2: ranks on cuda:0 and cuda:1 of one silo, data plane nccl (id via grains)"
+  timeout 45 $O demo --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
+    --summary-json "$RES/demo-ep2-summary.json" > "$RES/demo-ep2.log" 2>&1
+  echo "demo EP=2 exit $?" >> "$RES/demo-ep2.log"
+  grep -E "planned|data plane|Done:|ended|ERR|FTL|Exception|exit" "$RES/demo-ep2.log" | tail -14 | tee -a "$LOG"
+  python3 - "$RES/demo-ep2-summary.json" <<'PY' 2>&1 | tee -a "$LOG"
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    sys.exit(f"demo EP=2: no summary ({e})")
+planes = ", ".join(f"rank {r['rank']} {r['device']}: {r['data_plane']}" for r in s.get("ranks", []))
+print(f"demo EP=2: {s['steps']} steps, loss {s['loss_first']:.4f} -> {s['loss_last']:.4f}, {s['tokens_per_second']:.0f} tokens/s (rank 0); {planes}")
+PY
 fi
 
 if has nccl; then
