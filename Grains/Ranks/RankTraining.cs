@@ -38,23 +38,24 @@ internal static class RankTraining
         var training = config.Training!;
         // libtorch's thread count is process-wide; the rank sets it, as the single-process run does.
         TorchSharp.torch.set_num_threads(training.Threads);
-        // A GPU rank computes on its device: the trainer is given it (libtorch's default device, which is
-        // process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
-        // thread) before anything GPU, so NCCL and the FP8 kernels work on it too.
-        var device = TorchSharp.torch.CPU;
-        if (CudaDevice.IndexOf(start.Assignment.Device) is { } cuda)
-        {
-            CudaDevice.Select(cuda);
-            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
-        }
         using var dataset = TokenDataset.Open(spec.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         // Every rank trains on its own rows of the global batch (EP ranks are data-parallel for the dense layers).
         var ranks = start.Layout.Ep * start.Layout.Dp;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
             start.Assignment.Rank, ranks);
+        // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var parallel = dataPlane.Connect(start, model.RoutedExperts, peers, stop);
         reportPlane(dataPlane.Decision!);
+        // A GPU rank computes on its device: the trainer is given it (libtorch's default device, which is
+        // process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
+        // thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too.
+        var device = TorchSharp.torch.CPU;
+        if (CudaDevice.IndexOf(start.Assignment.Device) is { } cuda)
+        {
+            CudaDevice.Select(cuda);
+            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
+        }
         // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
         var authority = start.Assignment.Rank == 0 ? new GrainBiasAuthority(balancer, epoch) : null;
         IExpertBiasAuthority biases = parallel is null ? authority! : new BroadcastBiasAuthority(parallel.World, authority);

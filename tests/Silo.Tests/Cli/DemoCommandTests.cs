@@ -51,6 +51,18 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("data_plane nccl: rank 0 is on cpu:0", result.All, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Demo_AskingForNccl_OnGpuSlotsWithoutLibnccl_FailsTheJob_AfterTheRanksAgreedOverGrainCalls()
+    {
+        // This machine has no GPU and no libnccl: the slots are only names, so the ranks get as far as the
+        // data-plane agreement (an all-gather of "libnccl loaded" over grain calls) and fail together with its reason.
+        var result = await CliProcess.Run(TimeSpan.FromMinutes(4), "demo", "--devices", "cuda:0-1", "--ep", "2", "--data-plane", "nccl", "--steps", "2",
+            "--seconds", "120", "--no-dashboard", "--work-dir", _dir);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("data_plane nccl: libnccl did not load on ranks 0, 1", result.All, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--ep", "2", "--devices")] // two ranks, one slot (cpu:1)
     [InlineData("--ep", "0", "--ep")]
