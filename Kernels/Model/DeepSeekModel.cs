@@ -26,15 +26,15 @@ public sealed class DeepSeekModel : nn.Module
     /// <summary>Builds the model with weights drawn from (<paramref name="seed"/>, parameter name).</summary>
     /// <remarks>
     /// With <paramref name="parallel"/>, this rank holds only its share of the routed experts. Every module is
-    /// built on <paramref name="device"/> (default: the CPU; the weights are drawn on the CPU and copied there);
-    /// libtorch's process-wide default device is never used.
+    /// built on <paramref name="device"/> (the weights are drawn on the CPU and copied there); null takes
+    /// libtorch's process-wide default device once, here; nothing later reads it.
     /// </remarks>
     public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null, Device? device = null) : base("deepseek")
     {
         var problems = ConfigValidator.Validate(config);
         if (problems.Count > 0) throw new ConfigException("model config", problems);
         _config = config;
-        Device = device ?? CPU;
+        Device = device ?? get_default_device();
         using var building = ModuleDevice.Use(Device);
         _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta, Device);
         _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32, device: Device));

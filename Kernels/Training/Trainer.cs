@@ -35,8 +35,9 @@ public sealed class Trainer : IDisposable
     /// it holds its share of the routed experts, trains on its data shard, and averages the
     /// replicated (dense) gradients with the other ranks every step. <paramref name="biases"/> decides
     /// the expert biases after each step (default: computed here; every rank computes the same).
-    /// The model and every tensor of the step live on <paramref name="device"/> (default: the CPU), never on
-    /// libtorch's process-wide default device, so ranks of one process can train on different GPUs.
+    /// The model and every tensor of the step live on <paramref name="device"/>, so ranks of one process can
+    /// train on different GPUs; null takes libtorch's process-wide default device once, here (for callers
+    /// that set it, such as the GPU benches); nothing later reads it.
     /// </summary>
     public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null,
         IExpertBiasAuthority? biases = null, Device? device = null)
@@ -51,7 +52,7 @@ public sealed class Trainer : IDisposable
         _data = data;
         _parallel = parallel;
         _biases = biases ?? LocalBiasAuthority.Instance;
-        _device = device ?? CPU;
+        _device = device ?? get_default_device();
         _model = new DeepSeekModel(model, training.Seed, parallel, _device);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
