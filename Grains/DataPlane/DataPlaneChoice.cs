@@ -71,7 +71,6 @@ public static class DataPlaneChoice
     {
         var notGpu = ranks.FirstOrDefault(r => !r.Device.StartsWith("cuda:", StringComparison.Ordinal));
         if (notGpu is not null) return $"rank {notGpu.Rank} is on {notGpu.Device}@{notGpu.Node}, not on a GPU";
-        if (layout.Dp > 1) return $"dp = {layout.Dp}: NCCL sub-groups (EP groups, replica groups) are not built, NCCL runs dp = 1 only";
         var shared = ranks.GroupBy(r => (r.Node, r.Device)).FirstOrDefault(g => g.Count() > 1);
         if (shared is not null) return $"ranks {string.Join(", ", shared.Select(r => r.Rank))} share {shared.Key.Device}@{shared.Key.Node} (NCCL needs one GPU per rank)";
         return null;

@@ -10,13 +10,13 @@ public static class NcclRendezvous
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     /// <summary>
-    /// Waits for the id of <paramref name="epoch"/>: long polls of the grain (each at most 20 s, so no call
+    /// Waits for the id of <paramref name="group"/>'s communicator in <paramref name="epoch"/>: long polls of the grain (each at most 20 s, so no call
     /// nears Orleans' response timeout), never a busy loop.
     /// </summary>
     /// <exception cref="TimeoutException">Nothing was published within <paramref name="timeout"/>.</exception>
     /// <exception cref="CollectiveAbortedException"><paramref name="stop"/> was cancelled (the rank was stopped).</exception>
     /// <exception cref="StaleEpochException">The job moved to a newer epoch.</exception>
-    public static async Task<byte[]> FetchAsync(INcclRendezvousGrain rendezvous, long epoch, TimeSpan timeout, CancellationToken stop)
+    public static async Task<byte[]> FetchAsync(INcclRendezvousGrain rendezvous, long epoch, int group, TimeSpan timeout, CancellationToken stop)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);
         var clock = Stopwatch.StartNew();
@@ -24,12 +24,12 @@ public static class NcclRendezvous
         {
             var left = timeout - clock.Elapsed;
             if (left <= TimeSpan.Zero)
-                throw new TimeoutException($"no NCCL id for epoch {epoch} after {timeout.TotalSeconds:F0} s: rank 0 did not publish it");
+                throw new TimeoutException($"no NCCL id for group {group} of epoch {epoch} after {timeout.TotalSeconds:F0} s: its first rank did not publish it");
             if (stop.IsCancellationRequested) throw new CollectiveAbortedException("stopped while waiting for the NCCL id");
             byte[]? id;
             try
             {
-                id = await rendezvous.Fetch(epoch, left < NcclRendezvousGrain.MaxWait ? left : NcclRendezvousGrain.MaxWait).WaitAsync(stop);
+                id = await rendezvous.Fetch(epoch, group, left < NcclRendezvousGrain.MaxWait ? left : NcclRendezvousGrain.MaxWait).WaitAsync(stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -6,7 +6,7 @@ namespace Orchestrator.Grains.Jobs;
 /// <summary>The spec's <c>data_plane</c>: "auto" (the default), "nccl" or "grains".</summary>
 public static partial class JobSpecParser
 {
-    private static DataPlaneMode DataPlane(JsonNode? node, ParallelLayout layout)
+    private static DataPlaneMode DataPlane(JsonNode? node)
     {
         if (node is null) return DataPlaneMode.Auto;
         if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
@@ -18,9 +18,6 @@ public static partial class JobSpecParser
             "grains" => DataPlaneMode.Grains,
             var other => throw new JobSpecException("data_plane", $"'{other}' is not a data plane: one of \"auto\", \"nccl\", \"grains\""),
         };
-        if (mode == DataPlaneMode.Nccl && layout.Dp > 1)
-            throw new JobSpecException("data_plane",
-                $"nccl runs dp = 1 only (one communicator per job; the EP and replica sub-groups are not built), and parallel.dp is {layout.Dp}: use \"grains\" or \"auto\"");
         return mode;
     }
 

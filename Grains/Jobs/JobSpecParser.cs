@@ -66,7 +66,7 @@ public static partial class JobSpecParser
         return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
         {
             Recovery = Recovery(root["recovery"]),
-            DataPlane = DataPlane(root["data_plane"], layout),
+            DataPlane = DataPlane(root["data_plane"]),
         };
     }
 

@@ -5,14 +5,15 @@ namespace Orchestrator.Grains.Ranks;
 
 /// <summary>
 /// One rank's data plane for one epoch: chooses it (<see cref="DataPlaneChoice"/>, the ranks agreeing over
-/// grain calls on whether libnccl loads), builds its collectives — mailboxes fed by grain calls, or an NCCL
-/// communicator whose unique id rank 0 publishes through the job's <see cref="INcclRendezvousGrain"/> — and
+/// grain calls on whether libnccl loads), builds its collectives — mailboxes fed by grain calls, or NCCL
+/// communicators (one per process group) whose unique ids the groups' first ranks publish through the job's
+/// <see cref="INcclRendezvousGrain"/> — and
 /// aborts them when the rank is stopped, so a rank blocked in a collective returns.
 /// </summary>
 internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epoch) : IDisposable
 {
     private readonly object _gate = new();
-    private NcclCollective? _nccl;
+    private readonly List<NcclCollective> _communicators = [];
     private string? _aborted;
 
     /// <summary>What <see cref="Connect"/> chose; null before.</summary>
@@ -38,61 +39,80 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
         Decision = decision;
         return decision.Kind switch
         {
-            DataPlaneKind.Nccl => new ExpertParallelism(Join(start, stop), ExpertPlacement.Create(routedExperts, start.Layout.Ep)),
+            DataPlaneKind.Nccl => Communicators(start, routedExperts, stop),
             DataPlaneKind.Grains => RankGroups.Of(start.Assignment, start.Layout, routedExperts, peers),
             _ => null,
         };
     }
 
-    /// <summary>Breaks the rank's NCCL communicator (ncclCommAbort), now or as soon as it exists.</summary>
+    /// <summary>Breaks the rank's NCCL communicators (ncclCommAbort), now or as soon as they exist.</summary>
     public void Abort(string reason)
     {
-        NcclCollective? nccl;
+        NcclCollective[] communicators;
         lock (_gate)
         {
             _aborted ??= reason;
-            nccl = _nccl;
+            communicators = [.. _communicators];
         }
-        nccl?.Abort(reason);
+        foreach (var c in communicators) c.Abort(reason);
     }
 
-    /// <summary>Destroys the communicator once the rank's work is done.</summary>
+    /// <summary>Destroys the communicators once the rank's work is done.</summary>
     public void Dispose()
     {
-        NcclCollective? nccl;
+        NcclCollective[] communicators;
         lock (_gate)
         {
-            nccl = _nccl;
-            _nccl = null;
+            communicators = [.. _communicators];
+            _communicators.Clear();
         }
-        nccl?.Dispose();
+        foreach (var c in communicators) c.Dispose();
     }
 
     /// <summary>A group number no <see cref="RankGroups"/> group uses (they take 0 to ep + dp), for the one agreement all-gather.</summary>
     internal static int AgreementGroup(ParallelLayout layout) => 1 + layout.Ep + layout.Dp;
 
-    private NcclCollective Join(RankStart start, CancellationToken stop)
+    /// <summary>
+    /// One communicator per process group of the rank: the job, then (dp &gt; 1) its EP group and its replica
+    /// group, joined in that order on every rank (a communicator's set-up waits for all its members, and
+    /// every member finishes the earlier ones first, so no rank waits on one that waits on it).
+    /// </summary>
+    private ExpertParallelism Communicators(RankStart start, int routedExperts, CancellationToken stop)
+    {
+        var (world, expert, replicas) = RankGroups.Of(start.Assignment, start.Layout);
+        var worldCommunicator = Join(start, world, stop);
+        var expertCommunicator = expert == world ? worldCommunicator : Join(start, expert, stop);
+        var replicaCommunicator = replicas is null ? null : Join(start, replicas, stop);
+        return new ExpertParallelism(expertCommunicator, ExpertPlacement.Create(routedExperts, start.Layout.Ep))
+        {
+            World = worldCommunicator,
+            Replicas = replicaCommunicator,
+        };
+    }
+
+    /// <summary>The group's first rank publishes a fresh id through the job's rendezvous grain, the others fetch it; then all join.</summary>
+    private NcclCollective Join(RankStart start, RankGroups.Group group, CancellationToken stop)
     {
         var rendezvous = grains.GetGrain<INcclRendezvousGrain>(jobId);
-        var rank = start.Assignment.Rank;
+        var rank = Array.IndexOf(group.Members, start.Assignment.Rank);
         byte[] id;
         if (rank == 0)
         {
             id = NcclNative.CreateUniqueId();
-            rendezvous.Publish(epoch, id).GetAwaiter().GetResult();
+            rendezvous.Publish(epoch, group.Number, id).GetAwaiter().GetResult();
         }
         else
         {
-            id = NcclRendezvous.FetchAsync(rendezvous, epoch, NcclRendezvous.Timeout, stop).GetAwaiter().GetResult();
+            id = NcclRendezvous.FetchAsync(rendezvous, epoch, group.Number, NcclRendezvous.Timeout, stop).GetAwaiter().GetResult();
         }
         var device = CudaDevice.IndexOf(start.Assignment.Device)
-            ?? throw new DataPlaneException($"rank {rank} is on {start.Assignment.Device}, not on a GPU");
-        var nccl = new NcclCollective(id, rank, start.Peers.Count, device);
+            ?? throw new DataPlaneException($"rank {start.Assignment.Rank} is on {start.Assignment.Device}, not on a GPU");
+        var nccl = new NcclCollective(id, rank, group.Members.Length, device);
         string? aborted;
         lock (_gate)
         {
             aborted = _aborted;
-            if (aborted is null) _nccl = nccl;
+            if (aborted is null) _communicators.Add(nccl);
         }
         if (aborted is null) return nccl;
         nccl.Abort(aborted);

@@ -45,17 +45,15 @@ public sealed class JobSpecDataPlaneTests
     }
 
     [Fact]
-    public void Nccl_WithDataParallelReplicas_IsRefused_UntilItsSubGroupsExist()
+    public void Nccl_WithDataParallelReplicas_IsAccepted()
     {
-        var error = Assert.Throws<JobSpecException>(() => JobSpecParser.Parse(Spec(s =>
+        var spec = JobSpecParser.Parse(Spec(s =>
         {
             s["data_plane"] = "nccl";
             s["parallel"] = JsonNode.Parse("""{"ep": 2, "dp": 2}""");
-        })));
+        }));
 
-        Assert.StartsWith("data_plane: ", error.Message, StringComparison.Ordinal);
-        Assert.Contains("dp = 1 only", error.Message, StringComparison.Ordinal);
-        // auto and grains take the same layout (auto then uses grain calls).
-        Assert.Equal(DataPlaneMode.Auto, JobSpecParser.Parse(Spec(s => s["parallel"] = JsonNode.Parse("""{"ep": 2, "dp": 2}"""))).DataPlane);
+        Assert.Equal(DataPlaneMode.Nccl, spec.DataPlane);
+        Assert.Equal(new ParallelLayout(2, 2), spec.Layout);
     }
 }

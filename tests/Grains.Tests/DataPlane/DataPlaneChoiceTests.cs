@@ -25,17 +25,23 @@ public sealed class DataPlaneChoiceTests
     {
         var cpu = DataPlaneChoice.FromPlan(DataPlaneMode.Auto, Ep2, Ranks("cuda:0", "cpu:0"));
         var shared = DataPlaneChoice.FromPlan(DataPlaneMode.Auto, Ep2, Ranks("cuda:0", "cuda:0"));
-        var dp2 = DataPlaneChoice.FromPlan(DataPlaneMode.Auto, new ParallelLayout(1, 2), Ranks("cuda:0", "cuda:1"));
         var notLoaded = DataPlaneChoice.Agree(DataPlaneMode.Auto, DataPlaneChoice.FromPlan(DataPlaneMode.Auto, Ep2, Ranks("cuda:0", "cuda:1")), [true, false]);
 
         Assert.Equal(DataPlaneKind.Grains, cpu.Kind);
         Assert.Contains("rank 1 is on cpu:0", cpu.Reason, StringComparison.Ordinal);
         Assert.Equal(DataPlaneKind.Grains, shared.Kind);
         Assert.Contains("share cuda:0", shared.Reason, StringComparison.Ordinal);
-        Assert.Equal(DataPlaneKind.Grains, dp2.Kind);
-        Assert.Contains("dp = 2", dp2.Reason, StringComparison.Ordinal);
         Assert.Equal(DataPlaneKind.Grains, notLoaded.Kind);
         Assert.Contains("rank 1", notLoaded.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DataParallelReplicas_OnTheirOwnGpus_UseNcclToo()
+    {
+        // ep 2 × dp 2: one communicator for the job, one per EP group, one per replica group.
+        var plan = DataPlaneChoice.FromPlan(DataPlaneMode.Auto, new ParallelLayout(2, 2), Ranks("cuda:0", "cuda:1", "cuda:2", "cuda:3"));
+
+        Assert.Equal(DataPlaneKind.Nccl, plan.Kind);
     }
 
     [Fact]
