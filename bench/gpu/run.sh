@@ -44,7 +44,7 @@ grep -E "registers|spill" "$RES/nvcc.log" | head -20 >> "$LOG"
 
 if has demo || has nccl || has loss; then
   say "demo: the one-node cluster trains the demo job through the grains, its rank on cuda:0"
-  timeout 30 $O demo --libtorch "$TORCH_LIB" --devices cuda:0 --seconds 10 --no-dashboard --work-dir /tmp/demo \
+  timeout -k 5 30 $O demo --libtorch "$TORCH_LIB" --devices cuda:0 --seconds 10 --no-dashboard --work-dir /tmp/demo \
     --summary-json "$RES/demo-summary.json" 2>&1 | tail -8 | tee -a "$LOG"
 fi
 
@@ -52,7 +52,7 @@ if has demo; then
   # Two GPU ranks in one silo (EP = 2, one rank per GPU), NCCL as their data plane, the unique id
   # published by rank 0 through the job's NcclRendezvousGrain; the summary names each rank's data plane.
   say "demo EP=2: ranks on cuda:0 and cuda:1 of one silo, data plane nccl (id via grains)"
-  timeout 45 $O demo --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
+  timeout -k 5 45 $O demo --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
     --summary-json "$RES/demo-ep2-summary.json" > "$RES/demo-ep2.log" 2>&1
   echo "demo EP=2 exit $?" >> "$RES/demo-ep2.log"
   grep -E "planned|data plane|Done:|ended|ERR|FTL|Exception|exit" "$RES/demo-ep2.log" | tail -14 | tee -a "$LOG"
