@@ -25,6 +25,13 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportStep(long epoch, int rank, StepMetrics metrics);
 
+    /// <summary>
+    /// Which data plane a rank of the epoch uses (<c>nccl (id via grains)</c>, <c>grains</c>, <c>none</c>) and
+    /// why: recorded as a <c>data-plane</c> event.
+    /// </summary>
+    /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
+    Task ReportDataPlane(long epoch, int rank, string device, string dataPlane, string reason);
+
     /// <summary>A rank's training ended.</summary>
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportFinished(long epoch, int rank, RankOutcome outcome);

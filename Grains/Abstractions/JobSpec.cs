@@ -28,4 +28,8 @@ public sealed record JobSpec(
     /// <summary>How the job recovers from a lost node or rank.</summary>
     [Id(20)]
     public RecoveryPolicy Recovery { get; init; } = RecoveryPolicy.Default;
+
+    /// <summary>How the ranks exchange tensors (spec <c>data_plane</c>).</summary>
+    [Id(21)]
+    public DataPlaneMode DataPlane { get; init; } = DataPlaneMode.Auto;
 }

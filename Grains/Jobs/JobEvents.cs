@@ -15,6 +15,7 @@ internal static class JobEvents
     public const string Recovering = "recovering";
     public const string WaitingForNodes = "waiting-for-nodes";
     public const string Recovered = "recovered";
+    public const string DataPlane = "data-plane";
 
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 

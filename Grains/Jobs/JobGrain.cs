@@ -135,6 +135,14 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     }
 
     /// <inheritdoc />
+    public async Task ReportDataPlane(long epoch, int rank, string device, string dataPlane, string reason)
+    {
+        RequireEpoch(epoch);
+        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        await store.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { rank, device, data_plane = dataPlane, reason, epoch }));
+    }
+
+    /// <inheritdoc />
     public async Task ReportFinished(long epoch, int rank, RankOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);

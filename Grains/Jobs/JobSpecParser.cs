@@ -14,7 +14,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery"];
+        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
@@ -63,7 +63,11 @@ public static partial class JobSpecParser
         if (resumeFrom is not null && resumeFrom.Step >= steps)
             throw new JobSpecException("resume_from.step", $"the checkpoint is at step {resumeFrom.Step}, but the job ends at step {steps} (\"steps\")");
         if (fp8) runConfig = WithFp8(runConfig);
-        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom) { Recovery = Recovery(root["recovery"]) };
+        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
+        {
+            Recovery = Recovery(root["recovery"]),
+            DataPlane = DataPlane(root["data_plane"]),
+        };
     }
 
     /// <summary>The model config of a parsed spec.</summary>
@@ -87,6 +91,7 @@ public static partial class JobSpecParser
         if (spec.MaxSeconds is { } seconds) root["max_seconds"] = seconds;
         if (spec.ResumeFrom is { } from) root["resume_from"] = new JsonObject { ["job"] = from.JobId, ["step"] = from.Step };
         root["recovery"] = RecoveryJson(spec.Recovery);
+        root["data_plane"] = DataPlaneName(spec.DataPlane);
         return root.ToJsonString();
     }
 

@@ -21,6 +21,7 @@ public sealed partial class RankGrain(
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly RankMailbox _mailbox = new();
+    private RankDataPlane? _dataPlane;
     private RankKey? _key;
     private Task? _run;
 
@@ -48,6 +49,7 @@ public sealed partial class RankGrain(
             shard => votes.Post(() => coordinator.Prepared(epoch, shard)),
             (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)), start.Assignment.DpRank);
         var stop = _stop.Token;
+        var dataPlane = _dataPlane = new RankDataPlane(grains, Key.JobId, epoch);
         LogStarting(Key.ToString(), start.Assignment.Device);
         RankOutcome? outcome = null;
         _run = executors.For(start.Assignment.Device)
@@ -58,7 +60,12 @@ public sealed partial class RankGrain(
                     // The silo's factory, not this activation's: the sends are made from the device thread.
                     var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
                     var balancer = grains.GetGrain<ILoadBalancerGrain>(Key.JobId);
-                    outcome = RankTraining.Run(start, root, checkpoints, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers, balancer, epoch, stop);
+                    outcome = RankTraining.Run(start, root, checkpoints, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers,
+                        dataPlane, plane =>
+                        {
+                            LogDataPlane(Key.ToString(), start.Assignment.Device, plane.Name, plane.Reason);
+                            reporter.Post(() => job.ReportDataPlane(epoch, Key.Rank, start.Assignment.Device, plane.Name, plane.Reason));
+                        }, balancer, epoch, stop);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -67,6 +74,10 @@ public sealed partial class RankGrain(
                     {
                         Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
                     };
+                }
+                finally
+                {
+                    dataPlane.Dispose(); // NCCL's communicator, after the rank's last collective
                 }
             })
             .ContinueWith(async _ =>
@@ -85,6 +96,7 @@ public sealed partial class RankGrain(
         RequireEpoch(epoch);
         _stop.Cancel();
         _mailbox.Abort($"rank {Key.Rank} was stopped"); // a rank waiting on its peers must not wait out the timeout
+        _dataPlane?.Abort($"rank {Key.Rank} was stopped"); // ncclCommAbort: a rank blocked in an NCCL collective returns
         return Task.CompletedTask;
     }
 
@@ -105,6 +117,7 @@ public sealed partial class RankGrain(
     {
         _stop.Cancel();
         _mailbox.Abort($"rank {Key.Rank} was deactivated ({reason.Description})");
+        _dataPlane?.Abort($"rank {Key.Rank} was deactivated ({reason.Description})");
         return Task.CompletedTask;
     }
 
@@ -115,6 +128,9 @@ public sealed partial class RankGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]
     private partial void LogStarting(string rank, string device);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})")]
+    private partial void LogDataPlane(string rank, string device, string dataPlane, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
     private partial void LogFailed(Exception exception, string rank);

@@ -40,7 +40,7 @@ internal sealed class AllToAllFunction : autograd.SingleTensorFunction<AllToAllF
         {
             // A managed exception cannot cross libtorch's autograd engine. The group stays aborted,
             // so the rank's next collective (the gradient all-reduce) raises it after backward.
-            return [full(send.Sum(), gradient.shape[1], Native.Scalars.Of(double.NaN), dtype: gradient.dtype), null!, null!, null!];
+            return [full(send.Sum(), gradient.shape[1], Native.Scalars.Of(double.NaN), dtype: gradient.dtype, device: gradient.device), null!, null!, null!];
         }
     }
 }

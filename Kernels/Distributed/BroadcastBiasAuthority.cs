@@ -30,7 +30,7 @@ public sealed class BroadcastBiasAuthority(ICollective world, IExpertBiasAuthori
                 offset += layer.Length;
             }
         }
-        using var values = tensor(flat);
+        using var values = tensor(flat, device: CPU);
         world.AllReduceSum(values);
         var all = values.data<float>().ToArray();
         var result = new float[sizes.Length][];

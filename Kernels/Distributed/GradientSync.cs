@@ -60,7 +60,7 @@ public static class GradientSync
             else replicated += square;
         }
         // After the replica sum every replica of a shard holds the same gradient: count the first one only.
-        var expertTotal = tensor(new[] { parallel.IsPrimaryReplica ? experts : 0.0 }, ScalarType.Float64);
+        using var expertTotal = tensor(new[] { parallel.IsPrimaryReplica ? experts : 0.0 }, ScalarType.Float64, device: CPU);
         parallel.World.AllReduceSum(expertTotal);
         return Math.Sqrt(replicated + expertTotal.item<double>());
     }
@@ -71,7 +71,7 @@ public static class GradientSync
     /// </summary>
     public static long[][] SumLoads(ICollective collective, IReadOnlyList<long[]> loads)
     {
-        using var flat = tensor(loads.SelectMany(l => l).ToArray(), ScalarType.Int64);
+        using var flat = tensor(loads.SelectMany(l => l).ToArray(), ScalarType.Int64, device: CPU);
         collective.AllReduceSum(flat);
         var sum = flat.data<long>().ToArray();
         var result = new long[loads.Count][];
@@ -87,7 +87,7 @@ public static class GradientSync
     /// <summary>Losses averaged over ranks, so every rank reports the global batch's loss.</summary>
     public static (double, double, double, double) MeanOverRanks(ICollective collective, double a, double b, double c, double d)
     {
-        using var values = tensor(new[] { a, b, c, d }, ScalarType.Float64);
+        using var values = tensor(new[] { a, b, c, d }, ScalarType.Float64, device: CPU);
         collective.AllReduceSum(values);
         var v = values.cpu().data<double>().ToArray();
         var n = collective.WorldSize;

@@ -122,7 +122,7 @@ public sealed class MailboxCollective(
 
     private static Tensor Unpack(CollectiveMessage m)
     {
-        var t = empty(m.Shape!, (ScalarType)m.DType);
+        var t = empty(m.Shape!, (ScalarType)m.DType, device: CPU);
         if (m.Data!.Length > 0) t.bytes = m.Data;
         return t;
     }

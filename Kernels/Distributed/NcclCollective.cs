@@ -9,7 +9,10 @@ namespace Orchestrator.Kernels.Distributed;
 /// is a group of point-to-point sends and receives (MoE dispatch and combine), the sum is
 /// ncclAllReduce (data-parallel gradients). Work is queued on the default stream libtorch uses, so it
 /// is ordered with the surrounding tensor ops without extra synchronisation. Reductions follow NCCL's
-/// algorithm for the fixed group, not the rank order the in-process groups use.
+/// algorithm for the fixed group, not the rank order the in-process groups use. Small host tensors
+/// (losses, loads, the bias broadcast) are staged through the rank's GPU. After <see cref="Abort"/>
+/// (another thread may call it while this rank waits on the GPU) every call throws
+/// <see cref="CollectiveAbortedException"/>.
 /// </summary>
 public sealed unsafe class NcclCollective : ICollective, IDisposable
 {
@@ -31,7 +34,7 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
         Rank = rank;
         WorldSize = worldSize;
         Device = cudaDevice;
-        CudaKernels.SetDevice(cudaDevice);
+        CudaDevice.Select(cudaDevice);
         var id = new NcclNative.NcclUniqueId();
         uniqueId.CopyTo(new Span<byte>(id.Bytes, NcclNative.UniqueIdBytes));
         IntPtr comm;
@@ -59,7 +62,7 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
         var sendBase = TensorPointer.Of(source);
         var receiveBase = TensorPointer.Of(output);
         var api = NcclNative.Native;
-        NcclNative.Check(api.GroupStart(), "ncclGroupStart");
+        Check(api.GroupStart(), "ncclGroupStart");
         long sent = 0, received = 0;
         var failure = 0;
         for (var peer = 0; peer < WorldSize && failure == 0; peer++)
@@ -72,8 +75,8 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
             received += receiveCounts[peer];
         }
         var end = api.GroupEnd();
-        NcclNative.Check(failure, "ncclSend/ncclRecv");
-        NcclNative.Check(end, "ncclGroupEnd (all-to-all)");
+        Check(failure, "ncclSend/ncclRecv");
+        Check(end, "ncclGroupEnd (all-to-all)");
         return output;
     }
 
@@ -83,7 +86,7 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
         ThrowIfAborted();
         using var device = tensor(values, ScalarType.Int64).to(new Device(DeviceType.CUDA, Device));
         using var gathered = empty([WorldSize * values.Length], ScalarType.Int64, device: device.device);
-        NcclNative.Check(NcclNative.Native.AllGather(TensorPointer.Of(device), TensorPointer.Of(gathered), (nuint)values.Length,
+        Check(NcclNative.Native.AllGather(TensorPointer.Of(device), TensorPointer.Of(gathered), (nuint)values.Length,
             DataType(ScalarType.Int64), _comm, IntPtr.Zero), "ncclAllGather");
         using var host = gathered.cpu();
         var flat = host.data<long>().ToArray();
@@ -93,11 +96,24 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
     public void AllReduceSum(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (tensor.device_type != DeviceType.CUDA || !tensor.is_contiguous())
-            throw new ArgumentException($"NCCL all-reduce needs a contiguous CUDA tensor (got {tensor.device}, contiguous: {tensor.is_contiguous()})", nameof(tensor));
         ThrowIfAborted();
+        DataType(tensor.dtype);
+        if (tensor.device_type == DeviceType.CUDA && tensor.device_index == Device && tensor.is_contiguous())
+        {
+            Sum(tensor);
+            return;
+        }
+        // A host tensor (losses, loads, biases) or a strided one: summed on the rank's GPU, copied back.
+        using var noGrad = no_grad();
+        using var staged = tensor.detach().to(new Device(DeviceType.CUDA, Device)).contiguous();
+        Sum(staged);
+        tensor.copy_(staged);
+    }
+
+    private void Sum(Tensor tensor)
+    {
         var pointer = TensorPointer.Of(tensor);
-        NcclNative.Check(NcclNative.Native.AllReduce(pointer, pointer, (nuint)tensor.numel(), DataType(tensor.dtype), 0, _comm, IntPtr.Zero), "ncclAllReduce");
+        Check(NcclNative.Native.AllReduce(pointer, pointer, (nuint)tensor.numel(), DataType(tensor.dtype), 0, _comm, IntPtr.Zero), "ncclAllReduce");
     }
 
     public void Abort(string reason)
@@ -144,6 +160,13 @@ public sealed unsafe class NcclCollective : ICollective, IDisposable
     private void ThrowIfAborted()
     {
         if (_abortReason is { } reason) throw new CollectiveAbortedException(reason);
+    }
+
+    /// <summary>An NCCL failure after an abort is the abort (the communicator is gone), not a fault of its own.</summary>
+    private void Check(int result, string what)
+    {
+        if (result != 0) ThrowIfAborted();
+        NcclNative.Check(result, what);
     }
 
     /// <summary>Destroys the communicator (after the queued work finished).</summary>

@@ -28,7 +28,7 @@ public static class Fp8TensorQuantizer
     public static Tensor Dequantize(Fp8Tensor quantized)
     {
         var matrix = ToMatrix(quantized);
-        return tensor(matrix.Dequantize(), [matrix.Rows, matrix.Columns], ScalarType.Float32);
+        return tensor(matrix.Dequantize(), [matrix.Rows, matrix.Columns], ScalarType.Float32, device: CPU);
     }
 
     /// <summary>
@@ -37,7 +37,7 @@ public static class Fp8TensorQuantizer
     /// </summary>
     public static Tensor ToTorchFloat8(Fp8Tensor quantized)
     {
-        var float8 = empty(quantized.Codes.shape, Float8E4M3);
+        var float8 = empty(quantized.Codes.shape, Float8E4M3, device: CPU);
         float8.bytes = quantized.Codes.cpu().contiguous().data<byte>().ToArray();
         return float8;
     }
@@ -63,8 +63,8 @@ public static class Fp8TensorQuantizer
         var columns = (int)values.shape[1];
         var data = values.detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
         var matrix = quantize(data, rows, columns);
-        var codes = tensor(matrix.Codes, [rows, columns], ScalarType.Byte);
-        var scales = tensor(matrix.Scales, [matrix.ScaleRows, matrix.ScaleColumns], ScalarType.Float32);
+        var codes = tensor(matrix.Codes, [rows, columns], ScalarType.Byte, device: CPU);
+        var scales = tensor(matrix.Scales, [matrix.ScaleRows, matrix.ScaleColumns], ScalarType.Float32, device: CPU);
         return new Fp8Tensor(codes, scales, matrix.BlockRows, matrix.BlockColumns);
     }
 }

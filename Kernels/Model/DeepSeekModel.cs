@@ -24,14 +24,20 @@ public sealed class DeepSeekModel : nn.Module
     private readonly MoeLayer[] _moeLayers;
 
     /// <summary>Builds the model with weights drawn from (<paramref name="seed"/>, parameter name).</summary>
-    /// <remarks>With <paramref name="parallel"/>, this rank holds only its share of the routed experts.</remarks>
-    public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null) : base("deepseek")
+    /// <remarks>
+    /// With <paramref name="parallel"/>, this rank holds only its share of the routed experts. Every module is
+    /// built on <paramref name="device"/> (the weights are drawn on the CPU and copied there); null takes
+    /// libtorch's process-wide default device once, here; nothing later reads it.
+    /// </remarks>
+    public DeepSeekModel(ModelConfig config, ulong seed = 0, ExpertParallelism? parallel = null, Device? device = null) : base("deepseek")
     {
         var problems = ConfigValidator.Validate(config);
         if (problems.Count > 0) throw new ConfigException("model config", problems);
         _config = config;
-        _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta);
-        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32));
+        Device = device ?? get_default_device();
+        using var building = ModuleDevice.Use(Device);
+        _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta, Device);
+        _embedding = new Parameter(zeros(config.VocabSize, config.Dim, float32, device: Device));
         register_parameter("embed", _embedding);
 
         var blocks = new ModuleList<TransformerBlock>();
@@ -57,6 +63,9 @@ public sealed class DeepSeekModel : nn.Module
         _moeLayers = _blocks.Select(b => b.Moe).Concat(_mtp.Select(m => m.Block.Moe)).OfType<MoeLayer>().ToArray();
     }
 
+    /// <summary>The device the weights, buffers and position tables live on.</summary>
+    public Device Device { get; }
+
     public ModelConfig Config => _config;
 
     /// <summary>True for a routed expert's parameter (held by one rank, not replicated).</summary>
@@ -66,7 +75,7 @@ public sealed class DeepSeekModel : nn.Module
     public IReadOnlyList<MoeLayer> MoeLayers => _moeLayers;
 
     /// <summary>A recorder sized for this model.</summary>
-    public RoutingRecorder NewRecorder() => new(_moeLayers.Length, Math.Max(_config.RoutedExperts, 1));
+    public RoutingRecorder NewRecorder() => new(_moeLayers.Length, Math.Max(_config.RoutedExperts, 1), Device);
 
     /// <summary>Next-token logits [B, T, V] of the main model for tokens [B, T] (no MTP).</summary>
     public Tensor Logits(Tensor tokens, RoutingRecorder recorder)

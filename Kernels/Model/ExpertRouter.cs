@@ -46,7 +46,7 @@ public sealed class ExpertRouter(ModelConfig config)
         var grouped = choice.view(tokens, _groups, perGroup);
         var groupScore = grouped.topk(topPerGroup, dim: -1).values.sum(-1);
         var chosenGroups = groupScore.topk(_limitedGroups, dim: -1).indexes;
-        var keep = zeros(tokens, _groups, dtype: ScalarType.Bool).scatter(1, chosenGroups, ones_like(chosenGroups, dtype: ScalarType.Bool));
+        var keep = zeros(tokens, _groups, dtype: ScalarType.Bool, device: chosenGroups.device).scatter(1, chosenGroups, ones_like(chosenGroups, dtype: ScalarType.Bool));
         return grouped.masked_fill(keep.logical_not().unsqueeze(-1), Scalars.Of(double.NegativeInfinity)).view(tokens, _experts);
     }
 
@@ -65,8 +65,8 @@ public sealed class ExpertRouter(ModelConfig config)
         Tensor f;
         using (no_grad())
         {
-            var chosen = zeros(sequences * length, _experts, dtype: ScalarType.Float32)
-                .scatter(1, route.Experts, ones(route.Experts.shape, dtype: ScalarType.Float32));
+            var chosen = zeros(sequences * length, _experts, dtype: ScalarType.Float32, device: route.Experts.device)
+                .scatter(1, route.Experts, ones(route.Experts.shape, dtype: ScalarType.Float32, device: route.Experts.device));
             f = chosen.view(sequences, length, _experts).sum([1]).mul(Scalars.Of((double)_experts / (_topK * length)));
         }
         return (f * p).sum(-1).mean().mul(Scalars.Of(alpha)).MoveToOuterDisposeScope();

@@ -31,9 +31,9 @@ public sealed class MoeLayer : nn.Module
         _router = new ExpertRouter(config);
         var precision = GemmPrecisionNames.Parse(config.GemmPrecision);
         // Gating stays FP32 (V3 keeps it out of FP8).
-        _gate = new Parameter(zeros(config.RoutedExperts, config.Dim, float32));
+        _gate = new Parameter(zeros(config.RoutedExperts, config.Dim, float32, device: ModuleDevice.Current));
         register_parameter("gate", _gate);
-        _bias = zeros(config.RoutedExperts, float32);
+        _bias = zeros(config.RoutedExperts, float32, device: ModuleDevice.Current);
         register_buffer("expert_bias", _bias);
         _experts = new ExpertSet("experts", config.RoutedExperts, e => parallel?.Owns(e) ?? true,
             e => new FeedForward($"expert{e}", config.Dim, config.MoeInterDim, precision));

@@ -25,7 +25,7 @@ public static class ParameterInit
                 continue;
             }
             var values = Normal(SeedFor(seed, prefix + name), checked((int)parameter.numel()), std);
-            using var source = tensor(values, parameter.shape);
+            using var source = tensor(values, parameter.shape, device: CPU);
             parameter.copy_(source);
         }
     }

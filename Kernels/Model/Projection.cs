@@ -18,7 +18,7 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
     public Projection(string name, int inFeatures, int outFeatures, GemmPrecision precision) : base(name)
     {
         _precision = precision;
-        _weight = new Parameter(zeros(outFeatures, inFeatures, float32));
+        _weight = new Parameter(zeros(outFeatures, inFeatures, float32, device: ModuleDevice.Current));
         register_parameter("weight", _weight);
     }
 

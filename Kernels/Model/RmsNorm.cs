@@ -14,7 +14,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public RmsNorm(string name, int dim, double eps) : base(name)
     {
         _eps = eps;
-        _weight = new Parameter(ones(dim, float32));
+        _weight = new Parameter(ones(dim, float32, device: ModuleDevice.Current));
         register_parameter("weight", _weight);
     }
 

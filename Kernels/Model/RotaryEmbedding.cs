@@ -13,17 +13,19 @@ public sealed class RotaryEmbedding : IDisposable
     private readonly Tensor _cos;
     private readonly Tensor _sin;
 
-    public RotaryEmbedding(int ropeDim, int maxPositions, double theta)
+    /// <summary>The cos/sin tables for <paramref name="maxPositions"/> positions, computed on the CPU and kept on <paramref name="device"/> (default: the CPU).</summary>
+    public RotaryEmbedding(int ropeDim, int maxPositions, double theta, Device? device = null)
     {
         var half = ropeDim / 2;
-        using var exponents = arange(0, half, dtype: float64).mul(Scalars.Of(2.0 / ropeDim));
+        using var exponents = arange(0, half, dtype: float64, device: CPU).mul(Scalars.Of(2.0 / ropeDim));
         using var bases = full_like(exponents, Scalars.Of(theta));
         using var inverse = bases.pow(exponents).reciprocal();
-        using var positions = arange(0, maxPositions, dtype: float64);
+        using var positions = arange(0, maxPositions, dtype: float64, device: CPU);
         using var angles = outer(positions, inverse);
         using var doubled = cat([angles, angles], 1);
-        _cos = doubled.cos().to(float32);
-        _sin = doubled.sin().to(float32);
+        var target = device ?? CPU;
+        _cos = doubled.cos().to(float32).to(target);
+        _sin = doubled.sin().to(float32).to(target);
     }
 
     /// <summary>Rotates <paramref name="x"/> [B, T, H, ropeDim] by its position along T.</summary>

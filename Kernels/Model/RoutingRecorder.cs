@@ -10,10 +10,15 @@ public sealed class RoutingRecorder : IDisposable
 {
     private readonly long[][] _loads;
     private readonly List<Tensor> _balanceTerms = [];
+    private readonly Device _device;
 
-    /// <summary>One load row per MoE layer (main model first, then MTP modules), each of <paramref name="experts"/> counts.</summary>
-    public RoutingRecorder(int moeLayers, int experts)
+    /// <summary>
+    /// One load row per MoE layer (main model first, then MTP modules), each of <paramref name="experts"/> counts;
+    /// an empty balance loss is a zero on <paramref name="device"/> (default: the CPU).
+    /// </summary>
+    public RoutingRecorder(int moeLayers, int experts, Device? device = null)
     {
+        _device = device ?? CPU;
         _loads = new long[moeLayers][];
         for (var i = 0; i < moeLayers; i++) _loads[i] = new long[experts];
     }
@@ -32,7 +37,7 @@ public sealed class RoutingRecorder : IDisposable
     /// <summary>Sum of the balance-loss terms recorded since the last call, then forgets them (the caller owns the result).</summary>
     public Tensor TakeBalanceLoss()
     {
-        var total = _balanceTerms.Count == 0 ? zeros(1, dtype: ScalarType.Float32).squeeze() : stack(_balanceTerms).sum();
+        var total = _balanceTerms.Count == 0 ? zeros(1, dtype: ScalarType.Float32, device: _device).squeeze() : stack(_balanceTerms).sum();
         foreach (var t in _balanceTerms) t.Dispose();
         _balanceTerms.Clear();
         return total;

@@ -71,7 +71,7 @@ public static class TensorArchive
             var length = reader.ReadInt64();
             var bytes = reader.ReadBytes(checked((int)length));
             if (bytes.Length != length) throw new InvalidDataException($"'{path}' ends inside tensor '{name}'");
-            var tensor = empty(shape, dtype);
+            var tensor = empty(shape, dtype, device: CPU);
             if (tensor.bytes.Length != length) throw new InvalidDataException($"tensor '{name}' in '{path}' has {length} bytes, its shape needs {tensor.bytes.Length}");
             tensor.bytes = bytes;
             result.Add(name, tensor);

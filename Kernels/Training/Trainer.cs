@@ -27,6 +27,7 @@ public sealed class Trainer : IDisposable
     private readonly int _window;
     private readonly ExpertParallelism? _parallel;
     private readonly IExpertBiasAuthority _biases;
+    private readonly Device _device;
 
     /// <summary>
     /// Builds the model from the seed. <paramref name="plannedSteps"/> sets the cosine horizon when
@@ -34,9 +35,12 @@ public sealed class Trainer : IDisposable
     /// it holds its share of the routed experts, trains on its data shard, and averages the
     /// replicated (dense) gradients with the other ranks every step. <paramref name="biases"/> decides
     /// the expert biases after each step (default: computed here; every rank computes the same).
+    /// The model and every tensor of the step live on <paramref name="device"/>, so ranks of one process can
+    /// train on different GPUs; null takes libtorch's process-wide default device once, here (for callers
+    /// that set it, such as the GPU benches); nothing later reads it.
     /// </summary>
     public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null,
-        IExpertBiasAuthority? biases = null)
+        IExpertBiasAuthority? biases = null, Device? device = null)
     {
         if (training.SequenceLength > model.MaxSequenceLength)
             throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
@@ -48,7 +52,8 @@ public sealed class Trainer : IDisposable
         _data = data;
         _parallel = parallel;
         _biases = biases ?? LocalBiasAuthority.Instance;
-        _model = new DeepSeekModel(model, training.Seed, parallel);
+        _device = device ?? get_default_device();
+        _model = new DeepSeekModel(model, training.Seed, parallel, _device);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
@@ -60,6 +65,9 @@ public sealed class Trainer : IDisposable
     public DeepSeekModel Model => _model;
     public AdamW Optimizer => _optimizer;
     public RunConfig Run => _run;
+
+    /// <summary>The device the model and the step's tensors live on.</summary>
+    public Device Device => _device;
 
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; private set; }
@@ -100,7 +108,7 @@ public sealed class Trainer : IDisposable
         {
             using var scope = NewDisposeScope();
             _data.Fill(Step, micro, buffer);
-            var windows = tensor(buffer, [batch, _window], ScalarType.Int64);
+            var windows = tensor(buffer, [batch, _window], ScalarType.Int64, device: _device);
             using var loss = Forward(windows, micro);
             var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
                 Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
@@ -187,7 +195,7 @@ public sealed class Trainer : IDisposable
         var decided = _biases.Update(Step, loads, gamma, current);
         for (var layer = 0; layer < _model.MoeLayers.Count; layer++)
         {
-            using var updated = tensor(decided[layer]);
+            using var updated = tensor(decided[layer], device: CPU);
             _model.MoeLayers[layer].ExpertBias.copy_(updated);
         }
     }

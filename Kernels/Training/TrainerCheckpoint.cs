@@ -55,8 +55,8 @@ public static class TrainerCheckpoint
         return Directory.Exists(folder) ? folder : throw new InvalidDataException($"'{pointer}' names '{folder}', which does not exist");
     }
 
-    /// <summary>Rebuilds a trainer from a checkpoint folder; refuses a config that differs from the one it was saved with.</summary>
-    public static Trainer Load(string folder, RunConfig expected, IBatchSource data, long plannedSteps)
+    /// <summary>Rebuilds a trainer (on <paramref name="device"/>, default the CPU) from a checkpoint folder; refuses a config that differs from the one it was saved with.</summary>
+    public static Trainer Load(string folder, RunConfig expected, IBatchSource data, long plannedSteps, TorchSharp.torch.Device? device = null)
     {
         var statePath = Path.Combine(folder, "state.json");
         if (!File.Exists(statePath)) throw new InvalidDataException($"'{folder}' is not a checkpoint: state.json is missing");
@@ -66,7 +66,7 @@ public static class TrainerCheckpoint
         if (state.Config != expectedJson)
             throw new InvalidDataException($"checkpoint '{folder}' was written with a different config; resume with the config it was trained with");
 
-        var trainer = new Trainer(expected.Model!, expected.Training!, data, plannedSteps);
+        var trainer = new Trainer(expected.Model!, expected.Training!, data, plannedSteps, device: device);
         try
         {
             var modelTensors = TensorArchive.Read(Path.Combine(folder, "model.ota"));

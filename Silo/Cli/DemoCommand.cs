@@ -28,13 +28,15 @@ public static class DemoCommand
         var duration = new Option<int>("--seconds") { Description = "Training time", DefaultValueFactory = _ => 60 };
         var steps = new Option<long>("--steps") { Description = "Stop earlier at this step", DefaultValueFactory = _ => 100_000 };
         var summary = new Option<FileInfo?>("--summary-json") { Description = "Write a JSON summary of the run here" };
-        var devices = new Option<string>("--devices") { Description = "The silo's device slot: cpu:1 (one CPU slot, the default) or cuda:0 (a GPU rank)", DefaultValueFactory = _ => "cpu:1" };
+        var devices = new Option<string>("--devices") { Description = "The silo's device slots: cpu:1 (one CPU slot, the default), cuda:0 (a GPU rank), cuda:0-1 (two GPUs, with --ep 2)", DefaultValueFactory = _ => "cpu:1" };
+        var ep = new Option<int>("--ep") { Description = "Expert-parallel ranks of the demo job (one slot each)", DefaultValueFactory = _ => 1 };
+        var dataPlane = new Option<string>("--data-plane") { Description = "How the ranks exchange tensors: auto (NCCL when every rank is on a GPU), nccl or grains", DefaultValueFactory = _ => "auto" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "Dashboard port on 127.0.0.1 (0: a free port)", DefaultValueFactory = _ => 0 };
         var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the dashboard" };
         var stay = new Option<bool>("--stay") { Description = "Keep the silo and its dashboard running after the job ends, until Ctrl+C" };
         var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute")
         {
-            workDir, duration, steps, summary, devices, dashboardPort, noDashboard, stay,
+            workDir, duration, steps, summary, devices, ep, dataPlane, dashboardPort, noDashboard, stay,
         };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
@@ -43,13 +45,17 @@ public static class DemoCommand
             var seconds = result.GetValue(duration);
             if (seconds <= 0) throw new ArgumentException($"--seconds must be greater than 0 (got {seconds})");
             if (result.GetValue(steps) <= 0) throw new ArgumentException($"--steps must be greater than 0 (got {result.GetValue(steps)})");
+            var ranks = result.GetValue(ep);
+            if (ranks < 1) throw new ArgumentException($"--ep must be at least 1 (got {ranks})");
+            var plane = result.GetValue(dataPlane)!;
+            if (plane is not ("auto" or "nccl" or "grains")) throw new ArgumentException($"--data-plane: expected auto, nccl or grains (got \"{plane}\")");
+            var slots = DeviceList.Parse(result.GetValue(devices)!);
+            if (slots.Count < ranks) throw new ArgumentException($"--devices: the demo job has {ranks} rank(s), one slot each; name at least {ranks} slot(s) (got {slots.Count})");
             var data = PrepareDemoData(root);
             GlobalOptions.StartTorch(result);
 
             Directory.CreateDirectory(root);
             await using var store = await SqliteMetadataStore.OpenAsync(Path.Combine(root, "index.db"), cancellationToken: cancellation);
-            var slots = DeviceList.Parse(result.GetValue(devices)!);
-            if (slots.Count != 1) throw new ArgumentException($"--devices: the demo job has one rank; name one slot (got {slots.Count})");
             var node = new NodeOptions { Name = "local", Devices = [.. slots], StorageRoot = Path.Combine(root, "checkpoints") };
             var token = result.GetValue(noDashboard) ? null : ApiTokens.Generate();
             var port = result.GetValue(dashboardPort) is > 0 and var chosen ? chosen : FreePort();
@@ -61,7 +67,7 @@ public static class DemoCommand
             // On the console only, never in a log: the token is this run's key to the dashboard.
             if (dashboard is not null) Console.WriteLine($"Dashboard: {dashboard.Url}/  (sign in with the token {token}; it is valid for this run only)");
 
-            var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds), ConfigCatalog.Resolver(null));
+            var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds, ranks, plane), ConfigCatalog.Resolver(null));
             var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
             Log.Information("Submitting job {Job} to the in-process silo (index: {Index})", spec.Id, Path.Combine(root, "index.db"));
             await job.Submit(spec);
@@ -81,7 +87,7 @@ public static class DemoCommand
 
     private static string DefaultWorkDir => Path.Combine(Path.GetTempPath(), "orchestrator-demo");
 
-    private static string SpecJson(string data, long steps, int seconds) =>
+    private static string SpecJson(string data, long steps, int seconds, int ep, string dataPlane) =>
         new System.Text.Json.Nodes.JsonObject
         {
             ["id"] = "demo-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture),
@@ -90,6 +96,8 @@ public static class DemoCommand
             ["steps"] = steps,
             ["max_seconds"] = seconds,
             ["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["every"] = 100, ["keep"] = 2 },
+            ["parallel"] = new System.Text.Json.Nodes.JsonObject { ["ep"] = ep },
+            ["data_plane"] = dataPlane,
         }.ToJsonString();
 
     private static async Task<int> Summarize(IMetadataStore store, JobStatus final, NodeOptions node, string? summaryPath)
@@ -119,12 +127,27 @@ public static class DemoCommand
             LastCheckpoint = Directory.Exists(checkpoints) ? checkpoints : null,
             Losses = losses,
             MaxVio = vio,
+            Ranks = await DataPlanes(store, final.Id),
         };
         if (summaryPath is not null) summary.Write(summaryPath);
         Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3}",
             summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast);
+        foreach (var rank in summary.Ranks)
+            Log.Information("Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})", rank.Rank, rank.Device, rank.DataPlane, rank.Reason);
         if (summary.LastCheckpoint is not null) Log.Information("Checkpoints: {Folder}", summary.LastCheckpoint);
         return 0;
+    }
+
+    /// <summary>Each rank's data plane, from the job's <c>data-plane</c> events (the newest epoch's, by rank).</summary>
+    private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IMetadataStore store, string jobId)
+    {
+        var events = await store.ListJobEventsAsync(jobId);
+        return events.Where(e => e.Kind == "data-plane" && e.DetailJson is not null)
+            .Select(e => System.Text.Json.JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!)
+            .GroupBy(r => r.Rank)
+            .Select(g => g.MaxBy(r => r.Epoch)!)
+            .OrderBy(r => r.Rank)
+            .ToArray();
     }
 
     private static int FreePort()

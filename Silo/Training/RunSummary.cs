@@ -23,11 +23,29 @@ public sealed record RunSummary
     [JsonPropertyName("losses")] public IReadOnlyList<double> Losses { get; init; } = [];
     /// <summary>Largest per-layer MaxVio of every step of this run.</summary>
     [JsonPropertyName("max_vio")] public IReadOnlyList<double> MaxVio { get; init; } = [];
+    /// <summary>A cluster run's ranks: device and data plane of each (empty for a single-process run).</summary>
+    [JsonPropertyName("ranks")] public IReadOnlyList<RankDataPlaneSummary> Ranks { get; init; } = [];
 
+    /// <summary>Writes the summary as indented JSON, creating the folder.</summary>
     public void Write(string path)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
         File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
     }
+}
+
+/// <summary>One rank of a cluster run and the data plane it used (the job's <c>data-plane</c> event).</summary>
+public sealed record RankDataPlaneSummary
+{
+    /// <summary>The job rank.</summary>
+    [JsonPropertyName("rank")] public int Rank { get; init; }
+    /// <summary>Its device slot, e.g. <c>cuda:1</c>.</summary>
+    [JsonPropertyName("device")] public string Device { get; init; } = "";
+    /// <summary><c>nccl (id via grains)</c>, <c>grains</c> or <c>none</c>.</summary>
+    [JsonPropertyName("data_plane")] public string DataPlane { get; init; } = "";
+    /// <summary>Why that data plane.</summary>
+    [JsonPropertyName("reason")] public string Reason { get; init; } = "";
+    /// <summary>The epoch the rank belonged to.</summary>
+    [JsonPropertyName("epoch")] public long Epoch { get; init; }
 }

@@ -20,12 +20,14 @@ public static class TrainingRun
 
         // libtorch's intra-op thread count is process-wide, so the run sets it, not the trainer.
         TorchSharp.torch.set_num_threads(training.Threads);
-        TorchSharp.torch.set_default_device(TrainingDevice.Resolve(options.Device));
+        // The trainer takes its device explicitly; libtorch's process-wide default device stays the CPU.
+        var device = TrainingDevice.Resolve(options.Device);
+        if (CudaDeviceIndex(device) is { } index) Kernels.Distributed.CudaDevice.Select(index);
         if (model.GemmPrecision == "fp8") LogFp8Backend(options.Device);
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);
-        using var trainer = StartTrainer(options, config, batches);
+        using var trainer = StartTrainer(options, config, batches, device);
         var resumedFrom = trainer.Step > 0 ? trainer.Step : (long?)null;
         Log.Information("Parameters on {Device}", trainer.Model.parameters().First().device);
         var counts = ParameterCount.For(model);
@@ -79,7 +81,10 @@ public static class TrainingRun
         return summary;
     }
 
-    private static Trainer StartTrainer(TrainingRunOptions options, RunConfig config, IBatchSource batches)
+    private static int? CudaDeviceIndex(TorchSharp.torch.Device device) =>
+        device.type == TorchSharp.DeviceType.CUDA ? Math.Max(device.index, 0) : null;
+
+    private static Trainer StartTrainer(TrainingRunOptions options, RunConfig config, IBatchSource batches, TorchSharp.torch.Device device)
     {
         if (options.Resume)
         {
@@ -87,11 +92,11 @@ public static class TrainingRun
             if (latest is not null)
             {
                 Log.Information("Resuming from {Checkpoint}", latest);
-                return TrainerCheckpoint.Load(latest, config, batches, options.Steps);
+                return TrainerCheckpoint.Load(latest, config, batches, options.Steps, device);
             }
             Log.Warning("No checkpoint in {Folder} yet; starting from step 0", options.CheckpointDirectory);
         }
-        return new Trainer(config.Model!, config.Training!, batches, options.Steps);
+        return new Trainer(config.Model!, config.Training!, batches, options.Steps, device: device);
     }
 
     /// <summary>FP8 GEMMs are real (cuBLASLt) on CUDA with the kernel library, emulated otherwise: say which.</summary>

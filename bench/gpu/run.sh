@@ -2,18 +2,23 @@
 # The GPU run (tool `device`, nvidia-h200-x2): builds the CUDA kernels with nvcc, then checks and times
 # everything in one call. Run from the repository root; needs the self-contained publish of the
 # orchestrator and the GPU bench (both in one folder, without the bundled libtorch) as
-# .device/gpu/publish.tar.xz — bench/gpu/pack.sh makes it. Results land in $OUT (results.tgz, the log
-# and the summary). The device tool sends the session's checkout, not a helper's worktree, so pack into
-# an ignored folder of that checkout and carry it:
+# .device/gpu/publish.tar.xz, and the loss runs' corpus as .device/gpu/corpus — bench/gpu/pack.sh makes
+# both. Results land in $OUT (results.tgz, the log and the summary). The device tool sends the session's
+# checkout, not a helper's worktree, so pack into an ignored folder of that checkout and carry it:
 #   bench/gpu/pack.sh /work/main/.device/gpu        (here; carry ".device/gpu")
-#   cd .device/gpu/repo && PHASES="fp8 demo nccl train loss" STEPS_LOSS=200 LOSS_BATCH=8 bash bench/gpu/run.sh   (there)
-#   PHASES (default: all) picks what runs; STEPS_LOSS, LOSS_BATCH, LOSS_TIMEOUT shape the FP8-vs-BF16 loss runs;
-#   TRAIN_TIMEOUT limits each of the four P2 runs of the train phase.
+#   cd .device/gpu/repo && bash bench/gpu/run.sh    (there)
+# PHASES (default "demo fp8 train loss"; "nccl" adds P4 and the file-id EP run) picks what runs.
+# The phases are laid out for a short call (~4 min) over the two GPUs:
+#   nvcc | unpack  ->  demo EP=2 over NCCL (both GPUs)  ->  GPU 0: fp8 checks + P3, ours bf16, ours FP8
+#                                                          GPU 1: PyTorch loop, PyTorch grouped, the loss runs
+# so P2's "ours" and "PyTorch" figures come from two identical GPUs at the same time. Every step has its
+# own timeout; results are packed into $OUT every 15 s, so a call cut short still returns what it has.
+# Knobs: TRAIN_TIMEOUT (each P2 run, 60), LOSS_SECONDS (each loss run's training budget, 35), LOSS_BATCH (4).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
-RES=/tmp/res # everything lands here; packed into $OUT at the end (the tool returns at most 8 files)
-PHASES=${PHASES:-"fp8 nccl train loss demo"}
-STEPS_LOSS=${STEPS_LOSS:-300}
+RES=/tmp/res # everything lands here; packed into $OUT (the tool returns at most 8 files)
+PHASES=${PHASES:-"demo fp8 train loss"}
+TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-60}
 mkdir -p "$OUT" "$RES" /tmp/orchestrator /tmp/cudalib
 # NVLink multicast stays off (the device README says why).
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1 PYTHONUNBUFFERED=1
@@ -23,29 +28,48 @@ export LD_LIBRARY_PATH="$TORCH_LIB:$(ls -d $SITE/nvidia/*/lib | paste -sd:):${LD
 export ORCHESTRATOR_LIBTORCH=$TORCH_LIB ORCHESTRATOR_NCCL=$SITE/nvidia/nccl/lib
 export ORCHESTRATOR_CUDA_KERNELS=/tmp/cudalib/liborchestrator_cuda.so
 LOG=$RES/gpu-run.log
-pack() { cp "$LOG" "$OUT/" 2>/dev/null; cp "$RES/summary.txt" "$OUT/" 2>/dev/null; tar -czf "$OUT/results.tgz" -C "$RES" . ; }
+pack() {
+  cp "$LOG" "$OUT/" 2>/dev/null; cp "$RES/summary.txt" "$OUT/" 2>/dev/null
+  tar -czf "$OUT/results.tgz.tmp" -C "$RES" . 2>/dev/null && mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"
+}
 trap pack EXIT
-# The tool stops a call at its limit without running traps: pack what there is shortly before.
-( exec > /dev/null 2>&1; sleep "${PACK_AFTER:-560}"; pack ) &
-watchdog=$!
+# The tool stops a call at its limit without running traps: pack what there is every 15 s.
+( exec > /dev/null 2>&1; while sleep 15; do pack; done ) &
+packer=$!
 say() { echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$LOG"; }
 has() { [[ " $PHASES " == *" $1 "* ]]; }
 
 say "machine"
 { nvidia-smi --query-gpu=index,name,memory.total,driver_version,clocks.sm --format=csv,noheader; nproc; uname -r; } 2>&1 | tee -a "$LOG"
-tar -C /tmp/orchestrator -xJf .device/gpu/publish.tar.xz
 O=/tmp/orchestrator/orchestrator
 G=/tmp/orchestrator/orchestrator-gpu-bench
 
-say "nvcc: Kernels/cuda -> liborchestrator_cuda.so"
+say "nvcc: Kernels/cuda -> liborchestrator_cuda.so (and unpacking the publish beside it)"
+tar -C /tmp/orchestrator -xJf .device/gpu/publish.tar.xz &
+unpacking=$!
 if ! Kernels/cuda/build.sh /tmp/cudalib /usr/local/cuda-13.0 > "$RES/nvcc.log" 2>&1; then
   tail -40 "$RES/nvcc.log" | tee -a "$LOG"; echo "nvcc failed" | tee -a "$LOG"
 fi
-grep -E "registers|spill" "$RES/nvcc.log" | head -20 >> "$LOG"
+grep -E "registers|spill" "$RES/nvcc.log" | head -24 >> "$LOG"
+wait $unpacking
 
-if has demo || has nccl || has loss; then
-  say "demo: the one-node cluster trains the demo job through the grains, its rank on cuda:0"
-  timeout 90 $O demo --libtorch "$TORCH_LIB" --devices cuda:0 --seconds 25 --work-dir /tmp/demo --summary-json "$RES/demo-summary.json" 2>&1 | tail -15 | tee -a "$LOG"
+if has demo; then
+  # Two GPU ranks in one silo (EP = 2, one rank per GPU), NCCL as their data plane, the unique id
+  # published by rank 0 through the job's NcclRendezvousGrain; the summary names each rank's data plane.
+  say "demo EP=2: the one-node cluster, ranks on cuda:0 and cuda:1 of one silo, data plane nccl (id via grains)"
+  timeout -k 5 45 $O demo --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
+    --summary-json "$RES/demo-ep2-summary.json" > "$RES/demo-ep2.log" 2>&1
+  echo "demo EP=2 exit $?" >> "$RES/demo-ep2.log"
+  grep -E "planned|data plane|Done:|ended|ERR|FTL|Exception|exit" "$RES/demo-ep2.log" | tail -14 | tee -a "$LOG"
+  python3 - "$RES/demo-ep2-summary.json" <<'PY' 2>&1 | tee -a "$LOG"
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    sys.exit(f"demo EP=2: no summary ({e})")
+planes = ", ".join(f"rank {r['rank']} {r['device']}: {r['data_plane']}" for r in s.get("ranks", []))
+print(f"demo EP=2: {s['steps']} steps, loss {s['loss_first']:.4f} -> {s['loss_last']:.4f}, {s['tokens_per_second']:.0f} tokens/s (rank 0); {planes}")
+PY
 fi
 
 if has nccl; then
@@ -63,55 +87,69 @@ if has nccl; then
   (cd bench/gpu/reference && timeout 90 python3 all_to_all.py "$RES/torch-all-to-all.json") 2>&1 | grep -v Warning | tee -a "$LOG"
 fi
 
-if has fp8; then
-  say "fp8: quantisation bit-equality, scale layouts, GEMM error, projection vs emulation, P1, P3"
-  CUDA_VISIBLE_DEVICES=0 timeout 200 $G fp8 --out "$RES/fp8.json" --settings-file /tmp/fp8-settings 2>&1 | tee -a "$LOG"
-fi
-[[ -s /tmp/fp8-settings ]] && export ORCHESTRATOR_FP8_GPU=$(cat /tmp/fp8-settings)
-# The quantisation kernels' reciprocal encoder is the default; where the device check found it disagreeing
-# with the division, the training runs below use the division.
-if [[ -s "$RES/fp8.json" ]] && ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("encoder_check",{}).get("pass") else 1)' "$RES/fp8.json"; then
-  export ORCHESTRATOR_FP8_QUANT=exact
-fi
-echo "FP8 quantisation encoder: ${ORCHESTRATOR_FP8_QUANT:-reciprocal}" | tee -a "$LOG"
-echo "FP8 settings: ${ORCHESTRATOR_FP8_GPU:-defaults}" | tee -a "$LOG"
+# GPU 0: the FP8 checks (their settings gate the FP8 training runs), P3, then ours for P2.
+gpu0() {
+  if has fp8; then
+    say "fp8 (GPU 0): encoder check, quantisation bit-equality, scale layouts, GEMM error, projections, grouped FP8 experts, P3"
+    CUDA_VISIBLE_DEVICES=0 timeout -k 5 75 $G fp8 --figures p3 --out "$RES/fp8.json" --settings-file /tmp/fp8-settings > "$RES/fp8.log" 2>&1
+    echo "fp8 exit $?" >> "$RES/fp8.log"
+    grep -E "FAIL|P3|grouped|encoder|checks|exit" "$RES/fp8.log" | tail -30 | tee -a "$LOG"
+  fi
+  fp8_settings
+  if has train; then
+    say "P2 ours (GPU 0): moe-1b, routed experts grouped, bf16 then FP8"
+    for dtype in bfloat16 fp8; do
+      CUDA_VISIBLE_DEVICES=0 timeout -k 5 "$TRAIN_TIMEOUT" $G train --config deploy/configs/moe-1b.json --dtype $dtype --grouped on \
+        --warmup 2 --steps 5 --out "$RES/p2-ours-$dtype.json" > "$RES/p2-ours-$dtype.log" 2>&1
+      echo "exit $?" >> "$RES/p2-ours-$dtype.log"; tail -4 "$RES/p2-ours-$dtype.log" | tee -a "$LOG"
+    done
+  fi
+}
 
-loss_pids=""
-if has loss; then
-  # The corpus: the .NET documentation prose pack.sh tokenised (3.3 M tokens: no batch repeats), else the demo's.
-  corpus=.device/gpu/corpus; [[ -s $corpus/index.json ]] || corpus=/tmp/demo/data
-  say "FP8 vs BF16 loss (in the background on GPU 1): moe-1b, $STEPS_LOSS steps on $corpus; a second bf16 seed as the control"
-  for run in "bfloat16 1234" "fp8 1234" "bfloat16 4321"; do
-    set -- $run
-    CUDA_VISIBLE_DEVICES=1 timeout "${LOSS_TIMEOUT:-400}" $G train --config deploy/configs/moe-1b.json --dtype $1 --seed $2 --data $corpus \
-      --batch "${LOSS_BATCH:-8}" --warmup 0 --steps "$STEPS_LOSS" --out "$RES/loss-$1-seed$2.json" > "/tmp/loss-$1-$2.log" 2>&1 &
-    loss_pids="$loss_pids $!"
-  done
-fi
+# The FP8 settings the checks wrote (scale layouts; grouped=0 where the grouped FP8 check failed), and the
+# quantisation encoder: the reciprocal one unless the device check found it disagreeing with the division.
+fp8_settings() {
+  [[ -s /tmp/fp8-settings ]] && export ORCHESTRATOR_FP8_GPU=$(cat /tmp/fp8-settings)
+  if [[ -s "$RES/fp8.json" ]] && ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("encoder_check",{}).get("pass") else 1)' "$RES/fp8.json"; then
+    export ORCHESTRATOR_FP8_QUANT=exact
+  fi
+}
 
-if has train; then
-  # Each run has its own limit (TRAIN_TIMEOUT, default 80 s), so one that hangs costs only its own figure.
-  # Expected ~40 s each (the 2026-11-29 runs spent ~30 s before their first step: model build and init),
-  # so ~160 s for the phase. Ours: routed experts grouped (one padded batched GEMM per projection).
-  # PyTorch eager: the per-expert loop and the same grouped algorithm (bmm over padded experts).
-  say "P2: moe-1b training step on GPU 0, ours grouped (bf16, fp8) vs PyTorch eager bf16 (per-expert loop, grouped), random tokens"
-  for dtype in bfloat16 fp8; do
-    CUDA_VISIBLE_DEVICES=0 timeout "${TRAIN_TIMEOUT:-80}" $G train --config deploy/configs/moe-1b.json --dtype $dtype --grouped on \
-      --warmup 2 --steps 6 --out "$RES/p2-ours-$dtype.json" 2>&1 | tee -a "$LOG"
-  done
-  for grouped in off on; do
-    name=p2-torch; [[ $grouped == on ]] && name=p2-torch-grouped
-    (cd bench/gpu/reference && CUDA_VISIBLE_DEVICES=0 timeout "${TRAIN_TIMEOUT:-80}" python3 train_step.py ../../../deploy/configs/moe-1b.json \
-      --grouped $grouped --warmup 2 --steps 6 --out "$RES/$name.json") 2>&1 | grep -v Warning | tee -a "$LOG"
-  done
-fi
+# GPU 1: PyTorch eager for P2 (the per-expert loop, and the same grouped algorithm), then the loss runs.
+gpu1() {
+  if has train; then
+    say "P2 PyTorch eager bf16 (GPU 1): per-expert loop, then grouped (padded bmm)"
+    for grouped in off on; do
+      name=p2-torch; [[ $grouped == on ]] && name=p2-torch-grouped
+      (cd bench/gpu/reference && CUDA_VISIBLE_DEVICES=1 timeout -k 5 "$TRAIN_TIMEOUT" python3 train_step.py ../../../deploy/configs/moe-1b.json \
+        --grouped $grouped --warmup 2 --steps 5 --out "$RES/$name.json") > "$RES/$name.log" 2>&1
+      echo "exit $?" >> "$RES/$name.log"; grep -v Warning "$RES/$name.log" | tail -3 | tee -a "$LOG"
+    done
+  fi
+  if has loss; then
+    # The corpus: the .NET documentation prose pack.sh tokenised (3.3 M tokens: no batch repeats), else the demo's.
+    local corpus=.device/gpu/corpus; [[ -s $corpus/index.json ]] || corpus=/tmp/demo/data
+    while [[ ! -s "$RES/fp8.json" ]] && has fp8 && kill -0 "$gpu0_pid" 2>/dev/null && ! grep -q "fp8 exit" "$RES/fp8.log" 2>/dev/null; do sleep 1; done
+    fp8_settings
+    say "FP8 vs BF16 loss (GPU 1, three at once): moe-1b on $corpus, ${LOSS_SECONDS:-35} s of steps each; a second bf16 seed as the control"
+    local pids=""
+    for run in "bfloat16 1234" "fp8 1234" "bfloat16 4321"; do
+      set -- $run
+      CUDA_VISIBLE_DEVICES=1 timeout -k 5 $(( ${LOSS_SECONDS:-35} + 45 )) $G train --config deploy/configs/moe-1b.json --dtype $1 --seed $2 --data $corpus \
+        --batch "${LOSS_BATCH:-4}" --warmup 0 --steps 5000 --max-seconds "${LOSS_SECONDS:-35}" --out "$RES/loss-$1-seed$2.json" > "$RES/loss-$1-$2.log" 2>&1 &
+      pids="$pids $!"
+    done
+    for p in $pids; do wait $p; done
+    for f in "$RES"/loss-*.log; do echo "-- $f"; tail -3 "$f"; done | tee -a "$LOG"
+  fi
+}
 
-if [[ -n "$loss_pids" ]]; then
-  say "waiting for the loss runs"
-  for p in $loss_pids; do wait $p; done
-  for f in /tmp/loss-*.log; do echo "-- $f"; tail -8 "$f"; done | tee -a "$LOG"
-fi
+gpu0 &
+gpu0_pid=$!
+gpu1 &
+gpu1_pid=$!
+wait $gpu0_pid $gpu1_pid
 
 say "summary"
 python3 bench/gpu/summary.py "$RES" 2>&1 | tee "$RES/summary.txt" | tee -a "$LOG"
-kill $watchdog 2>/dev/null
+kill $packer 2>/dev/null

@@ -42,8 +42,11 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         Assert.All(losses, m => Assert.True(double.IsFinite(m.Value) && m.Value > 0));
         Assert.Equal(5, (await cluster.Store.QueryMetricsAsync("tiny-complete", new MetricQuery("tokens_per_s"))).Count);
         var events = await job.GetEvents();
-        // Checkpoint commits (every 2 steps in this spec) interleave with the lifecycle as they land.
-        Assert.Equal(["submitted", "planned", "started", "completed"], events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal)));
+        // Checkpoint commits (every 2 steps in this spec) and the rank's data-plane report interleave with the lifecycle as they land.
+        Assert.Equal(["submitted", "planned", "started", "completed"],
+            events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal) && k != "data-plane"));
+        var plane = Assert.Single(events, e => e.Kind == "data-plane");
+        Assert.Contains("\"data_plane\":\"none\"", plane.DetailJson, StringComparison.Ordinal); // one rank: nothing to exchange
         Assert.True(await cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("tiny-complete").Drain(Patience));
         Assert.Equal([4L], (await cluster.Store.ListCheckpointsAsync("tiny-complete")).Select(c => c.Step)); // keep = 1
     }

@@ -24,6 +24,58 @@ public sealed class DemoCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_WithTwoExpertParallelRanks_OnCpuSlots_TrainsThroughGrainCalls_AndSaysSoPerRank()
+    {
+        var summary = Path.Combine(_dir, "ep2.json");
+
+        var result = await CliProcess.Run(TimeSpan.FromMinutes(4), "demo", "--devices", "cpu:2", "--ep", "2", "--steps", "2", "--seconds", "180",
+            "--no-dashboard", "--work-dir", _dir, "--summary-json", summary);
+
+        Assert.True(result.ExitCode == 0, result.All);
+        var run = JsonNode.Parse(await File.ReadAllTextAsync(summary))!;
+        Assert.Equal(2, (long)run["steps"]!);
+        var ranks = run["ranks"]!.AsArray();
+        Assert.Equal([0, 1], ranks.Select(r => (int)r!["rank"]!));
+        Assert.Equal(["cpu:0", "cpu:1"], ranks.Select(r => (string)r!["device"]!));
+        Assert.All(ranks, r => Assert.Equal("grains", (string)r!["data_plane"]!));
+        Assert.Contains("data plane: grains", result.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_AskingForNccl_OnCpuSlots_FailsTheJob_SayingWhy()
+    {
+        var result = await CliProcess.Run(TimeSpan.FromMinutes(4), "demo", "--devices", "cpu:2", "--ep", "2", "--data-plane", "nccl", "--steps", "2",
+            "--seconds", "120", "--no-dashboard", "--work-dir", _dir);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("data_plane nccl: rank 0 is on cpu:0", result.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_AskingForNccl_OnGpuSlotsWithoutLibnccl_FailsTheJob_AfterTheRanksAgreedOverGrainCalls()
+    {
+        // This machine has no GPU and no libnccl: the slots are only names, so the ranks get as far as the
+        // data-plane agreement (an all-gather of "libnccl loaded" over grain calls) and fail together with its reason.
+        var result = await CliProcess.Run(TimeSpan.FromMinutes(4), "demo", "--devices", "cuda:0-1", "--ep", "2", "--data-plane", "nccl", "--steps", "2",
+            "--seconds", "120", "--no-dashboard", "--work-dir", _dir);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("data_plane nccl: libnccl did not load on ranks 0, 1", result.All, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--ep", "2", "--devices")] // two ranks, one slot (cpu:1)
+    [InlineData("--ep", "0", "--ep")]
+    [InlineData("--data-plane", "rdma", "--data-plane")]
+    public async Task Demo_WithAnImpossibleRankLayout_SaysWhichOption_AndExitsWith2(string option, string value, string named)
+    {
+        var result = await CliProcess.Run("demo", option, value, "--work-dir", _dir);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Demo_WithAnUnusableDeviceList_SaysWhichOption_AndExitsWith2()
     {
         var result = await CliProcess.Run("demo", "--devices", "tpu:3", "--work-dir", _dir);
