@@ -129,7 +129,11 @@ gpu1() {
   if has loss; then
     # The corpus: the .NET documentation prose pack.sh tokenised (3.3 M tokens: no batch repeats), else the demo's.
     local corpus=.device/gpu/corpus; [[ -s $corpus/index.json ]] || corpus=/tmp/demo/data
-    while [[ ! -s "$RES/fp8.json" ]] && has fp8 && kill -0 "$gpu0_pid" 2>/dev/null && ! grep -q "fp8 exit" "$RES/fp8.log" 2>/dev/null; do sleep 1; done
+    # The FP8 run needs the checks' settings: wait for the fp8 step of GPU 0 (at most 90 s).
+    for _ in $(seq 90); do
+      { ! has fp8 || grep -q "fp8 exit" "$RES/fp8.log" 2>/dev/null; } && break
+      sleep 1
+    done
     fp8_settings
     say "FP8 vs BF16 loss (GPU 1, three at once): moe-1b on $corpus, ${LOSS_SECONDS:-35} s of steps each; a second bf16 seed as the control"
     local pids=""
