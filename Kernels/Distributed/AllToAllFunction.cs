@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Distributed;
@@ -31,16 +32,20 @@ internal sealed class AllToAllFunction : autograd.SingleTensorFunction<AllToAllF
         var collective = (ICollective)ctx.get_data("collective");
         var send = (long[])ctx.get_data("send");
         var receive = (long[])ctx.get_data("receive");
+        // The wrapper TorchSharp made for the gradient and the one returned are released after the backward
+        // pass (BackwardTensors), not left to the finalizer.
+        BackwardTensors.Keep(gradient);
         // One gradient per input of apply: the rows, then nothing for the three non-tensor arguments.
         try
         {
-            return [collective.AllToAll(gradient.contiguous(), receive, send), null!, null!, null!];
+            using var contiguous = gradient.contiguous();
+            return [BackwardTensors.Keep(collective.AllToAll(contiguous, receive, send)), null!, null!, null!];
         }
         catch (CollectiveAbortedException)
         {
             // A managed exception cannot cross libtorch's autograd engine. The group stays aborted,
             // so the rank's next collective (the gradient all-reduce) raises it after backward.
-            return [full(send.Sum(), gradient.shape[1], Native.Scalars.Of(double.NaN), dtype: gradient.dtype, device: gradient.device), null!, null!, null!];
+            return [BackwardTensors.Keep(full(send.Sum(), gradient.shape[1], Native.Scalars.Of(double.NaN), dtype: gradient.dtype, device: gradient.device)), null!, null!, null!];
         }
     }
 }

@@ -39,20 +39,23 @@ internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
+        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
+        BackwardTensors.Keep(gradOutputs);
+        using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var input = saved[0];
         var weight = saved[1];
-        using var scope = NewDisposeScope();
         var dy = gradOutputs[0].reshape(-1, weight.shape[0]);
         var x = input.reshape(-1, input.shape[^1]);
         // A managed exception cannot cross libtorch's autograd engine: a non-finite gradient is
         // passed on as NaN instead, and the trainer's gradient-norm check stops the step.
         if (!dy.isfinite().all().item<bool>())
         {
-            return [full_like(input, Scalars.Of(double.NaN)).MoveToOuterDisposeScope(), full_like(weight, Scalars.Of(double.NaN)).MoveToOuterDisposeScope()];
+            return BackwardTensors.Keep([full_like(input, Scalars.Of(double.NaN)).MoveToOuterDisposeScope(), full_like(weight, Scalars.Of(double.NaN)).MoveToOuterDisposeScope()]);
         }
         var dx = Fp8FakeQuant.Tiles(dy).matmul(Fp8FakeQuant.Blocks(weight));
         var dw = Fp8FakeQuant.Tiles(dy.t().contiguous()).matmul(Fp8FakeQuant.Tiles(x.t().contiguous()).t());
-        return [dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+        return BackwardTensors.Keep([dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
     }
 }

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Gpu;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -40,10 +41,13 @@ internal sealed class GpuFp8Projection : autograd.MultiTensorFunction<GpuFp8Proj
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
+        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
+        BackwardTensors.Keep(gradOutputs);
+        using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var input = saved[0];
         var weight = saved[1].contiguous();
-        using var scope = NewDisposeScope();
         var dy = gradOutputs[0].reshape(-1, weight.shape[0]).contiguous();
         var x = input.reshape(-1, input.shape[^1]).contiguous();
         Tensor dx, dw;
@@ -53,7 +57,7 @@ internal sealed class GpuFp8Projection : autograd.MultiTensorFunction<GpuFp8Proj
         using (var dyT = Fp8Gpu.Quantize(dy, Fp8Grouping.Tile, transpose: true))
         using (var xT = Fp8Gpu.Quantize(x, Fp8Grouping.Tile, transpose: true))
             dw = Widen(Fp8Gpu.Gemm(dyT, xT, Fp8Gpu.ProjectionOutput));
-        return [dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+        return BackwardTensors.Keep([dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
     }
 
     private static Tensor Widen(Tensor product) => product.dtype == ScalarType.Float32 ? product : product.to(ScalarType.Float32);

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Gpu;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,17 +40,20 @@ internal sealed class GroupedFp8Projection : autograd.MultiTensorFunction<Groupe
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
+        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
+        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
+        BackwardTensors.Keep(gradOutputs);
+        using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var x = saved[0];
         var weight = saved[1];
-        using var scope = NewDisposeScope();
         long e = x.shape[0], cap = x.shape[1], k = x.shape[2], n = weight.shape[1];
         var dy = gradOutputs[0].contiguous();
         // Dgrad: dx_e = dy_e · W_e (dy tiles along n, W_eᵀ [k, n] in blocks).
         var dx = Multiply(dy.view(e * cap, n), Fp8Grouping.Tile, weight.transpose(1, 2).contiguous().view(e * k, n), Fp8Grouping.Block, e);
         // Wgrad: dW_e = dy_eᵀ · x_e (both in tiles along the tokens).
         var dw = Multiply(dy.transpose(1, 2).contiguous().view(e * n, cap), Fp8Grouping.Tile, x.transpose(1, 2).contiguous().view(e * k, cap), Fp8Grouping.Tile, e);
-        return [dx.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+        return BackwardTensors.Keep([dx.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
     }
 
     /// <summary>For each expert e: A_e · B_eᵀ with A [E·m, K] and B [E·p, K] → [E, m, p] float32.</summary>

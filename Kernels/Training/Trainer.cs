@@ -115,6 +115,7 @@ public sealed class Trainer : IDisposable
             CheckFinite(micro, "total loss", values.Total);
             CheckFinite(micro, "main loss", values.Main);
             loss.Total.div(Scalars.Of(accumulation)).backward();
+            BackwardTensors.Release(_device); // the custom functions' backward wrappers, now that libtorch holds its own references
             total += values.Total;
             main += values.Main;
             mtp += values.Mtp;

@@ -54,12 +54,19 @@ __device__ __forceinline__ uint32_t encode_fast(float x, float scale, float inve
 }
 
 // The per-value encoder of a kernel: FAST multiplies by the tile's reciprocal scale, else divides.
+// A scale whose reciprocal is not a normal float (s >= 2^126, or s subnormal with 1/s overflowing) divides:
+// a subnormal 1/s carries too few bits for the 2-ulp bound. Real scales stay below 2^119 (max float / 448).
 template <bool FAST> struct Encoder {
   float scale, inverse;
-  __device__ __forceinline__ explicit Encoder(float s) : scale(s), inverse(0.0f) {
-    if (FAST) inverse = __frcp_rn(s);
+  bool divide;
+  __device__ __forceinline__ explicit Encoder(float s) : scale(s), inverse(0.0f), divide(!FAST) {
+    if (FAST) {
+      inverse = __frcp_rn(s);
+      const uint32_t exponent = (__float_as_uint(inverse) >> 23) & 0xFFu;
+      divide = exponent == 0u || exponent == 255u;
+    }
   }
-  __device__ __forceinline__ uint32_t operator()(float x) const { return FAST ? encode_fast(x, scale, inverse) : encode(x, scale); }
+  __device__ __forceinline__ uint32_t operator()(float x) const { return divide ? encode(x, scale) : encode_fast(x, scale, inverse); }
   __device__ __forceinline__ uint32_t pack4(float a, float b, float c, float d) const {
     return (*this)(a) | ((*this)(b) << 8) | ((*this)(c) << 16) | ((*this)(d) << 24);
   }
@@ -336,7 +343,7 @@ __global__ void encoder_check_kernel(uint64_t seed, int64_t n, unsigned long lon
       x = __fmul_rn(((float)((h >> 32) & 0xFFFFFFu) / 16777216.0f * 896.0f - 448.0f), s);
     }
     if (!isfinite(x)) continue;
-    if (encode(x, s) != encode_fast(x, s, __frcp_rn(s))) atomicAdd(mismatches, 1ull);
+    if (encode(x, s) != Encoder<true>(s)(x)) atomicAdd(mismatches, 1ull);
   }
 }
 
