@@ -40,6 +40,8 @@ public sealed class AsyncCheckpointer
         _aborted = aborted;
     }
 
+    private IReadOnlyList<ArchiveEntry>? _previous;
+
     /// <summary>How long the last <see cref="Checkpoint"/> held training up (waiting for the previous write, plus the snapshot).</summary>
     public TimeSpan LastStall { get; private set; }
 
@@ -49,7 +51,9 @@ public sealed class AsyncCheckpointer
         ArgumentNullException.ThrowIfNull(trainer);
         var clock = Stopwatch.StartNew();
         _pending.Wait();
-        var snapshot = TrainerShards.Snapshot(trainer, _owns);
+        // The previous write has finished, so its arrays are free to fill again.
+        var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
+        _previous = snapshot.Entries;
         LastStall = clock.Elapsed;
         _pending = Task.Run(() => Write(snapshot, clock));
     }

@@ -75,19 +75,26 @@ public static class TrainerShards
     /// a moment is included with its parameter) into host memory. Call it on the trainer's own thread,
     /// between steps; the copy is then independent of training.
     /// </summary>
-    public static TrainerSnapshot Snapshot(Trainer trainer, Func<string, bool> include)
+    /// <param name="trainer">The trainer.</param>
+    /// <param name="include">Which tensors (names without prefix).</param>
+    /// <param name="reuse">
+    /// The previous snapshot's entries, once nothing reads them any more (its write finished): their arrays
+    /// are filled again instead of allocating new ones.
+    /// </param>
+    public static TrainerSnapshot Snapshot(Trainer trainer, Func<string, bool> include, IReadOnlyList<ArchiveEntry>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(include);
-        var entries = new List<ArchiveEntry>();
+        var entries = new List<ArchiveEntry>(reuse?.Count ?? 0);
+        byte[]? Reusable(string name) => reuse is not null && entries.Count < reuse.Count && reuse[entries.Count].Name == name ? reuse[entries.Count].Data : null;
         foreach (var (name, tensor) in ModelTensors(trainer))
         {
-            if (include(name)) entries.Add(ArchiveEntry.Copy(ModelPrefix + name, tensor));
+            if (include(name)) entries.Add(ArchiveEntry.Copy(ModelPrefix + name, tensor, Reusable(ModelPrefix + name)));
         }
 
         foreach (var (name, tensor) in trainer.Optimizer.State())
         {
-            if (include(name[..^2])) entries.Add(ArchiveEntry.Copy(OptimizerPrefix + name, tensor));
+            if (include(name[..^2])) entries.Add(ArchiveEntry.Copy(OptimizerPrefix + name, tensor, Reusable(OptimizerPrefix + name)));
         }
 
         return new TrainerSnapshot(State(trainer), entries);

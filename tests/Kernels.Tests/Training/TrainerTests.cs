@@ -17,6 +17,24 @@ public sealed class TrainerTests : IDisposable
         new(257, TinyModels.MicroTraining.MicroBatchSize, TinyModels.MicroTraining.SequenceLength + 2);
 
     [Fact]
+    public void ASnapshotReusingThePreviousArrays_HoldsTheCurrentValues()
+    {
+        using var trainer = NewTrainer();
+        trainer.TrainStep();
+        var first = TrainerShards.Snapshot(trainer, _ => true);
+        var firstBytes = first.Entries.Select(e => e.Data.ToArray()).ToList();
+        trainer.TrainStep();
+
+        var second = TrainerShards.Snapshot(trainer, _ => true, first.Entries);
+        var fresh = TrainerShards.Snapshot(trainer, _ => true);
+
+        Assert.Equal(fresh.Entries.Select(e => e.Name), second.Entries.Select(e => e.Name));
+        Assert.All(second.Entries.Zip(first.Entries), p => Assert.Same(p.Second.Data, p.First.Data)); // the arrays were filled again
+        Assert.All(second.Entries.Zip(fresh.Entries), p => Assert.Equal(p.Second.Data, p.First.Data)); // with the values of now
+        Assert.Contains(second.Entries.Zip(firstBytes), p => !p.First.Data.AsSpan().SequenceEqual(p.Second)); // which a step changed
+    }
+
+    [Fact]
     public void ResumeFromCheckpoint_ContinuesBitIdentically()
     {
         var straight = new List<StepReport>();
