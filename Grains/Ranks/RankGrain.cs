@@ -45,8 +45,17 @@ public sealed partial class RankGrain(
         var votes = new RankReporter(logger);
         var root = node.Value.StorageRoot;
         var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
+        // A step's checkpoint vote waits for that step's report: a committed checkpoint (a resume point)
+        // never lacks its step's metrics, even when the silo dies between the two (the kill test saw it).
+        var reported = new System.Collections.Concurrent.ConcurrentDictionary<long, Task>();
+        var every = start.Spec.Checkpoint.Every;
         var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
-            shard => votes.Post(() => coordinator.Prepared(epoch, shard)),
+            shard => votes.Post(async () =>
+            {
+                if (reported.TryGetValue(shard.Step, out var report)) await report;
+                foreach (var step in reported.Keys.Where(s => s <= shard.Step)) reported.TryRemove(step, out _);
+                await coordinator.Prepared(epoch, shard);
+            }),
             (step, reason) => votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)), start.Assignment.DpRank);
         var stop = _stop.Token;
         var dataPlane = _dataPlane = new RankDataPlane(grains, Key.JobId, epoch);
@@ -60,7 +69,11 @@ public sealed partial class RankGrain(
                     // The silo's factory, not this activation's: the sends are made from the device thread.
                     var peers = new RankPeers(grains, Key.JobId, epoch, start.Peers, _mailbox);
                     var balancer = grains.GetGrain<ILoadBalancerGrain>(Key.JobId);
-                    outcome = RankTraining.Run(start, root, checkpoints, m => reporter.Post(() => job.ReportStep(epoch, Key.Rank, m)), peers,
+                    outcome = RankTraining.Run(start, root, checkpoints, m =>
+                        {
+                            var report = reporter.Post(() => job.ReportStep(epoch, Key.Rank, m));
+                            if (every > 0 && m.Step % every == 0) reported[m.Step] = report; // a checkpoint step
+                        }, peers,
                         dataPlane, plane =>
                         {
                             LogDataPlane(Key.ToString(), start.Assignment.Device, plane.Name, plane.Reason);
@@ -84,7 +97,7 @@ public sealed partial class RankGrain(
             {
                 await votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
                 var ended = outcome ?? new RankOutcome(false, $"rank {Key.Rank} on {Key.Node} did not run", 0);
-                reporter.Post(() => job.ReportFinished(epoch, Key.Rank, ended));
+                _ = reporter.Post(() => job.ReportFinished(epoch, Key.Rank, ended));
                 await reporter.CompleteAsync();
             }, TaskScheduler.Default).Unwrap();
         return Task.CompletedTask;

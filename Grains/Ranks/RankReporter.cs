@@ -15,7 +15,8 @@ internal sealed partial class RankReporter
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(4);
 
-    private readonly Channel<Func<Task>> _calls = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(Func<Task> Call, TaskCompletionSource Done)> _calls =
+        Channel.CreateUnbounded<(Func<Task>, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
     private readonly Task _pump;
 
@@ -25,7 +26,13 @@ internal sealed partial class RankReporter
         _pump = Task.Run(PumpAsync);
     }
 
-    public void Post(Func<Task> call) => _calls.Writer.TryWrite(call);
+    /// <summary>Queues <paramref name="call"/>; the task completes once it was made (or given up: dropped, or never sent).</summary>
+    public Task Post(Func<Task> call)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_calls.Writer.TryWrite((call, done))) done.TrySetResult();
+        return done.Task;
+    }
 
     /// <summary>Sends what is queued, then stops.</summary>
     public Task CompleteAsync()
@@ -36,34 +43,40 @@ internal sealed partial class RankReporter
 
     private async Task PumpAsync()
     {
-        await foreach (var call in _calls.Reader.ReadAllAsync())
+        await foreach (var (call, done) in _calls.Reader.ReadAllAsync())
         {
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var delay = FirstRetry;
-            for (var attempt = 1; ; attempt++)
+            await SendAsync(call);
+            done.TrySetResult();
+        }
+    }
+
+    private async Task SendAsync(Func<Task> call)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var delay = FirstRetry;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
             {
-                try
-                {
-                    await call();
-                    break;
-                }
-                catch (Exception e) when (e is StaleEpochException or KeyNotFoundException or ArgumentException)
+                await call();
+                return;
+            }
+            catch (Exception e) when (e is StaleEpochException or KeyNotFoundException or ArgumentException)
+            {
+                LogReportFailed(e, attempt);
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                if (clock.Elapsed + delay > Patience)
                 {
                     LogReportFailed(e, attempt);
-                    break;
+                    return;
                 }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    if (clock.Elapsed + delay > Patience)
-                    {
-                        LogReportFailed(e, attempt);
-                        break;
-                    }
 
-                    LogReportRetrying(e.Message, attempt);
-                    await Task.Delay(delay);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
-                }
+                LogReportRetrying(e.Message, attempt);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
             }
         }
     }
