@@ -19,6 +19,9 @@ namespace Orchestrator.Grains.Ranks;
 public sealed partial class RankGrain(
     DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, IGrainFactory grains, ILogger<RankGrain> logger) : Grain, IRankGrain
 {
+    /// <summary>How long a checkpoint vote waits for its step's report before it goes anyway.</summary>
+    private static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(2);
+
     private readonly CancellationTokenSource _stop = new();
     private readonly RankMailbox _mailbox = new();
     private RankDataPlane? _dataPlane;
@@ -45,14 +48,16 @@ public sealed partial class RankGrain(
         var votes = new RankReporter(logger);
         var root = node.Value.StorageRoot;
         var coordinator = GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
-        // A step's checkpoint vote waits for that step's report: a committed checkpoint (a resume point)
-        // never lacks its step's metrics, even when the silo dies between the two (the kill test saw it).
+        // A step's checkpoint vote waits (a little) for that step's report: a committed checkpoint (a resume
+        // point) then does not lack its step's metrics when the silo dies between the two (the kill test saw
+        // it). Only a little: while the index is down the report retries, and the vote must reach the
+        // coordinator, whose own retry carries the commit through the outage.
         var reported = new System.Collections.Concurrent.ConcurrentDictionary<long, Task>();
         var every = start.Spec.Checkpoint.Every;
         var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
             shard => votes.Post(async () =>
             {
-                if (reported.TryGetValue(shard.Step, out var report)) await report;
+                if (reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(ReportWait));
                 foreach (var step in reported.Keys.Where(s => s <= shard.Step)) reported.TryRemove(step, out _);
                 await coordinator.Prepared(epoch, shard);
             }),
