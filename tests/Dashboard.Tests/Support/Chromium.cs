@@ -48,7 +48,16 @@ public sealed class Chromium : IAsyncLifetime
         await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login");
         await page.FillAsync("#token", token);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+        try
+        {
+            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+        }
+        catch (TimeoutException e)
+        {
+            // Seen once (2026-11-30) and not reproduced: say where the sign-in stopped and what the page said.
+            var body = await page.TextContentAsync("body") ?? "";
+            throw new TimeoutException($"sign-in did not reach / : the page is {page.Url}, saying: {body.Trim()[..Math.Min(400, body.Trim().Length)]}", e);
+        }
     }
 
     /// <inheritdoc />
