@@ -39,24 +39,15 @@ public abstract partial class SqlMetadataStore
         StoreInput.RequireIdentifier(jobId, nameof(jobId));
         if (fromStep > toStep)
             throw new ArgumentException($"fromStep {fromStep} is after toStep {toStep}", nameof(fromStep));
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await RequireJobAsync(connection, null, jobId, cancellationToken).ConfigureAwait(false);
-        await using var command = Command(
-            connection, null,
+        return await ReadJobRowsAsync(
+            jobId,
             "SELECT step, layer, loads, biases, at FROM expert_loads WHERE job_id = @job AND step >= @from AND step <= @to ORDER BY step, layer",
-            ("job", jobId), ("from", fromStep), ("to", toStep));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var samples = new List<ExpertLoadSample>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            samples.Add(new ExpertLoadSample(
+            reader => new ExpertLoadSample(
                 reader.GetInt64(0), reader.GetInt32(1),
                 JsonSerializer.Deserialize<long[]>(reader.GetString(2)) ?? [],
                 ReadBiases(reader.GetString(3)),
-                FromDbTime(reader, 4)));
-        }
-
-        return samples;
+                FromDbTime(reader, 4)),
+            cancellationToken, ("job", jobId), ("from", fromStep), ("to", toStep)).ConfigureAwait(false);
     }
 
     // JSON has no NaN or infinity: such a bias is written as null and read back as NaN.

@@ -219,21 +219,12 @@ public abstract partial class SqlMetadataStore : IMetadataStore
         StoreInput.RequireIdentifier(jobId, nameof(jobId));
         ArgumentOutOfRangeException.ThrowIfNegative(afterSeq);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await RequireJobAsync(connection, null, jobId, cancellationToken).ConfigureAwait(false);
-        await using var command = Command(
-            connection, null,
+        return await ReadJobRowsAsync(
+            jobId,
             "SELECT seq, at, kind, detail FROM job_events WHERE job_id = @job AND seq > @after ORDER BY seq LIMIT @limit",
-            ("job", jobId), ("after", afterSeq), ("limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var events = new List<JobEvent>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            events.Add(new JobEvent(
-                jobId, reader.GetInt64(0), FromDbTime(reader, 1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
-        }
-
-        return events;
+            reader => new JobEvent(
+                jobId, reader.GetInt64(0), FromDbTime(reader, 1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)),
+            cancellationToken, ("job", jobId), ("after", afterSeq), ("limit", limit)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -266,25 +257,16 @@ public abstract partial class SqlMetadataStore : IMetadataStore
     {
         StoreInput.RequireIdentifier(jobId, nameof(jobId));
         StoreInput.RequireQuery(query);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await RequireJobAsync(connection, null, jobId, cancellationToken).ConfigureAwait(false);
         // The name filter is left out of the SQL rather than passed as NULL: PostgreSQL cannot type an
         // untyped NULL parameter in "@name IS NULL".
         var byName = query.Name is null ? string.Empty : " AND name = @name";
-        await using var command = Command(
-            connection, null,
+        return await ReadJobRowsAsync(
+            jobId,
             $"SELECT step, name, value, at FROM metrics WHERE job_id = @job{byName} AND step >= @from AND step <= @to ORDER BY name, step",
-            ("job", jobId), ("name", query.Name ?? string.Empty), ("from", query.FromStep ?? 0L), ("to", query.ToStep ?? long.MaxValue));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var samples = new List<MetricSample>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // SQLite keeps a NaN REAL as NULL.
-            var value = reader.IsDBNull(2) ? double.NaN : reader.GetDouble(2);
-            samples.Add(new MetricSample(reader.GetInt64(0), reader.GetString(1), value, FromDbTime(reader, 3)));
-        }
-
-        return samples;
+            reader => new MetricSample(
+                reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? double.NaN : reader.GetDouble(2), FromDbTime(reader, 3)), // SQLite keeps a NaN REAL as NULL
+            cancellationToken, ("job", jobId), ("name", query.Name ?? string.Empty), ("from", query.FromStep ?? 0L), ("to", query.ToStep ?? long.MaxValue))
+            .ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -327,6 +309,19 @@ public abstract partial class SqlMetadataStore : IMetadataStore
         }
 
         return command;
+    }
+
+    /// <summary>Rows of one job (which must exist, else <see cref="KeyNotFoundException"/>), each mapped by <paramref name="read"/>.</summary>
+    private async Task<IReadOnlyList<T>> ReadJobRowsAsync<T>(
+        string jobId, string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireJobAsync(connection, null, jobId, cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) rows.Add(read(reader));
+        return rows;
     }
 
     private static async Task<int> ExecuteAsync(
