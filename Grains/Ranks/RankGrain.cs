@@ -53,7 +53,6 @@ public sealed partial class RankGrain(
         // it). Only a little: while the index is down the report retries, and the vote must reach the
         // coordinator, whose own retry carries the commit through the outage.
         var reported = new System.Collections.Concurrent.ConcurrentDictionary<long, Task>();
-        var every = start.Spec.Checkpoint.Every;
         var checkpoints = new AsyncCheckpointer(root, Key.JobId, epoch, Key.Rank,
             shard => votes.Post(async () =>
             {
@@ -77,7 +76,7 @@ public sealed partial class RankGrain(
                     outcome = RankTraining.Run(start, root, checkpoints, m =>
                         {
                             var report = reporter.Post(() => job.ReportStep(epoch, Key.Rank, m));
-                            if (every > 0 && m.Step % every == 0) reported[m.Step] = report; // a checkpoint step
+                            if (start.Spec.Checkpoint.IsDue(m.Step)) reported[m.Step] = report;
                         }, peers,
                         dataPlane, plane =>
                         {

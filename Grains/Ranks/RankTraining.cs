@@ -74,7 +74,7 @@ internal static class RankTraining
                 ControlSeconds = authority?.LastRoundTrip.TotalSeconds ?? 0,
                 Biases = ExpertBiases.Read(trainer.Model),
             });
-            if (spec.Checkpoint.Every > 0 && step.Step % spec.Checkpoint.Every == 0)
+            if (spec.Checkpoint.IsDue(step.Step))
                 checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         }
 
