@@ -88,8 +88,12 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     }
 
     /// <inheritdoc />
-    public Task<JobStatus> GetStatus() =>
-        _record is null ? throw new KeyNotFoundException($"no job '{Id}'") : Task.FromResult(Status());
+    public Task<JobStatus> GetStatus()
+    {
+        if (_record is null) throw new KeyNotFoundException($"no job '{Id}'");
+        CheckIndexWhenQuiet();
+        return Task.FromResult(Status());
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobEventView>> GetEvents()
@@ -118,6 +122,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         ArgumentNullException.ThrowIfNull(metrics);
         RequireEpoch(epoch);
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        Heard();
         _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
         _last = metrics;
         if (rank != 0) return;
@@ -148,6 +153,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         ArgumentNullException.ThrowIfNull(outcome);
         RequireEpoch(epoch);
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        Heard();
         if (outcome.Error is not null)
         {
             var node = _plan?.Ranks.FirstOrDefault(r => r.Rank == rank)?.Node;
@@ -268,15 +274,25 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     private async Task<bool> MoveAsync(JobState to, long epoch, string? error = null)
     {
         var before = _record!;
-        if (await store.TryTransitionJobAsync(new JobTransition(Id, before.State, before.Epoch, to, epoch, error)))
+        _moving++;
+        try
         {
-            _record = before with { State = to, Epoch = epoch, Error = error, UpdatedAt = DateTimeOffset.UtcNow };
-            return true;
-        }
+            Heard();
+            if (await store.TryTransitionJobAsync(new JobTransition(Id, before.State, before.Epoch, to, epoch, error)))
+            {
+                _record = before with { State = to, Epoch = epoch, Error = error, UpdatedAt = DateTimeOffset.UtcNow };
+                return true;
+            }
 
-        // Someone else moved the job (another activation, a stale node): believe the store.
-        _record = await store.GetJobAsync(Id) ?? before;
-        return false;
+            // Someone else moved the job (another activation, a stale node): believe the store.
+            _record = await store.GetJobAsync(Id) ?? before;
+            return false;
+        }
+        finally
+        {
+            _moving--;
+            Heard();
+        }
     }
 
     private void RequireEpoch(long epoch)

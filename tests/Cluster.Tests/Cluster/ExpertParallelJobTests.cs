@@ -81,6 +81,11 @@ public sealed class ExpertParallelJobTests(ITestOutputHelper output) : IAsyncLif
             await VerifyBalancer(connection, store, id, steps);
             if (dp > 1) await VerifyRestore(connection, store, spec, steps);
         }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, nodes);
+            throw;
+        }
         finally
         {
             foreach (var node in nodes) node.Dispose();

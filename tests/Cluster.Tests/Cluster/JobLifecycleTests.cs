@@ -70,6 +70,33 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         Assert.Equal(before.TokensPerSecond, after.TokensPerSecond, 3);
     }
 
+    /// <summary>
+    /// The index moves on beneath a quiet activation, as it does when a duplicate activation (while a silo's
+    /// death spreads) hears the ranks and finishes the job: the activation that answers the status adopts the
+    /// index within seconds instead of showing a finished job as running for ever.
+    /// </summary>
+    [Fact]
+    public async Task AnActivationThatMissedTheEnd_AdoptsTheIndex_WhenItsStatusIsRead()
+    {
+        var job = cluster.Client.GetGrain<IJobGrain>("tiny-adopt");
+        var status = await job.Submit(Spec("tiny-adopt", 100_000));
+        await OneNodeCluster.WaitForAsync(job, s => s.Step >= 1 || s.IsFinal, Patience);
+        var rank = status.Plan!.Ranks[0];
+        // The rank stops without finishing: it reports an unfinished end, and the activation hears nothing more.
+        await cluster.Client.GetGrain<IRankGrain>(new RankKey("tiny-adopt", 1, rank.Rank, rank.Node).ToString()).Stop(1);
+        await Task.Delay(500);
+        Assert.Equal(JobPhase.Running, (await job.GetStatus()).Phase);
+
+        // Another activation (here: the test, through the index) completes the job.
+        Assert.True(await cluster.Store.TryTransitionJobAsync(new JobTransition("tiny-adopt", JobState.Running, 1, JobState.Completed, 1, null)));
+
+        var clock = Stopwatch.StartNew();
+        var seen = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(15));
+        output.WriteLine($"adopted after {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal((JobPhase.Completed, 1L), (seen.Phase, seen.Epoch));
+        Assert.True(seen.Step >= 1, $"step {seen.Step}");
+    }
+
     [Fact]
     public async Task Cancel_StopsARunningJob_AndRecordsIt()
     {

@@ -43,64 +43,72 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         var start2 = SiloProcess.StartAsync(connectionString, clusterId, "n2", "cpu:2", ports[2], ports[3], storage, timeout.Token);
         using var n1 = await start1;
         using var n2 = await start2;
-        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
-        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
-        var nodes = await connection.Client.GetGrain<IClusterGrain>(IClusterGrain.Key).GetNodes();
-        Assert.Equal([("n1", true), ("n2", true)], nodes.Select(n => (n.Name, n.Alive)));
+        try
+        {
+            await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
+            await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+            var nodes = await connection.Client.GetGrain<IClusterGrain>(IClusterGrain.Key).GetNodes();
+            Assert.Equal([("n1", true), ("n2", true)], nodes.Select(n => (n.Name, n.Alive)));
 
-        // n2 has the most free slots, so the planner puts the single rank there.
-        var job = connection.Client.GetGrain<IJobGrain>("survivor");
-        // A checkpoint every step: a shard write is usually in flight when the kill comes.
-        var spec = TinyJob.Spec("survivor", data, Steps);
-        spec["checkpoint"] = new JsonObject { ["every"] = 1, ["keep"] = 3 };
-        var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
-        var rank = Assert.Single(status.Plan!.Ranks);
-        Assert.Equal("n2", rank.Node);
-        var rankGrain = connection.Client.GetGrain<IRankGrain>(new RankKey("survivor", status.Epoch, rank.Rank, rank.Node).ToString());
-        Assert.Equal("n2", await rankGrain.GetSiloName());
-        await OneNodeCluster.WaitForAsync(job, s => s.Step >= 3 || s.IsFinal, TimeSpan.FromSeconds(90));
-        for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("survivor")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
+            // n2 has the most free slots, so the planner puts the single rank there.
+            var job = connection.Client.GetGrain<IJobGrain>("survivor");
+            // A checkpoint every step: a shard write is usually in flight when the kill comes.
+            var spec = TinyJob.Spec("survivor", data, Steps);
+            spec["checkpoint"] = new JsonObject { ["every"] = 1, ["keep"] = 3 };
+            var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
+            var rank = Assert.Single(status.Plan!.Ranks);
+            Assert.Equal("n2", rank.Node);
+            var rankGrain = connection.Client.GetGrain<IRankGrain>(new RankKey("survivor", status.Epoch, rank.Rank, rank.Node).ToString());
+            Assert.Equal("n2", await rankGrain.GetSiloName());
+            await OneNodeCluster.WaitForAsync(job, s => s.Step >= 3 || s.IsFinal, TimeSpan.FromSeconds(90));
+            for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("survivor")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
 
-        var clock = Stopwatch.StartNew();
-        n2.Kill();
-        var recovered = await OneNodeCluster.WaitForAsync(job, s => (s.Epoch == 2 && s.Phase is JobPhase.Running or JobPhase.Completed) || s.IsFinal, TimeSpan.FromSeconds(30));
-        output.WriteLine($"job {recovered.Phase} as epoch {recovered.Epoch} {clock.Elapsed.TotalSeconds:F1} s after the kill");
-        Assert.Equal(2L, recovered.Epoch);
-        Assert.True(recovered.Phase is JobPhase.Running or JobPhase.Completed, $"{recovered.Phase}: {recovered.Error}");
-        Assert.Equal("n1", Assert.Single(recovered.Plan!.Ranks).Node);
+            var clock = Stopwatch.StartNew();
+            n2.Kill();
+            var recovered = await OneNodeCluster.WaitForAsync(job, s => (s.Epoch == 2 && s.Phase is JobPhase.Running or JobPhase.Completed) || s.IsFinal, TimeSpan.FromSeconds(30));
+            output.WriteLine($"job {recovered.Phase} as epoch {recovered.Epoch} {clock.Elapsed.TotalSeconds:F1} s after the kill");
+            Assert.Equal(2L, recovered.Epoch);
+            Assert.True(recovered.Phase is JobPhase.Running or JobPhase.Completed, $"{recovered.Phase}: {recovered.Error}");
+            Assert.Equal("n1", Assert.Single(recovered.Plan!.Ranks).Node);
 
-        var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(120));
-        Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
-        // The final event is written just after the final state.
-        var events = new List<JobEvent>();
-        for (var i = 0; i < 50 && !events.Any(e => e.Kind == "completed"); i++, await Task.Delay(100))
-            events = (await store.ListJobEventsAsync("survivor")).ToList();
-        output.WriteLine(string.Join(", ", events.Select(e => e.Kind)));
-        Assert.Equal(["submitted", "planned", "started", "node-lost", "recovering", "planned", "recovered", "completed"],
-            events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal) && k != "data-plane"));
-        // It resumed from the newest checkpoint the first epoch committed (its shards may have been
-        // prepared just before the kill and committed just after), not from the seed.
-        var committedByFirstEpoch = events.Where(e => e.Kind == "checkpoint-committed").Select(e => JsonNode.Parse(e.DetailJson!)!)
-            .Where(d => d["epoch"]!.GetValue<long>() == 1).Select(d => d["step"]!.GetValue<long>()).DefaultIfEmpty(0).Max();
-        var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
-        output.WriteLine($"resumed from step {resumedFrom}; newest checkpoint of epoch 1: step {committedByFirstEpoch}");
-        Assert.True(resumedFrom >= 1, $"resumed from step {resumedFrom}, not from a checkpoint");
-        Assert.Equal(committedByFirstEpoch, resumedFrom);
-        Assert.Contains(await store.ListNodesAsync(), n => n.Name == "n2" && n.Status == NodeStatus.Dead);
-        await Assert.ThrowsAsync<StaleEpochException>(() => job.ReportStep(1, 0, new StepMetrics(99, 1, 1, 0, 0, [])));
+            var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(120));
+            Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+            // The final event is written just after the final state.
+            var events = new List<JobEvent>();
+            for (var i = 0; i < 50 && !events.Any(e => e.Kind == "completed"); i++, await Task.Delay(100))
+                events = (await store.ListJobEventsAsync("survivor")).ToList();
+            output.WriteLine(string.Join(", ", events.Select(e => e.Kind)));
+            Assert.Equal(["submitted", "planned", "started", "node-lost", "recovering", "planned", "recovered", "completed"],
+                events.Select(e => e.Kind).Where(k => !k.StartsWith("checkpoint-", StringComparison.Ordinal) && k != "data-plane"));
+            // It resumed from the newest checkpoint the first epoch committed (its shards may have been
+            // prepared just before the kill and committed just after), not from the seed.
+            var committedByFirstEpoch = events.Where(e => e.Kind == "checkpoint-committed").Select(e => JsonNode.Parse(e.DetailJson!)!)
+                .Where(d => d["epoch"]!.GetValue<long>() == 1).Select(d => d["step"]!.GetValue<long>()).DefaultIfEmpty(0).Max();
+            var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
+            output.WriteLine($"resumed from step {resumedFrom}; newest checkpoint of epoch 1: step {committedByFirstEpoch}");
+            Assert.True(resumedFrom >= 1, $"resumed from step {resumedFrom}, not from a checkpoint");
+            Assert.Equal(committedByFirstEpoch, resumedFrom);
+            Assert.Contains(await store.ListNodesAsync(), n => n.Name == "n2" && n.Status == NodeStatus.Dead);
+            await Assert.ThrowsAsync<StaleEpochException>(() => job.ReportStep(1, 0, new StepMetrics(99, 1, 1, 0, 0, [])));
 
-        // Every step's loss (the replayed ones overwrite) equals the uninterrupted run's, to the bit.
-        var losses = (await store.QueryMetricsAsync("survivor", new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
-        var uninterrupted = Uninterrupted(data);
-        output.WriteLine($"cluster {string.Join(", ", losses)}\nsingle  {string.Join(", ", uninterrupted)}");
-        Assert.Equal(uninterrupted, losses);
+            // Every step's loss (the replayed ones overwrite) equals the uninterrupted run's, to the bit.
+            var losses = (await store.QueryMetricsAsync("survivor", new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+            var uninterrupted = Uninterrupted(data);
+            output.WriteLine($"cluster {string.Join(", ", losses)}\nsingle  {string.Join(", ", uninterrupted)}");
+            Assert.Equal(uninterrupted, losses);
 
-        // No committed checkpoint was lost or left unreadable: every one the index lists verifies.
-        Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("survivor").Drain(TimeSpan.FromSeconds(60)), "commits still pending");
-        var verified = await Cli.RunAsync("checkpoints", "survivor", "--postgres", connectionString, "--verify", "--storage", storage);
-        output.WriteLine(verified.Output);
-        Assert.True(verified.ExitCode == 0, verified.Output + verified.Error);
-        Assert.DoesNotContain("CORRUPT", verified.Output, StringComparison.Ordinal);
+            // No committed checkpoint was lost or left unreadable: every one the index lists verifies.
+            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("survivor").Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+            var verified = await Cli.RunAsync("checkpoints", "survivor", "--postgres", connectionString, "--verify", "--storage", storage);
+            output.WriteLine(verified.Output);
+            Assert.True(verified.ExitCode == 0, verified.Output + verified.Error);
+            Assert.DoesNotContain("CORRUPT", verified.Output, StringComparison.Ordinal);
+        }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, [n1, n2]);
+            throw;
+        }
     }
 
     /// <summary>
@@ -157,6 +165,11 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
             output.WriteLine($"epoch {final.Epoch}; {replayed.Count} steps compared; events: {string.Join(", ", (await store.ListJobEventsAsync("ep-rejoin")).Select(e => e.Kind))}");
             foreach (var step in replayed) Assert.Equal(before[step], after[step]);
         }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, [n1, n2]);
+            throw;
+        }
         finally
         {
             n1.Dispose();
@@ -196,6 +209,11 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.DoesNotContain($":{ports[2 * host]}:", await job.GetSiloIdentity(), StringComparison.Ordinal);
             var losses = (await store.QueryMetricsAsync("orphan", new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
             Assert.Equal(Uninterrupted(data), losses);
+        }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, silos);
+            throw;
         }
         finally
         {

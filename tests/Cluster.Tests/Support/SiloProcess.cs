@@ -6,12 +6,17 @@ namespace Orchestrator.Cluster.Tests.Support;
 /// <summary>A real <c>orchestrator silo</c> in a child process, so that a test can kill it by pid.</summary>
 public sealed class SiloProcess : IDisposable
 {
-    private readonly Process _process;
+    /// <summary>How many of the silo's last log lines are kept for a failing test to print.</summary>
+    private const int TailLines = 400;
 
-    private SiloProcess(Process process, string node)
+    private readonly Process _process;
+    private readonly Queue<string> _tail;
+
+    private SiloProcess(Process process, string node, Queue<string> tail)
     {
         _process = process;
         Node = node;
+        _tail = tail;
     }
 
     /// <summary>The node name the silo serves.</summary>
@@ -47,7 +52,8 @@ public sealed class SiloProcess : IDisposable
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the silo process");
         var logs = Environment.GetEnvironmentVariable("ORCHESTRATOR_TEST_LOGS");
         var log = logs is null ? null : Path.Combine(logs, $"{node}-{process.Id}.log");
-        _ = Drain(process.StandardError, log);
+        var tail = new Queue<string>();
+        _ = Drain(process.StandardError, log, tail);
         try
         {
             while (true)
@@ -59,8 +65,8 @@ public sealed class SiloProcess : IDisposable
 
             // Keep draining standard output so that the child never blocks on a full pipe
             // (into $ORCHESTRATOR_TEST_LOGS/<node>-<pid>.log when that is set, for diagnosis).
-            _ = Drain(process.StandardOutput, log);
-            return new SiloProcess(process, node);
+            _ = Drain(process.StandardOutput, log, tail);
+            return new SiloProcess(process, node, tail);
         }
         catch
         {
@@ -70,17 +76,34 @@ public sealed class SiloProcess : IDisposable
         }
     }
 
-    private static async Task Drain(StreamReader reader, string? log)
+    /// <summary>The silo's last log lines (both streams, interleaved as they came), for a failing test to print.</summary>
+    public string Tail()
     {
-        if (log is null)
-        {
-            await reader.ReadToEndAsync(CancellationToken.None);
-            return;
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        lock (_tail) return $"--- {Node} (pid {_process.Id}), last {_tail.Count} lines ---{Environment.NewLine}{string.Join(Environment.NewLine, _tail)}";
+    }
+
+    /// <summary>Writes the tails of <paramref name="silos"/> to a test's output (call it when the test fails: CI keeps no other log).</summary>
+    public static void WriteTails(Action<string> output, IEnumerable<SiloProcess?> silos)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        foreach (var silo in silos.OfType<SiloProcess>()) output(silo.Tail());
+    }
+
+    private static async Task Drain(StreamReader reader, string? log, Queue<string> tail)
+    {
+        if (log is not null) Directory.CreateDirectory(Path.GetDirectoryName(log)!);
         while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
         {
-            lock (Gate) File.AppendAllText(log, line + Environment.NewLine);
+            lock (tail)
+            {
+                tail.Enqueue(line);
+                while (tail.Count > TailLines) tail.Dequeue();
+            }
+
+            if (log is not null)
+            {
+                lock (Gate) File.AppendAllText(log, line + Environment.NewLine);
+            }
         }
     }
 
