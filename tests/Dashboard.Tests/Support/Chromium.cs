@@ -60,6 +60,36 @@ public sealed class Chromium : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Runs a browser test's <paramref name="steps"/>; when one fails, writes where the page was and what it
+    /// showed to the test's output (CI keeps that, not the screenshots), and a screenshot next to the others.
+    /// </summary>
+    public static async Task ExplainingFailuresAsync(IPage page, Action<string> output, Func<Task> steps)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(steps);
+        try
+        {
+            await steps();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            try
+            {
+                var text = await page.EvaluateAsync<string>("() => document.body ? document.body.innerText : ''");
+                output($"the failing step left the page at {page.Url}, showing:{Environment.NewLine}{text[..Math.Min(3000, text.Length)]}");
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File($"failed-{DateTime.UtcNow:HHmmss}.png"), FullPage = true });
+            }
+            catch (PlaywrightException described)
+            {
+                output($"the page could not be described: {described.Message}");
+            }
+
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
