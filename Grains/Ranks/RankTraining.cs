@@ -65,9 +65,13 @@ internal static class RankTraining
         authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
         var clock = Stopwatch.StartNew();
         var limit = spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
-        while (trainer.Step < spec.Steps && KeepGoing(!stop.IsCancellationRequested && clock.Elapsed < limit, parallel))
+        // Ranks stop together: each votes on going on inside the step (its loss all-reduce carries the votes),
+        // so a rank leaving on its own never leaves its peers waiting in a collective, at no extra round trip.
+        var goOn = !stop.IsCancellationRequested; // a stopped rank's peers are aborted by the stop itself
+        while (goOn && trainer.Step < spec.Steps)
         {
-            var step = trainer.TrainStep();
+            var step = trainer.TrainStep(() => !stop.IsCancellationRequested && clock.Elapsed < limit);
+            goOn = step.EveryRankGoesOn;
             report(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads)
             {
                 StepSeconds = step.Seconds,
@@ -84,8 +88,4 @@ internal static class RankTraining
             ? new RankOutcome(false, null, trainer.Step)
             : new RankOutcome(true, null, trainer.Step);
     }
-
-    /// <summary>Ranks stop together: one rank leaving on its own would leave its peers waiting in a collective.</summary>
-    private static bool KeepGoing(bool mine, ExpertParallelism? parallel) =>
-        parallel is null ? mine : parallel.World.AllGather([mine ? 1 : 0]).All(v => v[0] == 1);
 }

@@ -84,13 +84,16 @@ public static class GradientSync
         return result;
     }
 
-    /// <summary>Losses averaged over ranks, so every rank reports the global batch's loss.</summary>
-    public static (double, double, double, double) MeanOverRanks(ICollective collective, double a, double b, double c, double d)
+    /// <summary>
+    /// Losses averaged over ranks, so every rank reports the global batch's loss; with them, in the same
+    /// all-reduce, each rank's vote on going on (summed: all went on when the sum is the world size).
+    /// </summary>
+    public static (double, double, double, double, bool) MeanOverRanks(ICollective collective, double a, double b, double c, double d, bool goOn)
     {
-        using var values = tensor(new[] { a, b, c, d }, ScalarType.Float64, device: CPU);
+        using var values = tensor(new[] { a, b, c, d, goOn ? 1.0 : 0.0 }, ScalarType.Float64, device: CPU);
         collective.AllReduceSum(values);
         var v = values.cpu().data<double>().ToArray();
         var n = collective.WorldSize;
-        return (v[0] / n, v[1] / n, v[2] / n, v[3] / n);
+        return (v[0] / n, v[1] / n, v[2] / n, v[3] / n, v[4] == n);
     }
 }

@@ -17,6 +17,12 @@ public sealed record StepReport(
     double LearningRate, double GradNorm, long Tokens, double Seconds,
     IReadOnlyList<long[]> Loads, IReadOnlyList<double> MaxViolation)
 {
+    /// <summary>
+    /// Whether every rank voted to go on after this step (see <see cref="Trainer.TrainStep(Func{bool})"/>); one
+    /// process's own vote without expert parallelism.
+    /// </summary>
+    public bool EveryRankGoesOn { get; init; } = true;
+
     /// <summary>Tokens per second of this step.</summary>
     public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
 

@@ -79,12 +79,17 @@ public sealed class Trainer : IDisposable
     public int WindowLength => _window;
 
     /// <summary>Runs one optimizer step (all micro-batches), then updates the expert biases.</summary>
-    public StepReport TrainStep()
+    /// <param name="goOn">
+    /// This rank's vote on going on after the step, asked once its backward pass is done; with expert
+    /// parallelism the votes travel in the step's loss all-reduce (no extra collective), and
+    /// <see cref="StepReport.EveryRankGoesOn"/> says whether all ranks voted yes — so ranks stop together.
+    /// </param>
+    public StepReport TrainStep(Func<bool>? goOn = null)
     {
-        if (_parallel is null) return RunStep();
+        if (_parallel is null) return RunStep(goOn);
         try
         {
-            return RunStep();
+            return RunStep(goOn);
         }
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
@@ -94,7 +99,7 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    private StepReport RunStep()
+    private StepReport RunStep(Func<bool>? goOn)
     {
         var clock = Stopwatch.StartNew();
         var accumulation = _training.GradientAccumulation;
@@ -122,10 +127,12 @@ public sealed class Trainer : IDisposable
             balance += values.Balance;
         }
 
+        var vote = goOn?.Invoke() ?? true;
+        var everyRankGoesOn = vote;
         if (_parallel is not null)
         {
             GradientSync.AverageReplicated(_model, _parallel);
-            (total, main, mtp, balance) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance);
+            (total, main, mtp, balance, everyRankGoesOn) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance, vote);
         }
         var gradNorm = ClipGradients();
         if (!double.IsFinite(gradNorm))
@@ -144,7 +151,10 @@ public sealed class Trainer : IDisposable
         var tokens = (long)accumulation * batch * _training.SequenceLength;
         TokensSeen += tokens;
         return new StepReport(Step, total / accumulation, main / accumulation, mtp / accumulation, balance / accumulation,
-            lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
+            lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
+        {
+            EveryRankGoesOn = everyRankGoesOn,
+        };
     }
 
     private ModelLoss Forward(Tensor windows, int micro)

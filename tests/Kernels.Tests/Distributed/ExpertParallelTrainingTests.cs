@@ -232,6 +232,48 @@ public sealed class ExpertParallelTrainingTests
         Assert.True(mailbox.Aborted);
     }
 
+    /// <summary>
+    /// One rank wants to stop after step 3 (its time limit, say) while the other would go on: the votes travel
+    /// in the step's loss all-reduce, so both learn it from the same step and leave together; the vote
+    /// changes no value of the step.
+    /// </summary>
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("mailbox")]
+    public async Task ARanksStopVote_EndsEveryRankAfterTheSameStep_AndChangesNoValue(string transport)
+    {
+        const int world = 2;
+        var collectives = Transport(transport, world);
+        var rows = GlobalRows / world;
+        var training = TinyModels.MicroTraining with { MicroBatchSize = rows };
+        var window = training.SequenceLength + 2;
+        var ranks = Enumerable.Range(0, world).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            var parallel = new ExpertParallelism(collectives(rank), ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, world));
+            var source = new RankSlice(new PatternBatchSource(257, GlobalRows, window), rank, rows, window);
+            using var trainer = new Trainer(TinyModels.Micro(), training, source, Steps, parallel);
+            var reports = new List<StepReport>();
+            var goOn = true;
+            while (goOn && trainer.Step < Steps)
+            {
+                var report = trainer.TrainStep(() => rank != 1 || trainer.Step < 2); // rank 1 votes no during step 3
+                reports.Add(report);
+                goOn = report.EveryRankGoesOn;
+            }
+
+            return reports;
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var voted = await Task.WhenAll(ranks).WaitAsync(TimeSpan.FromMinutes(3)); // a rank left alone would hang here
+        var unvoted = ExpertParallel(world, transport);
+        for (var rank = 0; rank < world; rank++)
+        {
+            Assert.Equal([1L, 2, 3], voted[rank].Select(r => r.Step));
+            Assert.Equal([true, true, false], voted[rank].Select(r => r.EveryRankGoesOn));
+            Assert.Equal(unvoted[rank].Reports.Take(3).Select(r => r.Loss), voted[rank].Select(r => r.Loss));
+        }
+    }
+
     [Fact]
     public void AFailingRank_ReleasesTheOthers_InsteadOfHanging()
     {
