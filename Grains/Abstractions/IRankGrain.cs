@@ -24,4 +24,13 @@ public interface IRankGrain : IGrainWithStringKey
 
     /// <summary>The node the rank runs on, as its silo names itself (tests check placement with it).</summary>
     Task<string> GetSiloName();
+
+    /// <summary>
+    /// How the rank's run ended, or null while it runs (or never started here). The job asks when it has
+    /// heard nothing for a while: a rank's last report can be lost (its job grain's silo died, and the
+    /// report's retries ran out), and the rank does not send it twice.
+    /// </summary>
+    /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<RankOutcome?> GetOutcome(long epoch);
 }

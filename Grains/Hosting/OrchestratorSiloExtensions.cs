@@ -23,14 +23,10 @@ public static class OrchestratorSiloExtensions
             o.StorageRoot = node.StorageRoot;
         });
         builder.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = node.Name);
-        // The strongly consistent in-cluster grain directory: at most one activation of a grain, also while a
-        // silo's death is spreading through the cluster. The default directory allows a short-lived duplicate
-        // then, and a duplicate job grain that never hears its ranks would show a finished job as running.
-        // Orleans marks it experimental (ORLEANSEXP003) though it has shipped since 9.0; the cluster tests kill
-        // silos under it.
-#pragma warning disable ORLEANSEXP003
-        builder.AddDistributedGrainDirectory();
-#pragma warning restore ORLEANSEXP003
+        // The default (eventually consistent) grain directory. Orleans' strongly consistent one
+        // (AddDistributedGrainDirectory) was tried: after a silo death it leases directory ranges for 18 s, and
+        // in the soak that held up the node-loss report to the job for two minutes. A duplicate job activation
+        // is handled by the job grain itself (JobGrain.Refresh.cs).
         builder.Services.AddSingleton<DeviceExecutors>();
         builder.Services.AddPlacementDirector<RankPlacementStrategy, RankPlacementDirector>();
         builder.Services.AddSingleton<NodeRegistrar>();

@@ -16,6 +16,7 @@ public sealed partial class JobGrain
     private static readonly TimeSpan QuietBeforeCheck = TimeSpan.FromSeconds(2);
 
     private DateTimeOffset _heard = DateTimeOffset.UtcNow;
+    private DateTimeOffset _checked = DateTimeOffset.MinValue;
     private long _changes;
     private int _moving;
     private Task? _checking;
@@ -31,8 +32,9 @@ public sealed partial class JobGrain
     private void CheckIndexWhenQuiet()
     {
         if (_record is null || JobPhases.IsFinal(_record.State) || _checking is not null || _moving > 0) return;
-        if (DateTimeOffset.UtcNow - _heard < QuietBeforeCheck) return;
-        _heard = DateTimeOffset.UtcNow; // one check per quiet period, answered or not
+        var now = DateTimeOffset.UtcNow;
+        if (now - _heard < QuietBeforeCheck || now - _checked < QuietBeforeCheck) return;
+        _checked = now; // one check per quiet period, answered or not (the quiet itself is the watch's too)
         _checking = CheckIndexAsync();
     }
 

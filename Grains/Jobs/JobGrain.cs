@@ -34,6 +34,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
         if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero);
+        Watch();
     }
 
     /// <summary>
@@ -84,6 +85,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
+        Watch();
         return Status();
     }
 
@@ -148,10 +150,16 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     }
 
     /// <inheritdoc />
-    public async Task ReportFinished(long epoch, int rank, RankOutcome outcome)
+    public Task ReportFinished(long epoch, int rank, RankOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         RequireEpoch(epoch);
+        return HandleFinishedAsync(rank, outcome);
+    }
+
+    /// <summary>A rank of the current epoch ended (it said so, or the watch asked it).</summary>
+    private async Task HandleFinishedAsync(int rank, RankOutcome outcome)
+    {
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
         Heard();
         if (outcome.Error is not null)

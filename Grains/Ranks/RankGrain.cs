@@ -27,6 +27,7 @@ public sealed partial class RankGrain(
     private RankDataPlane? _dataPlane;
     private RankKey? _key;
     private Task? _run;
+    private volatile RankOutcome? _ended;
 
     private RankKey Key => _key ??= RankKey.Parse(this.GetPrimaryKeyString());
 
@@ -101,6 +102,7 @@ public sealed partial class RankGrain(
             {
                 await votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
                 var ended = outcome ?? new RankOutcome(false, $"rank {Key.Rank} on {Key.Node} did not run", 0);
+                _ended = ended; // the job may ask for it, should this report be lost
                 _ = reporter.Post(() => job.ReportFinished(epoch, Key.Rank, ended));
                 await reporter.CompleteAsync();
             }, TaskScheduler.Default).Unwrap();
@@ -128,6 +130,16 @@ public sealed partial class RankGrain(
 
     /// <inheritdoc />
     public Task<string> GetSiloName() => Task.FromResult(silo.Value.SiloName);
+
+    /// <inheritdoc />
+    public Task<RankOutcome?> GetOutcome(long epoch)
+    {
+        RequireEpoch(epoch);
+        // Asked of a rank that never started here (its node restarted under a new silo): this activation exists
+        // only because of the question, and is [KeepAlive]; let it go.
+        if (_run is null) DeactivateOnIdle();
+        return Task.FromResult(_ended);
+    }
 
     /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

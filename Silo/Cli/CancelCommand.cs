@@ -18,7 +18,8 @@ public static class CancelCommand
             GlobalOptions.StartLogging(result);
             var settings = ClusterOptions.Resolve(result, postgres, clusterId);
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres!, settings.ClusterId, cancellation);
-            var status = await cluster.Client.GetGrain<IJobGrain>(result.GetValue(id)!).Cancel();
+            var jobId = result.GetValue(id)!;
+            var status = await cluster.CallAsync(c => c.GetGrain<IJobGrain>(jobId).Cancel(), cancellation); // cancelling twice is harmless
             Console.WriteLine($"{status.Id} {status.Phase}");
             return 0;
         }));

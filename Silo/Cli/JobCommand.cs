@@ -21,15 +21,15 @@ public static class JobCommand
             GlobalOptions.StartLogging(result);
             var settings = ClusterOptions.Resolve(result, postgres, clusterId);
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres!, settings.ClusterId, cancellation);
-            var job = cluster.Client.GetGrain<IJobGrain>(result.GetValue(id)!);
-            var status = await job.GetStatus();
+            var jobId = result.GetValue(id)!;
+            var status = await cluster.CallAsync(c => c.GetGrain<IJobGrain>(jobId).GetStatus(), cancellation);
             if (result.GetValue(json))
             {
                 Console.WriteLine(ToJson(status));
                 return 0;
             }
             Print(status);
-            foreach (var e in await job.GetEvents())
+            foreach (var e in await cluster.CallAsync(c => c.GetGrain<IJobGrain>(jobId).GetEvents(), cancellation))
                 Console.WriteLine($"  #{e.Seq} {e.At:u} {e.Kind} {e.DetailJson}");
             return 0;
         }));

@@ -18,7 +18,7 @@ public static class JobsCommand
             GlobalOptions.StartLogging(result);
             var settings = ClusterOptions.Resolve(result, postgres, clusterId);
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres!, settings.ClusterId, cancellation);
-            var jobs = await cluster.Client.GetGrain<IClusterGrain>(IClusterGrain.Key).GetJobs();
+            var jobs = await cluster.CallAsync(c => c.GetGrain<IClusterGrain>(IClusterGrain.Key).GetJobs(), cancellation);
             var table = new Table().AddColumns("id", "phase", "step", "loss", "tokens/s", "updated");
             foreach (var job in jobs)
             {

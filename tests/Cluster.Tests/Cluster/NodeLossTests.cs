@@ -65,8 +65,16 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
 
             var clock = Stopwatch.StartNew();
             n2.Kill();
+            // Clients that connect now still find the dead silo in the gateway list (it is not declared dead for
+            // seconds): connecting and reading must go on to the live one, in-process and from the CLI.
+            var readers = Enumerable.Range(0, 4).Select(_ => ReadThroughANewConnectionAsync(connectionString, clusterId, "survivor", timeout.Token)).ToArray();
+            var cli = Cli.RunAsync("job", "survivor", "--json", "--postgres", connectionString, "--cluster-id", clusterId);
             var recovered = await OneNodeCluster.WaitForAsync(job, s => (s.Epoch == 2 && s.Phase is JobPhase.Running or JobPhase.Completed) || s.IsFinal, TimeSpan.FromSeconds(30));
             output.WriteLine($"job {recovered.Phase} as epoch {recovered.Epoch} {clock.Elapsed.TotalSeconds:F1} s after the kill");
+            foreach (var phase in await Task.WhenAll(readers)) Assert.NotEqual(JobPhase.Submitted, phase);
+            var shown = await cli;
+            Assert.True(shown.ExitCode == 0, $"`orchestrator job` right after the kill: exit {shown.ExitCode}: {shown.Output}{shown.Error}");
+            Assert.Contains("\"id\":\"survivor\"", shown.Output, StringComparison.Ordinal);
             Assert.Equal(2L, recovered.Epoch);
             Assert.True(recovered.Phase is JobPhase.Running or JobPhase.Completed, $"{recovered.Phase}: {recovered.Error}");
             Assert.Equal("n1", Assert.Single(recovered.Plan!.Ranks).Node);
@@ -219,6 +227,12 @@ public sealed class NodeLossTests(ITestOutputHelper output) : IAsyncLifetime
         {
             foreach (var silo in silos) silo.Dispose();
         }
+    }
+
+    private static async Task<JobPhase> ReadThroughANewConnectionAsync(string postgres, string clusterId, string job, CancellationToken cancellation)
+    {
+        await using var connection = await ClusterConnection.OpenAsync(postgres, clusterId, cancellation);
+        return (await connection.CallAsync(c => c.GetGrain<IJobGrain>(job).GetStatus(), cancellation)).Phase;
     }
 
     private static async Task<Dictionary<long, double>> Losses(PostgresMetadataStore store, string job) =>
