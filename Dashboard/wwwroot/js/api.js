@@ -16,15 +16,22 @@ export async function api(path, options = {}) {
   return { ok: response.ok, status: response.status, body };
 }
 
-/** Opens a server-sent event stream; handlers maps event names to functions of the parsed data. */
+/**
+ * Opens a server-sent event stream once the page has loaded; handlers maps event names to functions of the
+ * parsed data (and the source). Opened later, the stream never holds up the page's load event: a stream
+ * opened while the page loads keeps it pending until the server answers, and the server may be busy.
+ */
 export function stream(path, handlers, liveElement) {
-  const source = new EventSource(path);
-  source.onopen = () => { if (liveElement) liveElement.textContent = 'live'; };
-  source.onerror = () => { if (liveElement) liveElement.textContent = 'reconnecting…'; };
-  for (const [name, handler] of Object.entries(handlers)) {
-    source.addEventListener(name, event => handler(JSON.parse(event.data), source));
-  }
-  return source;
+  const open = () => {
+    const source = new EventSource(path);
+    source.onopen = () => { if (liveElement) liveElement.textContent = 'live'; };
+    source.onerror = () => { if (liveElement) liveElement.textContent = 'reconnecting…'; };
+    for (const [name, handler] of Object.entries(handlers)) {
+      source.addEventListener(name, event => handler(JSON.parse(event.data), source));
+    }
+  };
+  if (document.readyState === 'complete') open();
+  else window.addEventListener('load', open, { once: true });
 }
 
 export function fmt(value, digits = 4) {

@@ -31,7 +31,7 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium, ITestOu
             await page.FillAsync("#checkpoint-every", "25");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("submit.png"), FullPage = true });
             await page.ClickAsync("#submit");
-            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/jobs/{id}");
+            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/jobs/{id}", Chromium.Arrived);
 
             // The step counter and the loss chart advance without a reload.
             await page.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 3");
@@ -57,7 +57,7 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium, ITestOu
             await page.WaitForSelectorAsync($"#jobs tr[data-job='{id}']");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("cluster.png"), FullPage = true });
 
-            await page.GotoAsync($"/jobs/{id}");
+            await page.GotoAsync($"/jobs/{id}", Chromium.Opened);
             page.Dialog += (_, dialog) => dialog.AcceptAsync();
             await page.ClickAsync("#cancel");
             await page.WaitForFunctionAsync("() => document.getElementById('phase').textContent === 'Cancelled'");
@@ -65,7 +65,7 @@ public sealed class JobPagesTests(DashboardSilo silo, Chromium chromium, ITestOu
 
             // Restore: a new job from the checkpoint at step 25 goes on from there.
             await page.ClickAsync("#checkpoints tr[data-step='25'] button.restore");
-            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/jobs/{id}-from-25");
+            await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"/jobs/{id}-from-25", Chromium.Arrived);
             await page.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 27");
             await page.WaitForFunctionAsync($"() => ({LossPoints})() >= 2");
             var first = await page.EvaluateAsync<double>("() => echarts.getInstanceByDom(document.getElementById('loss-chart')).getOption().series[0].data[0][0]");

@@ -57,7 +57,7 @@ public sealed class NodeLossTests(Chromium chromium, ITestOutputHelper output) :
                 await page.WaitForSelectorAsync("#node-n2 .device.used >> text=ep2-loss");
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.File("cluster-two-nodes.png"), FullPage = true });
                 var job = await page.Context.NewPageAsync();
-                await job.GotoAsync("/jobs/ep2-loss");
+                await job.GotoAsync("/jobs/ep2-loss", Chromium.Opened);
                 await job.WaitForFunctionAsync("() => Number(document.getElementById('step').textContent) >= 2");
 
                 var clock = Stopwatch.StartNew();
