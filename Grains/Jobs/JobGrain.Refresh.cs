@@ -45,8 +45,9 @@ public sealed partial class JobGrain
             var changes = _changes;
             var stored = await store.GetJobAsync(Id);
             var mine = _record;
-            // A move of this activation's own may have landed in the index while its call still awaits: not news.
-            if (stored is null || mine is null || _moving > 0 || _changes != changes || Order(stored) <= Order(mine)) return;
+            // A move of this activation's own (each counts as a change when it starts and ends) may have landed in
+            // the index while its call still awaits: not news.
+            if (stored is null || mine is null || _changes != changes || Order(stored) <= Order(mine)) return;
             LogAdopted(Id, $"{mine.State}@{mine.Epoch}", $"{stored.State}@{stored.Epoch}");
             if (stored.Epoch != mine.Epoch)
             {
