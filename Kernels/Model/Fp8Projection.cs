@@ -12,7 +12,7 @@ namespace Orchestrator.Kernels.Model;
 /// accumulation (the promoted GEMM's error is ~0.025 %, flat in K: see BENCHMARKS.md). The
 /// master weight and its gradient stay FP32.
 /// </summary>
-internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection>
+internal sealed class Fp8Projection : Fp8ProductFunction<Fp8Projection>
 {
     public override string Name => "Fp8Projection";
 
@@ -23,39 +23,26 @@ internal sealed class Fp8Projection : autograd.MultiTensorFunction<Fp8Projection
     public static Tensor Apply(Tensor input, Tensor weight) =>
         GpuFp8Projection.Supports(input, weight) ? GpuFp8Projection.Apply(input, weight) : apply(input, weight)[0];
 
-    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Product(Tensor input, Tensor weight)
     {
-        var input = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
         var shape = input.shape;
-        using var scope = NewDisposeScope();
         var rows = input.reshape(-1, shape[^1]);
         var output = Fp8FakeQuant.Tiles(rows).matmul(Fp8FakeQuant.Blocks(weight).t());
-        ctx.save_for_backward([input, weight]);
         var outShape = shape.ToArray();
         outShape[^1] = weight.shape[0];
-        return [output.reshape(outShape).MoveToOuterDisposeScope()];
+        return output.reshape(outShape);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    protected override (Tensor Input, Tensor Weight) Gradients(Tensor input, Tensor weight, Tensor outputGradient)
     {
-        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
-        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
-        BackwardTensors.Keep(gradOutputs);
-        using var scope = NewDisposeScope();
-        var saved = ctx.get_saved_variables();
-        var input = saved[0];
-        var weight = saved[1];
-        var dy = gradOutputs[0].reshape(-1, weight.shape[0]);
+        var dy = outputGradient.reshape(-1, weight.shape[0]);
         var x = input.reshape(-1, input.shape[^1]);
         // A managed exception cannot cross libtorch's autograd engine: a non-finite gradient is
         // passed on as NaN instead, and the trainer's gradient-norm check stops the step.
         if (!dy.isfinite().all().item<bool>())
-        {
-            return BackwardTensors.Keep([full_like(input, Scalars.Of(double.NaN)).MoveToOuterDisposeScope(), full_like(weight, Scalars.Of(double.NaN)).MoveToOuterDisposeScope()]);
-        }
+            return (full_like(input, Scalars.Of(double.NaN)), full_like(weight, Scalars.Of(double.NaN)));
         var dx = Fp8FakeQuant.Tiles(dy).matmul(Fp8FakeQuant.Blocks(weight));
         var dw = Fp8FakeQuant.Tiles(dy.t().contiguous()).matmul(Fp8FakeQuant.Tiles(x.t().contiguous()).t());
-        return BackwardTensors.Keep([dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
+        return (dx.reshape(input.shape), dw);
     }
 }

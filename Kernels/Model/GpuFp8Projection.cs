@@ -1,4 +1,3 @@
-using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Gpu;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,7 +12,7 @@ namespace Orchestrator.Kernels.Model;
 /// A non-finite input gives a NaN scale, hence a NaN output, which the trainer's loss and
 /// gradient-norm checks stop (the emulation throws at quantisation instead).
 /// </summary>
-internal sealed class GpuFp8Projection : autograd.MultiTensorFunction<GpuFp8Projection>
+internal sealed class GpuFp8Projection : Fp8ProductFunction<GpuFp8Projection>
 {
     public override string Name => "GpuFp8Projection";
 
@@ -24,31 +23,21 @@ internal sealed class GpuFp8Projection : autograd.MultiTensorFunction<GpuFp8Proj
 
     public static Tensor Apply(Tensor input, Tensor weight) => apply(input, weight)[0];
 
-    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Product(Tensor input, Tensor weight)
     {
-        var input = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
-        using var scope = NewDisposeScope();
         var rows = input.reshape(-1, input.shape[^1]).contiguous();
         using var x = Fp8Gpu.Quantize(rows, Fp8Grouping.Tile);
         using var w = Fp8Gpu.Quantize(weight.contiguous(), Fp8Grouping.Block);
         var output = Widen(Fp8Gpu.Gemm(x, w, Fp8Gpu.ProjectionOutput));
-        ctx.save_for_backward([input, weight]);
         var shape = input.shape.ToArray();
         shape[^1] = weight.shape[0];
-        return [output.reshape(shape).MoveToOuterDisposeScope()];
+        return output.reshape(shape);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    protected override (Tensor Input, Tensor Weight) Gradients(Tensor input, Tensor weight, Tensor outputGradient)
     {
-        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
-        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
-        BackwardTensors.Keep(gradOutputs);
-        using var scope = NewDisposeScope();
-        var saved = ctx.get_saved_variables();
-        var input = saved[0];
-        var weight = saved[1].contiguous();
-        var dy = gradOutputs[0].reshape(-1, weight.shape[0]).contiguous();
+        weight = weight.contiguous();
+        var dy = outputGradient.reshape(-1, weight.shape[0]).contiguous();
         var x = input.reshape(-1, input.shape[^1]).contiguous();
         Tensor dx, dw;
         using (var dyTiles = Fp8Gpu.Quantize(dy, Fp8Grouping.Tile))
@@ -57,7 +46,7 @@ internal sealed class GpuFp8Projection : autograd.MultiTensorFunction<GpuFp8Proj
         using (var dyT = Fp8Gpu.Quantize(dy, Fp8Grouping.Tile, transpose: true))
         using (var xT = Fp8Gpu.Quantize(x, Fp8Grouping.Tile, transpose: true))
             dw = Widen(Fp8Gpu.Gemm(dyT, xT, Fp8Gpu.ProjectionOutput));
-        return BackwardTensors.Keep([dx.reshape(input.shape).MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
+        return (dx.reshape(input.shape), dw);
     }
 
     private static Tensor Widen(Tensor product) => product.dtype == ScalarType.Float32 ? product : product.to(ScalarType.Float32);

@@ -1,4 +1,3 @@
-using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Gpu;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,7 +13,7 @@ namespace Orchestrator.Kernels.Model;
 /// The transposed operands of Dgrad and Wgrad are transposed per expert in bulk first (one copy each),
 /// then quantised like the others. Pad rows are zero: zero codes, scale 1, zero products.
 /// </summary>
-internal sealed class GroupedFp8Projection : autograd.MultiTensorFunction<GroupedFp8Projection>
+internal sealed class GroupedFp8Projection : Fp8ProductFunction<GroupedFp8Projection>
 {
     public override string Name => "GroupedFp8Projection";
 
@@ -27,33 +26,21 @@ internal sealed class GroupedFp8Projection : autograd.MultiTensorFunction<Groupe
 
     public static Tensor Apply(Tensor x, Tensor weight) => apply(x, weight)[0];
 
-    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    protected override Tensor Product(Tensor x, Tensor weight)
     {
-        var x = (Tensor)vars[0];
-        var weight = (Tensor)vars[1];
-        using var scope = NewDisposeScope();
         long e = x.shape[0], cap = x.shape[1], k = x.shape[2], n = weight.shape[1];
-        var output = Multiply(x.reshape(e * cap, k).contiguous(), Fp8Grouping.Tile, weight.reshape(e * n, k).contiguous(), Fp8Grouping.Block, e);
-        ctx.save_for_backward([x, weight]);
-        return [output.MoveToOuterDisposeScope()];
+        return Multiply(x.reshape(e * cap, k).contiguous(), Fp8Grouping.Tile, weight.reshape(e * n, k).contiguous(), Fp8Grouping.Block, e);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    protected override (Tensor Input, Tensor Weight) Gradients(Tensor x, Tensor weight, Tensor outputGradient)
     {
-        // The wrappers TorchSharp made for the gradients, and the unpacked saved tensors, are released after
-        // the backward pass (BackwardTensors) or with this scope, not left to the finalizer.
-        BackwardTensors.Keep(gradOutputs);
-        using var scope = NewDisposeScope();
-        var saved = ctx.get_saved_variables();
-        var x = saved[0];
-        var weight = saved[1];
         long e = x.shape[0], cap = x.shape[1], k = x.shape[2], n = weight.shape[1];
-        var dy = gradOutputs[0].contiguous();
+        var dy = outputGradient.contiguous();
         // Dgrad: dx_e = dy_e · W_e (dy tiles along n, W_eᵀ [k, n] in blocks).
         var dx = Multiply(dy.view(e * cap, n), Fp8Grouping.Tile, weight.transpose(1, 2).contiguous().view(e * k, n), Fp8Grouping.Block, e);
         // Wgrad: dW_e = dy_eᵀ · x_e (both in tiles along the tokens).
         var dw = Multiply(dy.transpose(1, 2).contiguous().view(e * n, cap), Fp8Grouping.Tile, x.transpose(1, 2).contiguous().view(e * k, cap), Fp8Grouping.Tile, e);
-        return BackwardTensors.Keep([dx.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()]);
+        return (dx, dw);
     }
 
     /// <summary>For each expert e: A_e · B_eᵀ with A [E·m, K] and B [E·p, K] → [E, m, p] float32.</summary>
