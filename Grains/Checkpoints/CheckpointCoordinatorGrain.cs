@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Jobs;
+using Orchestrator.Grains.Resilience;
 using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Checkpoints;
@@ -15,11 +16,10 @@ namespace Orchestrator.Grains.Checkpoints;
 /// Fenced by the job epoch: a rank of an older epoch is refused here, and the commit itself is
 /// conditional on the job's epoch in the index.
 /// </summary>
-public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOptions<NodeOptions> node, ILogger<CheckpointCoordinatorGrain> logger)
+public sealed partial class CheckpointCoordinatorGrain(
+    IMetadataStore store, IOptions<NodeOptions> node, IOptions<CheckpointCommitOptions> options, ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain
 {
-    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(5);
     private readonly SortedDictionary<long, Dictionary<int, PreparedShard>> _preparing = [];
     private readonly HashSet<long> _abandoned = [];
     private readonly Queue<CheckpointManifest> _ready = new();
@@ -165,34 +165,26 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
     /// <summary>Commits, retrying with backoff while the index cannot be reached; false if the commit was refused.</summary>
     private async Task<bool> CommitAsync(CheckpointManifest manifest)
     {
-        var delay = FirstRetry;
-        for (var attempt = 1; ; attempt++)
+        // A pipeline per commit (one every few steps): its retry log names the step.
+        var retry = new Retry(options.Value.CommitRetry, IsTransient, (e, attempt, delay) => LogRetrying(e, Id, manifest.Step, attempt, delay.TotalSeconds));
+        return await retry.RunAsync(async attempt =>
         {
-            try
+            // Retried with the commit: committing the same manifest again replaces it with itself.
+            var committed = await store.CommitCheckpointAsync(manifest, JobEvents.Detail(new
             {
-                // Retried with the commit: committing the same manifest again replaces it with itself.
-                var committed = await store.CommitCheckpointAsync(manifest, JobEvents.Detail(new
-                {
-                    step = manifest.Step, epoch = manifest.Epoch, bytes = manifest.Bytes, seconds = manifest.DurationSeconds,
-                    shards = manifest.Shards.Count, attempts = attempt,
-                }));
-                if (committed is null)
-                {
-                    LogStale(Id, manifest.Step, manifest.Epoch);
-                    return false;
-                }
+                step = manifest.Step, epoch = manifest.Epoch, bytes = manifest.Bytes, seconds = manifest.DurationSeconds,
+                shards = manifest.Shards.Count, attempts = attempt,
+            }));
+            if (committed is null)
+            {
+                LogStale(Id, manifest.Step, manifest.Epoch);
+                return false;
+            }
 
-                if (_job?.Epoch == manifest.Epoch) _lastCommitted = Math.Max(_lastCommitted, manifest.Step);
-                LogCommitted(Id, manifest.Step, manifest.Bytes, manifest.DurationSeconds, attempt);
-                return true;
-            }
-            catch (Exception e) when (IsTransient(e))
-            {
-                LogRetrying(e, Id, manifest.Step, attempt, delay.TotalSeconds);
-                await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
-            }
-        }
+            if (_job?.Epoch == manifest.Epoch) _lastCommitted = Math.Max(_lastCommitted, manifest.Step);
+            LogCommitted(Id, manifest.Step, manifest.Bytes, manifest.DurationSeconds, attempt);
+            return true;
+        });
     }
 
     /// <summary>Applies the retention policy and removes every shard file the index no longer references, up to <paramref name="step"/>.</summary>

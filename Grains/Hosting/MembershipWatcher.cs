@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Grains.Resilience;
 using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Hosting;
@@ -10,11 +12,10 @@ namespace Orchestrator.Grains.Hosting;
 /// grain ignores repeats.
 /// </summary>
 public sealed partial class MembershipWatcher(
-    IClusterMembershipService membership, IGrainFactory grains, NodeRegistrar registrar, ILogger<MembershipWatcher> logger)
+    IClusterMembershipService membership, IGrainFactory grains, NodeRegistrar registrar, IOptions<MembershipWatcherOptions> options,
+    ILogger<MembershipWatcher> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
-    private const int Attempts = 5;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -34,19 +35,16 @@ public sealed partial class MembershipWatcher(
 
     private async Task ReportAsync(ClusterMember member, CancellationToken stoppingToken)
     {
-        for (var attempt = 1; attempt <= Attempts; attempt++)
+        // The cluster grain may have lived on the silo that died; the next call reactivates it.
+        var retry = new Retry(options.Value.NodeDownRetry, e => e is not OperationCanceledException, (e, attempt, _) => LogRetry(e, member.Name, attempt));
+        try
         {
-            try
-            {
-                await grains.GetGrain<IClusterGrain>(IClusterGrain.Key).NodeDown(member.Name, member.SiloAddress.ToParsableString());
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException && attempt < Attempts)
-            {
-                // The cluster grain may have lived on the silo that died; the next call reactivates it.
-                LogRetry(e, member.Name, attempt);
-                await Task.Delay(RetryDelay, stoppingToken);
-            }
+            await retry.RunAsync(() => grains.GetGrain<IClusterGrain>(IClusterGrain.Key).NodeDown(member.Name, member.SiloAddress.ToParsableString()), stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Every silo reports the death; this one giving up must not end the watcher (nor, with it, the host).
+            LogGaveUp(e, member.Name);
         }
     }
 
@@ -55,4 +53,7 @@ public sealed partial class MembershipWatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting node {Node} down failed (attempt {Attempt}); retrying")]
     private partial void LogRetry(Exception exception, string node, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reporting node {Node} down failed; the other silos' reports remain")]
+    private partial void LogGaveUp(Exception exception, string node);
 }

@@ -32,6 +32,7 @@ public static class OrchestratorSiloExtensions
         builder.Services.AddSingleton<NodeRegistrar>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<NodeRegistrar>());
         builder.Services.AddHostedService<MembershipWatcher>();
+        builder.Services.AddOrchestratorOptions();
         return builder;
     }
 }
