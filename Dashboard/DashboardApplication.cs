@@ -17,6 +17,7 @@ public static class DashboardApplication
     /// <summary>Registers authentication, antiforgery, OpenAPI and the dashboard's services.</summary>
     public static IServiceCollection AddOrchestratorDashboard(this IServiceCollection services, Action<DashboardOptions> configure)
     {
+        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section);
         services.Configure(configure);
         services.AddDashboardAuthentication();
         // Sign-in cookies and antiforgery tokens are sealed with keys kept in memory: nothing is written

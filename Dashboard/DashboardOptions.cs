@@ -2,7 +2,8 @@ namespace Orchestrator.Dashboard;
 
 /// <summary>
 /// What the dashboard needs from its host: who may sign in (token hashes), which named model configs
-/// the job form offers and how to read them, and a default data folder for the form.
+/// the job form offers and how to read them, a default data folder for the form, and the streams' and
+/// sign-in's timings (bound from <see cref="Section"/>).
 /// </summary>
 public sealed class DashboardOptions
 {
@@ -23,4 +24,19 @@ public sealed class DashboardOptions
 
     /// <summary>How often the live streams (server-sent events) look for news.</summary>
     public TimeSpan StreamInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a stream waits for a grain's answer before it skips the tick (a grain on a silo that just died
+    /// answers only once the death is declared; the next tick reaches its new activation).
+    /// </summary>
+    public TimeSpan StreamCallTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>After how long without news the cluster stream sends a ping (keeps proxies from closing it).</summary>
+    public TimeSpan StreamPing { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a browser's sign-in lasts without use (the cookie slides with each request).</summary>
+    public TimeSpan SignInLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>The configuration section the timings are bound from (<c>Orchestrator:Dashboard:StreamInterval</c>, …).</summary>
+    public const string Section = "Orchestrator:Dashboard";
 }

@@ -19,13 +19,9 @@ public static class JobStreams
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 
-    // A grain on a silo that just died may not answer until the silo is declared dead; a stream skips
-    // that tick rather than waiting (or ending): the next call reaches the grain's new activation.
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(4);
-
-    /// <summary>The cluster view, sent whenever it changes (and a ping every 15 s).</summary>
+    /// <summary>The cluster view, sent whenever it changes (and a ping when quiet for <see cref="DashboardOptions.StreamPing"/>).</summary>
     public static IResult Cluster(ClusterQueries cluster, IOptions<DashboardOptions> options, CancellationToken cancellation) =>
-        TypedResults.ServerSentEvents(ClusterEvents(cluster, options.Value.StreamInterval, cancellation));
+        TypedResults.ServerSentEvents(ClusterEvents(cluster, options.Value, cancellation));
 
     /// <summary>One job's status, events, metrics and expert loads as they arrive; ends once the job is final.</summary>
     public static async Task<IResult> Job(
@@ -33,17 +29,18 @@ public static class JobStreams
     {
         if (!await JobsApi.ExistsAsync(store, id))
             return ApiErrors.Result(StatusCodes.Status404NotFound, "id", $"no job '{(id.Length > 64 ? id[..64] : id)}'");
-        return TypedResults.ServerSentEvents(JobEvents(id, store, grains.GetGrain<IJobGrain>(id), options.Value.StreamInterval, cancellation));
+        return TypedResults.ServerSentEvents(JobEvents(id, store, grains.GetGrain<IJobGrain>(id), options.Value, cancellation));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> ClusterEvents(
-        ClusterQueries cluster, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellation)
+        ClusterQueries cluster, DashboardOptions options, [EnumeratorCancellation] CancellationToken cancellation)
     {
+        var interval = options.StreamInterval;
         string? last = null;
         var quiet = 0;
         while (!cancellation.IsCancellationRequested)
         {
-            var view = await TryAsync(cluster.GetAsync);
+            var view = await TryAsync(cluster.GetAsync, options.StreamCallTimeout);
             var now = view is null ? last : JsonSerializer.Serialize(view, Json);
             if (now != last)
             {
@@ -51,7 +48,7 @@ public static class JobStreams
                 quiet = 0;
                 yield return new SseItem<string>(now!, "cluster");
             }
-            else if (++quiet * interval >= TimeSpan.FromSeconds(15))
+            else if (++quiet * interval >= options.StreamPing)
             {
                 quiet = 0;
                 yield return new SseItem<string>("{}", "ping");
@@ -62,10 +59,11 @@ public static class JobStreams
     }
 
     private static async IAsyncEnumerable<SseItem<string>> JobEvents(
-        string id, IMetadataStore store, IJobGrain job, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellation)
+        string id, IMetadataStore store, IJobGrain job, DashboardOptions options, [EnumeratorCancellation] CancellationToken cancellation)
     {
+        var interval = options.StreamInterval;
         JobStatus? status;
-        while ((status = await TryAsync(job.GetStatus)) is null)
+        while ((status = await TryAsync(job.GetStatus, options.StreamCallTimeout)) is null)
         {
             if (cancellation.IsCancellationRequested) yield break;
             await Delay(interval, cancellation);
@@ -77,7 +75,7 @@ public static class JobStreams
         string? lastStatus = null;
         while (!cancellation.IsCancellationRequested)
         {
-            status = await TryAsync(job.GetStatus) ?? status;
+            status = await TryAsync(job.GetStatus, options.StreamCallTimeout) ?? status;
             var final = status.IsFinal;
             var statusJson = JsonSerializer.Serialize(JobView.Of(status), Json);
             if (statusJson != lastStatus)
@@ -118,12 +116,14 @@ public static class JobStreams
         }
     }
 
-    private static async Task<T?> TryAsync<T>(Func<Task<T>> call)
+    // A grain on a silo that just died may not answer until the silo is declared dead; a stream skips
+    // that tick rather than waiting (or ending): the next call reaches the grain's new activation.
+    private static async Task<T?> TryAsync<T>(Func<Task<T>> call, TimeSpan timeout)
         where T : class
     {
         try
         {
-            return await call().WaitAsync(CallTimeout);
+            return await call().WaitAsync(timeout);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

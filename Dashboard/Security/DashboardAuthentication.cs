@@ -22,6 +22,9 @@ public static class DashboardAuthentication
     public static IServiceCollection AddDashboardAuthentication(this IServiceCollection services)
     {
         services.AddSingleton<TokenStore>();
+        // The sign-in's lifetime is an option (DashboardOptions.SignInLifetime), read when the cookie scheme is built.
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<Microsoft.Extensions.Options.IOptions<DashboardOptions>>((o, dashboard) => o.ExpireTimeSpan = dashboard.Value.SignInLifetime);
         services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "cookie or bearer token", o => o.ForwardDefaultSelector = context =>
                 context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
@@ -36,7 +39,6 @@ public static class DashboardAuthentication
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.LoginPath = "/login";
                 o.SlidingExpiration = true;
-                o.ExpireTimeSpan = TimeSpan.FromHours(12);
                 o.Events.OnRedirectToLogin = context => WantsPage(context.Request)
                     ? Redirect(context.Response, context.RedirectUri)
                     : ApiErrors.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, null,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Dashboard.Security;
 using Orchestrator.Grains;
@@ -71,7 +72,8 @@ public static class DemoCommand
             var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
             Log.Information("Submitting job {Job} to the in-process silo (index: {Index})", spec.Id, Path.Combine(root, "index.db"));
             await job.Submit(spec);
-            var final = await JobProgress.FollowAsync(job, seconds, cancellation);
+            var client = host.Services.GetRequiredService<IConfiguration>().GetSection(ClientOptions.Section).Get<ClientOptions>() ?? new ClientOptions();
+            var final = await JobProgress.FollowAsync(job, seconds, client.Validated().ProgressPoll, cancellation);
             var outcome = await Summarize(store, final, node, result.GetValue(summary)?.FullName);
             if (result.GetValue(stay) && dashboard is not null)
             {

@@ -5,8 +5,8 @@ using Orchestrator.Grains.Membership;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
-using Polly;
-using Polly.Retry;
+using Microsoft.Extensions.Configuration;
+using Orchestrator.Grains.Resilience;
 using Serilog;
 
 namespace Orchestrator.Silo.Cluster;
@@ -18,36 +18,17 @@ namespace Orchestrator.Silo.Cluster;
 /// </summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
-    /// <summary>How long one attempt of a retried call may take before it is tried again.</summary>
-    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);
-
-    /// <summary>Connection attempts before giving up (a second apart).</summary>
-    private const int ConnectAttempts = 8;
-
-    /// <summary>
-    /// Retries of calls refused by, or lost with, a dying silo (Polly): 250 ms doubling to 2 s, eight times —
-    /// past the failure detector's few seconds, after which the call reaches the grain's new activation.
-    /// </summary>
-    private static readonly ResiliencePipeline Retries = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<OrleansMessageRejectionException>().Handle<TimeoutException>(),
-            MaxRetryAttempts = 8,
-            Delay = TimeSpan.FromMilliseconds(250),
-            MaxDelay = TimeSpan.FromSeconds(2),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            OnRetry = retry =>
-            {
-                Log.Debug("a cluster call failed ({Reason}); retry {Attempt}", retry.Outcome.Exception?.Message, retry.AttemptNumber + 1);
-                return ValueTask.CompletedTask;
-            },
-        })
-        .Build();
-
     private readonly IHost _host;
+    private readonly ClientOptions _options;
+    private readonly Retry _calls;
 
-    private ClusterConnection(IHost host) => _host = host;
+    private ClusterConnection(IHost host, ClientOptions options)
+    {
+        _host = host;
+        _options = options;
+        _calls = new Retry(options.CallRetry, e => e is OrleansMessageRejectionException or TimeoutException,
+            (e, attempt, _) => Log.Debug("a cluster call failed ({Reason}); retry {Attempt}", e.Message, attempt));
+    }
 
     /// <summary>The client's grain factory.</summary>
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
@@ -60,6 +41,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(Log.Logger, dispose: false);
+        var options = (builder.Configuration.GetSection(ClientOptions.Section).Get<ClientOptions>() ?? new ClientOptions()).Validated();
         var attempts = 0;
         builder.UseOrleansClient(client => client
             .UsePostgresClustering(o => o.ConnectionString = postgres)
@@ -71,9 +53,10 @@ public sealed class ClusterConnection : IAsyncDisposable
             .UseConnectionRetryFilter(async (error, cancellation) =>
             {
                 // The first gateway tried may be a silo that died a moment ago: the next attempt takes another.
-                if (++attempts >= ConnectAttempts || cancellation.IsCancellationRequested) return false;
-                Log.Debug("connecting to cluster {Cluster} failed ({Reason}); attempt {Attempt} of {Attempts}", clusterId, error.Message, attempts + 1, ConnectAttempts);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+                // Orleans owns this loop (its retry filter); the waits and the limit are the options'.
+                if (!options.ConnectRetry.Allows(attempts, TimeSpan.Zero) || cancellation.IsCancellationRequested) return false;
+                Log.Debug("connecting to cluster {Cluster} failed ({Reason}); attempt {Attempt}", clusterId, error.Message, attempts + 2);
+                await Task.Delay(options.ConnectRetry.DelayAfter(attempts++), cancellation);
                 return true;
             }));
         var host = builder.Build();
@@ -87,19 +70,18 @@ public sealed class ClusterConnection : IAsyncDisposable
             throw new IOException($"cannot reach cluster '{clusterId}' through the database: {e.Message}", e);
         }
 
-        return new ClusterConnection(host);
+        return new ClusterConnection(host, options);
     }
 
     /// <summary>
     /// Makes an idempotent call (a read, a cancel), retrying it while a dying silo refuses it or leaves it
-    /// unanswered; each attempt is given <see cref="AttemptTimeout"/>. Not for a submission: a retry after a
+    /// unanswered; each attempt is given <see cref="ClientOptions.CallAttemptTimeout"/>. Not for a submission: a retry after a
     /// lost answer would find the job it had created.
     /// </summary>
     public Task<T> CallAsync<T>(Func<IClusterClient, Task<T>> call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return Retries.ExecuteAsync(
-            async token => await call(Client).WaitAsync(AttemptTimeout, token), cancellationToken).AsTask();
+        return _calls.RunAsync(_ => call(Client).WaitAsync(_options.CallAttemptTimeout, cancellationToken), cancellationToken);
     }
 
     /// <inheritdoc />

@@ -10,10 +10,8 @@ namespace Orchestrator.Silo.Cluster;
 /// </summary>
 public static class JobProgress
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Polls until the job is completed, failed or cancelled; returns its last status.</summary>
-    public static async Task<JobStatus> FollowAsync(IJobGrain job, double? maxSeconds, CancellationToken cancellation)
+    /// <summary>Polls every <paramref name="poll"/> (<see cref="ClientOptions.ProgressPoll"/>) until the job is completed, failed or cancelled; returns its last status.</summary>
+    public static async Task<JobStatus> FollowAsync(IJobGrain job, double? maxSeconds, TimeSpan poll, CancellationToken cancellation)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         double Fraction(JobStatus s) => Math.Max(s.Steps > 0 ? (double)s.Step / s.Steps : 0,
@@ -33,7 +31,7 @@ public static class JobProgress
                 }
 
                 if (status.IsFinal) return status;
-                await Task.Delay(Poll, cancellation);
+                await Task.Delay(poll, cancellation);
             }
         }
 
@@ -50,7 +48,7 @@ public static class JobProgress
                     task.Description = $"{last.Phase} step [bold]{last.Step}[/]  loss [green]{last.Loss:F4}[/]  tokens/s [blue]{last.TokensPerSecond:F0}[/]  MaxVio [yellow]{last.MaxVio:F3}[/]";
                     task.Value = Math.Clamp(Fraction(last), 0, 1);
                     if (last.IsFinal) break;
-                    await Task.Delay(Poll, cancellation);
+                    await Task.Delay(poll, cancellation);
                 }
 
                 task.Value = 1.0;
