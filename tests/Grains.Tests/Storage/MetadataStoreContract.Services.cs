@@ -37,11 +37,4 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(JobState.Running, (await Jobs.GetJobAsync("job-1"))!.State);
         Assert.Single(await Checkpoints.ListCheckpointsAsync("job-1"));
     }
-
-    [Fact]
-    public void AddMetadataStore_RefusesNoStore()
-    {
-        var error = Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddMetadataStore(null!));
-        Assert.Equal("store", error.ParamName);
-    }
 }

@@ -1,9 +1,10 @@
 using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Tests.Storage;
 
-/// <summary>The split of the metadata store into what callers need: each operation in exactly one interface.</summary>
+/// <summary>The split of the metadata store into what callers need: each operation in exactly one interface, registered as each.</summary>
 public sealed class StoreInterfaceTests
 {
     private static readonly Type[] Interfaces = [typeof(IJobStore), typeof(IMetricStore), typeof(INodeStore), typeof(ICheckpointIndex)];
@@ -31,6 +32,13 @@ public sealed class StoreInterfaceTests
     {
         Assert.All(Interfaces, i => Assert.False(typeof(IAsyncDisposable).IsAssignableFrom(i) || typeof(IDisposable).IsAssignableFrom(i), i.Name));
         Assert.All(Interfaces, i => Assert.True(i.IsAssignableFrom(typeof(SqlMetadataStore)), i.Name));
+    }
+
+    [Fact]
+    public void AddMetadataStore_RefusesNoStore()
+    {
+        var error = Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddMetadataStore(null!));
+        Assert.Equal("store", error.ParamName);
     }
 
     private static string[] Operations(Type type) =>
