@@ -8,7 +8,8 @@ namespace Orchestrator.Dashboard;
 
 /// <summary>
 /// Mounts the dashboard in an ASP.NET Core host that is also an Orleans silo or client (it needs
-/// <see cref="IGrainFactory"/> and the <see cref="Grains.Storage.IMetadataStore"/>): register with
+/// <see cref="IGrainFactory"/> and the store interfaces, <see cref="Grains.Storage.IJobStore"/>,
+/// <see cref="Grains.Storage.IMetricStore"/> and <see cref="Grains.Storage.ICheckpointIndex"/>): register with
 /// <see cref="AddOrchestratorDashboard"/>, then <see cref="UseOrchestratorDashboard"/> on the built app.
 /// The silo (or client) must also call Orleans' <c>AddDashboard()</c> for the <c>/orleans</c> pages.
 /// </summary>

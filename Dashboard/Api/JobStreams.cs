@@ -25,11 +25,11 @@ public static class JobStreams
 
     /// <summary>One job's status, events, metrics and expert loads as they arrive; ends once the job is final.</summary>
     public static async Task<IResult> Job(
-        string id, IMetadataStore store, IGrainFactory grains, IOptions<DashboardOptions> options, CancellationToken cancellation)
+        string id, IJobStore jobStore, IMetricStore metricStore, IGrainFactory grains, IOptions<DashboardOptions> options, CancellationToken cancellation)
     {
-        if (!await JobsApi.ExistsAsync(store, id))
+        if (!await JobsApi.ExistsAsync(jobStore, id))
             return ApiErrors.Result(StatusCodes.Status404NotFound, "id", $"no job '{(id.Length > 64 ? id[..64] : id)}'");
-        return TypedResults.ServerSentEvents(JobEvents(id, store, grains.GetGrain<IJobGrain>(id), options.Value, cancellation));
+        return TypedResults.ServerSentEvents(JobEvents(id, jobStore, metricStore, grains.GetGrain<IJobGrain>(id), options.Value, cancellation));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> ClusterEvents(
@@ -59,7 +59,7 @@ public static class JobStreams
     }
 
     private static async IAsyncEnumerable<SseItem<string>> JobEvents(
-        string id, IMetadataStore store, IJobGrain job, DashboardOptions options, [EnumeratorCancellation] CancellationToken cancellation)
+        string id, IJobStore jobStore, IMetricStore metricStore, IJobGrain job, DashboardOptions options, [EnumeratorCancellation] CancellationToken cancellation)
     {
         var interval = options.StreamInterval;
         JobStatus? status;
@@ -84,21 +84,21 @@ public static class JobStreams
                 yield return new SseItem<string>(statusJson, "status");
             }
 
-            var events = await store.ListJobEventsAsync(id, seq, cancellationToken: cancellation);
+            var events = await jobStore.ListJobEventsAsync(id, seq, cancellationToken: cancellation);
             if (events.Count > 0)
             {
                 seq = events[^1].Seq;
                 yield return Item("events", events.Select(EventView.Of).ToList());
             }
 
-            var metrics = await store.QueryMetricsAsync(id, new MetricQuery(FromStep: metricsFrom), cancellation);
+            var metrics = await metricStore.QueryMetricsAsync(id, new MetricQuery(FromStep: metricsFrom), cancellation);
             if (metrics.Count > 0)
             {
                 metricsFrom = metrics.Max(m => m.Step) + 1;
                 yield return Item("metrics", MetricsView.Of(metrics));
             }
 
-            var loads = await store.QueryExpertLoadsAsync(id, loadsFrom, cancellationToken: cancellation);
+            var loads = await metricStore.QueryExpertLoadsAsync(id, loadsFrom, cancellationToken: cancellation);
             if (loads.Count > 0)
             {
                 loadsFrom = loads[^1].Step + 1;

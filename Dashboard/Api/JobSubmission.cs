@@ -10,7 +10,7 @@ namespace Orchestrator.Dashboard;
 /// Parses a submitted spec as <c>orchestrator submit</c> does (strict, every error naming its field),
 /// then hands it to the job grain, which plans it and records it; a refused spec records nothing.
 /// </summary>
-public sealed class JobSubmission(IGrainFactory grains, IMetadataStore store, IOptions<DashboardOptions> options)
+public sealed class JobSubmission(IGrainFactory grains, IJobStore jobStore, ICheckpointIndex checkpointIndex, IOptions<DashboardOptions> options)
 {
     /// <summary>Largest spec accepted (an inline model config is a few kB).</summary>
     public const int MaxSpecBytes = 1 << 20;
@@ -48,10 +48,10 @@ public sealed class JobSubmission(IGrainFactory grains, IMetadataStore store, IO
     /// <exception cref="JobSpecException">The new id is taken or not an id; nothing was recorded.</exception>
     public async Task<JobStatus> RestoreAsync(string sourceId, long step, string? newId)
     {
-        var record = await store.GetJobAsync(sourceId) ?? throw new KeyNotFoundException($"no job '{sourceId}'");
-        if (await store.GetCheckpointAsync(sourceId, step) is null)
+        var record = await jobStore.GetJobAsync(sourceId) ?? throw new KeyNotFoundException($"no job '{sourceId}'");
+        if (await checkpointIndex.GetCheckpointAsync(sourceId, step) is null)
         {
-            var committed = (await store.ListCheckpointsAsync(sourceId)).Select(c => c.Step).ToList();
+            var committed = (await checkpointIndex.ListCheckpointsAsync(sourceId)).Select(c => c.Step).ToList();
             throw new KeyNotFoundException($"job '{sourceId}' has no committed checkpoint at step {step} (committed: {(committed.Count == 0 ? "none" : string.Join(", ", committed))})");
         }
 

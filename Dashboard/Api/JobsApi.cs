@@ -98,47 +98,47 @@ public static partial class JobsApi
         }
     }
 
-    private static async Task<IResult> GetJob(string id, IMetadataStore store, IGrainFactory grains)
+    private static async Task<IResult> GetJob(string id, IJobStore jobStore, IGrainFactory grains)
     {
-        var record = JobId().IsMatch(id) ? await store.GetJobAsync(id) : null;
+        var record = JobId().IsMatch(id) ? await jobStore.GetJobAsync(id) : null;
         if (record is null) return NoJob(id);
         var status = await grains.GetGrain<IJobGrain>(id).GetStatus();
         return Results.Json(new JobDetail(JobView.Of(status), JsonNode.Parse(record.SpecJson)));
     }
 
-    private static async Task<IResult> GetEvents(string id, IMetadataStore store, long? after)
+    private static async Task<IResult> GetEvents(string id, IJobStore jobStore, long? after)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
         if (after is < 0) return ApiErrors.Result(StatusCodes.Status400BadRequest, "after", "must not be negative");
-        var events = await store.ListJobEventsAsync(id, after ?? 0);
+        var events = await jobStore.ListJobEventsAsync(id, after ?? 0);
         return Results.Json(events.Select(EventView.Of).ToList());
     }
 
-    private static async Task<IResult> GetMetrics(string id, IMetadataStore store, long? from)
+    private static async Task<IResult> GetMetrics(string id, IJobStore jobStore, IMetricStore metricStore, long? from)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
         if (from is < 0) return ApiErrors.Result(StatusCodes.Status400BadRequest, "from", "must not be negative");
-        return Results.Json(MetricsView.Of(await store.QueryMetricsAsync(id, new MetricQuery(FromStep: from))));
+        return Results.Json(MetricsView.Of(await metricStore.QueryMetricsAsync(id, new MetricQuery(FromStep: from))));
     }
 
-    private static async Task<IResult> GetExpertLoads(string id, IMetadataStore store, long? from, long? to)
+    private static async Task<IResult> GetExpertLoads(string id, IJobStore jobStore, IMetricStore metricStore, long? from, long? to)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
         if (from is < 0) return ApiErrors.Result(StatusCodes.Status400BadRequest, "from", "must not be negative");
         if (from is { } f && to is { } t && f > t) return ApiErrors.Result(StatusCodes.Status400BadRequest, "to", "must not be before from");
-        var samples = await store.QueryExpertLoadsAsync(id, from ?? 0, to ?? long.MaxValue);
+        var samples = await metricStore.QueryExpertLoadsAsync(id, from ?? 0, to ?? long.MaxValue);
         return Results.Json(samples.Select(ExpertLoadView.Of).ToList());
     }
 
-    private static async Task<IResult> GetCheckpoints(string id, IMetadataStore store)
+    private static async Task<IResult> GetCheckpoints(string id, IJobStore jobStore, ICheckpointIndex checkpointIndex)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
-        return Results.Json((await store.ListCheckpointsAsync(id)).Select(CheckpointView.Of).ToList());
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
+        return Results.Json((await checkpointIndex.ListCheckpointsAsync(id)).Select(CheckpointView.Of).ToList());
     }
 
-    private static async Task<IResult> Restore(string id, HttpRequest request, IMetadataStore store, JobSubmission submission)
+    private static async Task<IResult> Restore(string id, HttpRequest request, IJobStore jobStore, JobSubmission submission)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
         RestoreRequest? body;
         try
         {
@@ -166,15 +166,15 @@ public static partial class JobsApi
         }
     }
 
-    private static async Task<IResult> Cancel(string id, IMetadataStore store, IGrainFactory grains)
+    private static async Task<IResult> Cancel(string id, IJobStore jobStore, IGrainFactory grains)
     {
-        if (!await ExistsAsync(store, id)) return NoJob(id);
+        if (!await ExistsAsync(jobStore, id)) return NoJob(id);
         return Results.Json(JobView.Of(await grains.GetGrain<IJobGrain>(id).Cancel()));
     }
 
     /// <summary>True when <paramref name="id"/> is a well-formed id of a recorded job.</summary>
-    internal static async Task<bool> ExistsAsync(IMetadataStore store, string id) =>
-        JobId().IsMatch(id) && await store.GetJobAsync(id) is not null;
+    internal static async Task<bool> ExistsAsync(IJobStore jobStore, string id) =>
+        JobId().IsMatch(id) && await jobStore.GetJobAsync(id) is not null;
 
     private static IResult NoJob(string id) =>
         ApiErrors.Result(StatusCodes.Status404NotFound, "id", $"no job '{(id.Length > 64 ? id[..64] + "…" : id)}'");

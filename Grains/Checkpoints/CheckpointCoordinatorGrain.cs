@@ -17,7 +17,8 @@ namespace Orchestrator.Grains.Checkpoints;
 /// conditional on the job's epoch in the index.
 /// </summary>
 public sealed partial class CheckpointCoordinatorGrain(
-    IMetadataStore store, IOptions<NodeOptions> node, IOptions<CheckpointCommitOptions> options, ILogger<CheckpointCoordinatorGrain> logger)
+    IJobStore jobStore, ICheckpointIndex checkpointIndex, IOptions<NodeOptions> node, IOptions<CheckpointCommitOptions> options,
+    ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain
 {
     private readonly SortedDictionary<long, Dictionary<int, PreparedShard>> _preparing = [];
@@ -59,7 +60,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         LogAborted(Id, step, rank, reason);
         try
         {
-            await store.AppendJobEventAsync(Id, CheckpointEvents.Failed, JobEvents.Detail(new { step, rank, reason }));
+            await jobStore.AppendJobEventAsync(Id, CheckpointEvents.Failed, JobEvents.Detail(new { step, rank, reason }));
         }
         catch (Exception e) when (IsTransient(e))
         {
@@ -70,12 +71,12 @@ public sealed partial class CheckpointCoordinatorGrain(
     /// <inheritdoc />
     public async Task<CheckpointManifest?> GetResumePoint()
     {
-        var record = await store.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
+        var record = await jobStore.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
         var spec = JobSpecParser.Parse(record.SpecJson);
         Target(record.Epoch, spec); // the ranks' first votes then need nothing from the index
         var corrupt = new List<(long Step, IReadOnlyList<string> Problems)>();
         CheckpointManifest? chosen = null;
-        foreach (var manifest in (await store.ListCheckpointsAsync(Id)).Reverse())
+        foreach (var manifest in (await checkpointIndex.ListCheckpointsAsync(Id)).Reverse())
         {
             var problems = await Task.Run(() => Problems(manifest));
             if (problems.Count == 0)
@@ -90,7 +91,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         CheckpointManifest? origin = null;
         if (chosen is null && spec.ResumeFrom is { } from)
         {
-            origin = await store.GetCheckpointAsync(from.JobId, from.Step)
+            origin = await checkpointIndex.GetCheckpointAsync(from.JobId, from.Step)
                 ?? throw new InvalidDataException($"job {from.JobId} has no committed checkpoint at step {from.Step} to resume from");
             var problems = await Task.Run(() => Problems(origin));
             if (problems.Count > 0)
@@ -101,14 +102,14 @@ public sealed partial class CheckpointCoordinatorGrain(
         foreach (var (step, problems) in corrupt)
         {
             LogCorrupt(Id, step, instead, string.Join("; ", problems));
-            await store.AppendJobEventAsync(Id, CheckpointEvents.Corrupt, JobEvents.Detail(new { step, problems, instead }));
+            await jobStore.AppendJobEventAsync(Id, CheckpointEvents.Corrupt, JobEvents.Detail(new { step, problems, instead }));
         }
 
         return chosen ?? origin;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<CheckpointManifest>> List() => store.ListCheckpointsAsync(Id);
+    public Task<IReadOnlyList<CheckpointManifest>> List() => checkpointIndex.ListCheckpointsAsync(Id);
 
     /// <inheritdoc />
     public async Task<bool> Drain(TimeSpan timeout)
@@ -122,7 +123,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         if (_job is null || epoch > _job.Epoch)
         {
             // First call of this activation, or a recovery bumped the epoch: the index says where the job is.
-            var record = await store.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
+            var record = await jobStore.GetJobAsync(Id) ?? throw new KeyNotFoundException($"no job '{Id}'");
             Target(record.Epoch, JobSpecParser.Parse(record.SpecJson));
         }
 
@@ -170,7 +171,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         return await retry.RunAsync(async attempt =>
         {
             // Retried with the commit: committing the same manifest again replaces it with itself.
-            var committed = await store.CommitCheckpointAsync(manifest, JobEvents.Detail(new
+            var committed = await checkpointIndex.CommitCheckpointAsync(manifest, JobEvents.Detail(new
             {
                 step = manifest.Step, epoch = manifest.Epoch, bytes = manifest.Bytes, seconds = manifest.DurationSeconds,
                 shards = manifest.Shards.Count, attempts = attempt,
@@ -192,12 +193,12 @@ public sealed partial class CheckpointCoordinatorGrain(
     {
         try
         {
-            var committed = await store.ListCheckpointsAsync(Id);
+            var committed = await checkpointIndex.ListCheckpointsAsync(Id);
             var expired = RetentionPolicy.Expired(committed.Select(c => c.Step), _job!.Policy);
             if (expired.Count > 0)
             {
-                await store.DeleteCheckpointsAsync(Id, expired);
-                await store.AppendJobEventAsync(Id, CheckpointEvents.Expired, JobEvents.Detail(new { steps = expired }));
+                await checkpointIndex.DeleteCheckpointsAsync(Id, expired);
+                await jobStore.AppendJobEventAsync(Id, CheckpointEvents.Expired, JobEvents.Detail(new { steps = expired }));
             }
 
             var gone = expired.ToHashSet();

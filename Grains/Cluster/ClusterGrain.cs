@@ -11,7 +11,7 @@ namespace Orchestrator.Grains.Cluster;
 /// silo's membership watcher and are passed on to the running jobs.
 /// </summary>
 public sealed partial class ClusterGrain(
-    IMetadataStore store, IClusterMembershipService membership, ILogger<ClusterGrain> logger) : Grain, IClusterGrain
+    INodeStore nodeStore, IJobStore jobStore, IClusterMembershipService membership, ILogger<ClusterGrain> logger) : Grain, IClusterGrain
 {
     // Silo address of each node's current silo, as registered (empty when known only from the store).
     private readonly Dictionary<string, string> _silos = new(StringComparer.Ordinal);
@@ -25,7 +25,7 @@ public sealed partial class ClusterGrain(
     {
         ArgumentNullException.ThrowIfNull(node);
         var devices = node.Devices.Select(DeviceSlot.Parse).ToList();
-        await store.UpsertNodeAsync(new NodeRegistration(node.Name, node.Host, devices));
+        await nodeStore.UpsertNodeAsync(new NodeRegistration(node.Name, node.Host, devices));
         _silos[node.Name] = node.SiloAddress;
         LogRegistered(node.Name, string.Join(",", node.Devices), node.SiloAddress);
     }
@@ -40,13 +40,13 @@ public sealed partial class ClusterGrain(
         if (membership.CurrentSnapshot.Members.Values.Any(m =>
                 m.Status == SiloStatus.Active && m.Name == name && m.SiloAddress.ToParsableString() != siloAddress))
             return;
-        if (!await store.MarkNodeAsync(name, NodeStatus.Dead)) return;
+        if (!await nodeStore.MarkNodeAsync(name, NodeStatus.Dead)) return;
         _silos.Remove(name);
         LogNodeDown(name, siloAddress);
         // From the store, not from memory: this grain may just have been reactivated on another silo.
-        var jobs = (await store.ListJobsAsync(JobState.Running))
-            .Concat(await store.ListJobsAsync(JobState.Planning))
-            .Concat(await store.ListJobsAsync(JobState.Recovering));
+        var jobs = (await jobStore.ListJobsAsync(JobState.Running))
+            .Concat(await jobStore.ListJobsAsync(JobState.Planning))
+            .Concat(await jobStore.ListJobsAsync(JobState.Recovering));
         foreach (var job in jobs)
         {
             try
@@ -67,7 +67,7 @@ public sealed partial class ClusterGrain(
             .Where(m => m.Status == SiloStatus.Active)
             .GroupBy(m => m.Name, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(m => m.SiloAddress.Generation).First().SiloAddress.ToParsableString(), StringComparer.Ordinal);
-        var nodes = await store.ListNodesAsync();
+        var nodes = await nodeStore.ListNodesAsync();
         return nodes
             .Select(n => new NodeView(
                 n.Name, n.Host, n.Status == NodeStatus.Alive && active.ContainsKey(n.Name),
@@ -99,7 +99,7 @@ public sealed partial class ClusterGrain(
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobStatus>> GetJobs()
     {
-        var jobs = await store.ListJobsAsync();
+        var jobs = await jobStore.ListJobsAsync();
         var statuses = await Task.WhenAll(jobs.Select(j => GrainFactory.GetGrain<IJobGrain>(j.Id).GetStatus()));
         return statuses;
     }

@@ -9,7 +9,8 @@ namespace Orchestrator.Grains.Hosting;
 public static class OrchestratorSiloExtensions
 {
     /// <summary>
-    /// Wires this silo in as node <paramref name="node"/>. The caller registers an <c>IMetadataStore</c>,
+    /// Wires this silo in as node <paramref name="node"/>. The caller registers the metadata store
+    /// (<see cref="Storage.MetadataStoreServices.AddMetadataStore"/>),
     /// clustering, and sets <c>SiloOptions.SiloName</c> to the node name (rank placement matches it).
     /// </summary>
     public static ISiloBuilder AddOrchestratorNode(this ISiloBuilder builder, NodeOptions node)

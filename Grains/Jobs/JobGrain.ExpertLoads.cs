@@ -13,6 +13,6 @@ public sealed partial class JobGrain
             .Select((loads, layer) => new ExpertLoadSample(metrics.Step, layer, loads,
                 metrics.Biases is { } b && layer < b.Count ? b[layer] : [], at))
             .ToList();
-        return store.AppendExpertLoadsAsync(Id, samples);
+        return metricStore.AppendExpertLoadsAsync(Id, samples);
     }
 }

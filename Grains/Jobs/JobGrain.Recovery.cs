@@ -42,7 +42,7 @@ public sealed partial class JobGrain
         if (!await MoveAsync(JobState.Recovering, epoch, reason)) return;
         _finishedRanks.Clear();
         _waitingReported = false;
-        await store.AppendJobEventAsync(Id, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
+        await jobStore.AppendJobEventAsync(Id, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
         LogRecovering(Id, epoch, reason);
         await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         StopInBackground(old);
@@ -83,7 +83,7 @@ public sealed partial class JobGrain
             else if (!_waitingReported)
             {
                 _waitingReported = true;
-                await store.AppendJobEventAsync(Id, JobEvents.WaitingForNodes, JobEvents.Detail(new { epoch, reason = e.Message, timeout_s = RecoveryTimeout.TotalSeconds }));
+                await jobStore.AppendJobEventAsync(Id, JobEvents.WaitingForNodes, JobEvents.Detail(new { epoch, reason = e.Message, timeout_s = RecoveryTimeout.TotalSeconds }));
             }
             return;
         }
@@ -91,7 +91,7 @@ public sealed partial class JobGrain
         StopReplanning();
         _plan = plan;
         _lostNodesRecorded.Clear();
-        await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
+        await jobStore.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
     }

@@ -43,7 +43,7 @@ public sealed partial class JobGrain
         try
         {
             var changes = _changes;
-            var stored = await store.GetJobAsync(Id);
+            var stored = await jobStore.GetJobAsync(Id);
             var mine = _record;
             // A move of this activation's own (each counts as a change when it starts and ends) may have landed in
             // the index while its call still awaits: not news.
@@ -51,7 +51,7 @@ public sealed partial class JobGrain
             LogAdopted(Id, $"{mine.State}@{mine.Epoch}", $"{stored.State}@{stored.Epoch}");
             if (stored.Epoch != mine.Epoch)
             {
-                var events = await store.ListJobEventsAsync(Id);
+                var events = await jobStore.ListJobEventsAsync(Id);
                 _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson) ?? _plan;
                 _finishedRanks.Clear();
             }

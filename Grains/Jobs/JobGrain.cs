@@ -8,7 +8,7 @@ namespace Orchestrator.Grains.Jobs;
 /// conditional on (state, epoch) in the store, every move an event. Ranks report steps here; a rank's
 /// node dying, or a rank failing for reasons outside it, moves the job to Recovering (JobGrain.Recovery.cs).
 /// </summary>
-public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> logger) : Grain, IJobGrain
+public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStore, ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private const long FirstEpoch = 1;
     private readonly HashSet<int> _finishedRanks = [];
@@ -26,10 +26,10 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _record = await store.GetJobAsync(Id, cancellationToken);
+        _record = await jobStore.GetJobAsync(Id, cancellationToken);
         if (_record is null) return;
         _spec = JobSpecParser.Parse(_record.SpecJson);
-        var events = await store.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
+        var events = await jobStore.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
         await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
@@ -43,10 +43,10 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     /// </summary>
     private async Task RestoreLastStepAsync(CancellationToken cancellationToken)
     {
-        var losses = await store.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
+        var losses = await metricStore.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
         if (losses.Count == 0) return;
         var step = losses[^1].Step;
-        var samples = await store.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
+        var samples = await metricStore.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
         double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
         _last = new StepMetrics(step, losses[^1].Value, Of("tokens_per_s"), Of("max_vio"), Of("lr"), [])
         {
@@ -68,7 +68,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
         try
         {
-            _record = await store.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))
+            _record = await jobStore.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))
                 ?? throw new JobSpecException("id", $"a job with id '{Id}' already exists");
         }
         catch
@@ -78,11 +78,11 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         }
 
         _spec = checkedSpec;
-        await store.AppendJobEventAsync(Id, JobEvents.Submitted);
+        await jobStore.AppendJobEventAsync(Id, JobEvents.Submitted);
         if (!await MoveAsync(JobState.Planning, FirstEpoch)) return Status();
         _plan = plan;
         _lostNodesRecorded.Clear();
-        await store.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
+        await jobStore.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
         Watch();
@@ -100,7 +100,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     /// <inheritdoc />
     public async Task<IReadOnlyList<JobEventView>> GetEvents()
     {
-        var events = await store.ListJobEventsAsync(Id);
+        var events = await jobStore.ListJobEventsAsync(Id);
         return events.Select(e => new JobEventView(e.Seq, e.At, e.Kind, e.DetailJson)).ToList();
     }
 
@@ -111,7 +111,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (JobPhases.IsFinal(_record.State)) return Status();
         if (await MoveAsync(JobState.Cancelled, _record.Epoch))
         {
-            await store.AppendJobEventAsync(Id, JobEvents.Cancelled);
+            await jobStore.AppendJobEventAsync(Id, JobEvents.Cancelled);
             await StopRanksAsync();
         }
 
@@ -129,7 +129,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         _last = metrics;
         if (rank != 0) return;
         var at = DateTimeOffset.UtcNow;
-        await store.AppendMetricsAsync(Id,
+        await metricStore.AppendMetricsAsync(Id,
         [
             new MetricSample(metrics.Step, "loss", metrics.Loss, at),
             new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
@@ -146,7 +146,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     {
         RequireEpoch(epoch);
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
-        await store.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { rank, device, data_plane = dataPlane, reason, epoch }));
+        await jobStore.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { rank, device, data_plane = dataPlane, reason, epoch }));
     }
 
     /// <inheritdoc />
@@ -190,7 +190,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
             if (_record.State == JobState.Recovering && _lostNodesRecorded.Add(node))
             {
                 LogNodeLost(Id, node);
-                await store.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new
+                await jobStore.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new
                 {
                     node, ranks = lost, step = _last?.Step ?? 0, epoch = _plan.Epoch, recovering = _record.Epoch,
                 }));
@@ -201,7 +201,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
 
         _lostNodesRecorded.Add(node);
         LogNodeLost(Id, node);
-        await store.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new { node, ranks = lost, step = _last?.Step ?? 0, epoch = _record.Epoch }));
+        await jobStore.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new { node, ranks = lost, step = _last?.Step ?? 0, epoch = _record.Epoch }));
         await BeginRecoveryAsync($"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}",
             new { node, ranks = lost }, NodeLossGrace);
     }
@@ -235,7 +235,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         var recovering = _record?.State == JobState.Recovering;
         if (await MoveAsync(JobState.Running, plan.Epoch))
         {
-            await store.AppendJobEventAsync(Id, recovering ? JobEvents.Recovered : JobEvents.Started,
+            await jobStore.AppendJobEventAsync(Id, recovering ? JobEvents.Recovered : JobEvents.Started,
                 JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
             await CompleteIfDoneAsync();
         }
@@ -246,7 +246,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         if (_record?.State != JobState.Running || _plan is null || _finishedRanks.Count < _plan.Ranks.Count) return;
         if (await MoveAsync(JobState.Completed, _record.Epoch))
         {
-            await store.AppendJobEventAsync(Id, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
+            await jobStore.AppendJobEventAsync(Id, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
             await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         }
     }
@@ -255,7 +255,7 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
     {
         if (_record is null || JobPhases.IsFinal(_record.State)) return;
         if (!await MoveAsync(JobState.Failed, _record.Epoch, reason)) return;
-        await store.AppendJobEventAsync(Id, kind, JobEvents.Detail(detail));
+        await jobStore.AppendJobEventAsync(Id, kind, JobEvents.Detail(detail));
         LogFailed(Id, reason);
         await StopRanksAsync();
     }
@@ -286,14 +286,14 @@ public sealed partial class JobGrain(IMetadataStore store, ILogger<JobGrain> log
         try
         {
             Heard();
-            if (await store.TryTransitionJobAsync(new JobTransition(Id, before.State, before.Epoch, to, epoch, error)))
+            if (await jobStore.TryTransitionJobAsync(new JobTransition(Id, before.State, before.Epoch, to, epoch, error)))
             {
                 _record = before with { State = to, Epoch = epoch, Error = error, UpdatedAt = DateTimeOffset.UtcNow };
                 return true;
             }
 
             // Someone else moved the job (another activation, a stale node): believe the store.
-            _record = await store.GetJobAsync(Id) ?? before;
+            _record = await jobStore.GetJobAsync(Id) ?? before;
             return false;
         }
         finally

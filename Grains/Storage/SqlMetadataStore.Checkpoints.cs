@@ -5,7 +5,7 @@ using Orchestrator.Grains.Checkpoints;
 namespace Orchestrator.Grains.Storage;
 
 /// <summary>The checkpoint index: manifests and their shard rows.</summary>
-public abstract partial class SqlMetadataStore
+public abstract partial class SqlMetadataStore : ICheckpointIndex
 {
     private const string CheckpointColumns =
         "c.step, c.epoch, c.committed_at, c.bytes, c.duration_s, c.state, s.rank, s.path, s.bytes, s.sha256, s.tensors";

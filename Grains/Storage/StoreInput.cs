@@ -163,6 +163,22 @@ internal static partial class StoreInput
         }
     }
 
+    public static void RequireExpertLoads(IReadOnlyList<ExpertLoadSample>? samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var seen = new HashSet<(long, int)>();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var sample = samples[i] ?? throw new ArgumentException($"sample {i} is null", nameof(samples));
+            if (sample.Step < 0) throw new ArgumentException($"sample {i} has negative step {sample.Step}", nameof(samples));
+            if (sample.Layer < 0) throw new ArgumentException($"sample {i} has negative layer {sample.Layer}", nameof(samples));
+            if (sample.Loads is null || sample.Biases is null) throw new ArgumentException($"sample {i} has no loads or biases array", nameof(samples));
+            if (sample.Loads.Any(l => l < 0)) throw new ArgumentException($"sample {i} has a negative load", nameof(samples));
+            if (!seen.Add((sample.Step, sample.Layer)))
+                throw new ArgumentException($"sample {i} repeats layer {sample.Layer} at step {sample.Step}", nameof(samples));
+        }
+    }
+
     public static void RequireQuery(MetricQuery? query)
     {
         ArgumentNullException.ThrowIfNull(query);

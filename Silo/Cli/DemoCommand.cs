@@ -102,7 +102,7 @@ public static class DemoCommand
             ["data_plane"] = dataPlane,
         }.ToJsonString();
 
-    private static async Task<int> Summarize(IMetadataStore store, JobStatus final, NodeOptions node, string? summaryPath)
+    private static async Task<int> Summarize(SqlMetadataStore store, JobStatus final, NodeOptions node, string? summaryPath)
     {
         var metrics = await store.QueryMetricsAsync(final.Id, MetricQuery.All);
         var losses = metrics.Where(m => m.Name == "loss").Select(m => m.Value).ToArray();
@@ -141,9 +141,9 @@ public static class DemoCommand
     }
 
     /// <summary>Each rank's data plane, from the job's <c>data-plane</c> events (the newest epoch's, by rank).</summary>
-    private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IMetadataStore store, string jobId)
+    private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IJobStore jobStore, string jobId)
     {
-        var events = await store.ListJobEventsAsync(jobId);
+        var events = await jobStore.ListJobEventsAsync(jobId);
         return events.Where(e => e.Kind == "data-plane" && e.DetailJson is not null)
             .Select(e => System.Text.Json.JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!)
             .GroupBy(r => r.Rank)

@@ -19,7 +19,7 @@ namespace Orchestrator.Silo.Cluster;
 public static class SiloHost
 {
     /// <summary>A cluster silo: PostgreSQL membership and failure detection, the PostgreSQL store.</summary>
-    public static IHost ForCluster(SiloSettings settings, NodeOptions node, IMetadataStore store, DashboardHosting? dashboard = null) =>
+    public static IHost ForCluster(SiloSettings settings, NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard = null) =>
         Build(node, store, dashboard, silo =>
         {
             var address = string.IsNullOrWhiteSpace(settings.Address) ? IPAddress.Loopback : IPAddress.Parse(settings.Address);
@@ -34,10 +34,10 @@ public static class SiloHost
         });
 
     /// <summary>The single-silo demo: localhost clustering, the SQLite store in the work folder.</summary>
-    public static IHost ForDemo(NodeOptions node, IMetadataStore store, int siloPort, int gatewayPort, DashboardHosting? dashboard = null) =>
+    public static IHost ForDemo(NodeOptions node, SqlMetadataStore store, int siloPort, int gatewayPort, DashboardHosting? dashboard = null) =>
         Build(node, store, dashboard, silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "orchestrator-demo", clusterId: "demo"));
 
-    private static IHost Build(NodeOptions node, IMetadataStore store, DashboardHosting? dashboard, Action<ISiloBuilder> clustering)
+    private static IHost Build(NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard, Action<ISiloBuilder> clustering)
     {
         if (dashboard is null)
         {
@@ -56,11 +56,11 @@ public static class SiloHost
         return app;
     }
 
-    private static void Configure(IHostApplicationBuilder builder, NodeOptions node, IMetadataStore store, Action<ISiloBuilder> clustering, bool withDashboard)
+    private static void Configure(IHostApplicationBuilder builder, NodeOptions node, SqlMetadataStore store, Action<ISiloBuilder> clustering, bool withDashboard)
     {
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(Log.Logger, dispose: false);
-        builder.Services.AddSingleton(store);
+        builder.Services.AddMetadataStore(store);
         builder.UseOrleans(silo =>
         {
             clustering(silo);

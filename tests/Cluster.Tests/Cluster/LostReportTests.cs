@@ -29,7 +29,7 @@ public sealed class LostReportTests(ITestOutputHelper output) : IAsyncLifetime
         var ports = Ports.Free(2);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IMetadataStore>(_store);
+        builder.Services.AddMetadataStore(_store);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(ports[0], ports[1]);

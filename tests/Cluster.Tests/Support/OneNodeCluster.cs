@@ -12,14 +12,14 @@ public sealed class OneNodeCluster : IAsyncLifetime
     private readonly PostgresServer _postgres = new();
     private SiloProcess? _silo;
     private ClusterConnection? _connection;
-    private IMetadataStore? _store;
+    private PostgresMetadataStore? _store;
 
     public string ConnectionString { get; private set; } = string.Empty;
     public string ClusterId { get; } = "ct-" + Guid.NewGuid().ToString("N")[..8];
     public string Root { get; } = Directory.CreateTempSubdirectory("orchestrator-cluster-").FullName;
     public string Data { get; private set; } = string.Empty;
     public IClusterClient Client => _connection!.Client;
-    public IMetadataStore Store => _store!;
+    public PostgresMetadataStore Store => _store!;
 
     public async Task InitializeAsync()
     {

@@ -33,7 +33,7 @@ public sealed class DashboardSilo : IAsyncLifetime
     public IHost Host { get; private set; } = null!;
 
     /// <summary>The silo's index.</summary>
-    public IMetadataStore Store { get; private set; } = null!;
+    public SqliteMetadataStore Store { get; private set; } = null!;
 
     /// <inheritdoc />
     public async Task InitializeAsync()

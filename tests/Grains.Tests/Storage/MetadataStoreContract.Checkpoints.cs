@@ -2,7 +2,7 @@ using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Tests.Storage;
 
-/// <summary>The checkpoint index part of the contract: commit is one fenced transaction, and only committed rows exist.</summary>
+/// <summary>The <see cref="ICheckpointIndex"/> part of the contract: commit is one fenced transaction, and only committed rows exist.</summary>
 public abstract partial class MetadataStoreContract
 {
     private static readonly string HashA = new('a', 64);
@@ -17,11 +17,11 @@ public abstract partial class MetadataStoreContract
             new CheckpointShard(0, "j1/00000004/rank-0-e1.ota", 70, HashA, ["model/dense", "adam/dense.m"]));
         Clock.Advance(TimeSpan.FromSeconds(3));
 
-        var committed = await Store.CommitCheckpointAsync(manifest);
+        var committed = await Checkpoints.CommitCheckpointAsync(manifest);
 
         Assert.NotNull(committed);
         Assert.Equal(Clock.GetUtcNow(), committed.CommittedAt);
-        var listed = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        var listed = Assert.Single(await Checkpoints.ListCheckpointsAsync("j1"));
         Assert.Equal(4, listed.Step);
         Assert.Equal(1, listed.Epoch);
         Assert.Equal(100, listed.Bytes);
@@ -32,7 +32,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(["model/dense", "adam/dense.m"], listed.Shards[0].Tensors);
         Assert.Equal(HashB, listed.Shards[1].Sha256);
         Assert.Equal("j1/00000004/rank-1-e1.ota", listed.Shards[1].Path);
-        Assert.Equal(4, (await Store.GetCheckpointAsync("j1"))!.Step);
+        Assert.Equal(4, (await Checkpoints.GetCheckpointAsync("j1"))!.Step);
     }
 
     [Fact]
@@ -41,13 +41,13 @@ public abstract partial class MetadataStoreContract
         await RunningJobAsync("j1", epoch: 1);
         foreach (var step in new long[] { 2, 6, 4 })
         {
-            await Store.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1)));
+            await Checkpoints.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1)));
         }
 
-        Assert.Equal(6, (await Store.GetCheckpointAsync("j1"))!.Step);
-        Assert.Equal(4, (await Store.GetCheckpointAsync("j1", 4))!.Step);
-        Assert.Null(await Store.GetCheckpointAsync("j1", 5));
-        Assert.Equal([2L, 4, 6], (await Store.ListCheckpointsAsync("j1")).Select(c => c.Step));
+        Assert.Equal(6, (await Checkpoints.GetCheckpointAsync("j1"))!.Step);
+        Assert.Equal(4, (await Checkpoints.GetCheckpointAsync("j1", 4))!.Step);
+        Assert.Null(await Checkpoints.GetCheckpointAsync("j1", 5));
+        Assert.Equal([2L, 4, 6], (await Checkpoints.ListCheckpointsAsync("j1")).Select(c => c.Step));
     }
 
     [Fact]
@@ -55,40 +55,40 @@ public abstract partial class MetadataStoreContract
     {
         await RunningJobAsync("j1", epoch: 2);
 
-        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1))));
-        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 3, Shard(0, "j1", 4, 3))));
+        Assert.Null(await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1))));
+        Assert.Null(await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 3, Shard(0, "j1", 4, 3))));
 
-        Assert.Empty(await Store.ListCheckpointsAsync("j1"));
-        Assert.Null(await Store.GetCheckpointAsync("j1"));
+        Assert.Empty(await Checkpoints.ListCheckpointsAsync("j1"));
+        Assert.Null(await Checkpoints.GetCheckpointAsync("j1"));
     }
 
     [Fact]
     public async Task CommitCheckpoint_WithAnEvent_RecordsBothTogether_AndAStaleOneRecordsNeither()
     {
         await RunningJobAsync("j1", epoch: 2);
-        var before = (await Store.ListJobEventsAsync("j1")).Count;
+        var before = (await Jobs.ListJobEventsAsync("j1")).Count;
 
-        Assert.Null(await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1)), "{\"step\":4}"));
-        Assert.Equal(before, (await Store.ListJobEventsAsync("j1")).Count);
+        Assert.Null(await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1)), "{\"step\":4}"));
+        Assert.Equal(before, (await Jobs.ListJobEventsAsync("j1")).Count);
 
-        Assert.NotNull(await Store.CommitCheckpointAsync(Manifest("j1", 6, 2, Shard(0, "j1", 6, 2)), "{\"step\":6}"));
-        var recorded = Assert.Single(await Store.ListJobEventsAsync("j1", afterSeq: before));
+        Assert.NotNull(await Checkpoints.CommitCheckpointAsync(Manifest("j1", 6, 2, Shard(0, "j1", 6, 2)), "{\"step\":6}"));
+        var recorded = Assert.Single(await Jobs.ListJobEventsAsync("j1", afterSeq: before));
         Assert.Equal("checkpoint-committed", recorded.Kind);
         Assert.Contains("6", recorded.DetailJson, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(Manifest("j1", 8, 2, Shard(0, "j1", 8, 2)), "{not json"));
-        Assert.Equal([6L], (await Store.ListCheckpointsAsync("j1")).Select(c => c.Step));
+        await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(Manifest("j1", 8, 2, Shard(0, "j1", 8, 2)), "{not json"));
+        Assert.Equal([6L], (await Checkpoints.ListCheckpointsAsync("j1")).Select(c => c.Step));
     }
 
     [Fact]
     public async Task CommitCheckpoint_AtAStepAlreadyCommitted_ReplacesItWhole()
     {
         await RunningJobAsync("j1", epoch: 1);
-        await Store.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1), Shard(1, "j1", 4, 1)));
-        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("j1", JobState.Running, 1, JobState.Running, 2)));
+        await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1), Shard(1, "j1", 4, 1)));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("j1", JobState.Running, 1, JobState.Running, 2)));
 
-        await Store.CommitCheckpointAsync(Manifest("j1", 4, 2, Shard(0, "j1", 4, 2)));
+        await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 2, Shard(0, "j1", 4, 2)));
 
-        var only = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        var only = Assert.Single(await Checkpoints.ListCheckpointsAsync("j1"));
         Assert.Equal(2, only.Epoch);
         Assert.Equal("j1/00000004/rank-0-e2.ota", Assert.Single(only.Shards).Path);
     }
@@ -99,29 +99,29 @@ public abstract partial class MetadataStoreContract
         await RunningJobAsync("j1", epoch: 1);
         var good = Manifest("j1", 4, 1, Shard(0, "j1", 4, 1));
 
-        var badHash = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+        var badHash = await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(
             good with { Shards = [good.Shards[0] with { Sha256 = "xyz" }] }));
         Assert.Contains("SHA-256", badHash.Message, StringComparison.Ordinal);
-        var escape = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+        var escape = await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(
             good with { Shards = [good.Shards[0] with { Path = "../elsewhere/rank-0.ota" }] }));
         Assert.Contains("relative path", escape.Message, StringComparison.Ordinal);
-        var twice = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(
+        var twice = await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(
             good with { Shards = [good.Shards[0], good.Shards[0]], Bytes = 2 * good.Bytes }));
         Assert.Contains("twice", twice.Message, StringComparison.Ordinal);
-        var size = await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(good with { Bytes = 1 }));
+        var size = await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(good with { Bytes = 1 }));
         Assert.Equal("manifest.Bytes", size.ParamName);
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.CommitCheckpointAsync(good with { StateJson = "{not json" }));
+        await Assert.ThrowsAsync<ArgumentException>(() => Checkpoints.CommitCheckpointAsync(good with { StateJson = "{not json" }));
 
-        Assert.Empty(await Store.ListCheckpointsAsync("j1"));
+        Assert.Empty(await Checkpoints.ListCheckpointsAsync("j1"));
     }
 
     [Fact]
     public async Task CheckpointCalls_OnAnUnknownJob_SayTheJobDoesNotExist()
     {
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.ListCheckpointsAsync("nope"));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.GetCheckpointAsync("nope"));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.CommitCheckpointAsync(Manifest("nope", 4, 1, Shard(0, "nope", 4, 1))));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => Store.DeleteCheckpointsAsync("nope", [4]));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Checkpoints.ListCheckpointsAsync("nope"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Checkpoints.GetCheckpointAsync("nope"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Checkpoints.CommitCheckpointAsync(Manifest("nope", 4, 1, Shard(0, "nope", 4, 1))));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Checkpoints.DeleteCheckpointsAsync("nope", [4]));
     }
 
     [Fact]
@@ -130,23 +130,23 @@ public abstract partial class MetadataStoreContract
         await RunningJobAsync("j1", epoch: 1);
         foreach (var step in new long[] { 2, 4, 6 })
         {
-            await Store.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1), Shard(1, "j1", step, 1)));
+            await Checkpoints.CommitCheckpointAsync(Manifest("j1", step, 1, Shard(0, "j1", step, 1), Shard(1, "j1", step, 1)));
         }
 
-        Assert.Equal(2, await Store.DeleteCheckpointsAsync("j1", [2, 6, 8]));
+        Assert.Equal(2, await Checkpoints.DeleteCheckpointsAsync("j1", [2, 6, 8]));
 
-        var left = Assert.Single(await Store.ListCheckpointsAsync("j1"));
+        var left = Assert.Single(await Checkpoints.ListCheckpointsAsync("j1"));
         Assert.Equal(4, left.Step);
         Assert.Equal(2, left.Shards.Count);
         // Re-committing a deleted step finds no stale shard rows in its way.
-        await Store.CommitCheckpointAsync(Manifest("j1", 2, 1, Shard(0, "j1", 2, 1)));
-        Assert.Single((await Store.GetCheckpointAsync("j1", 2))!.Shards);
+        await Checkpoints.CommitCheckpointAsync(Manifest("j1", 2, 1, Shard(0, "j1", 2, 1)));
+        Assert.Single((await Checkpoints.GetCheckpointAsync("j1", 2))!.Shards);
     }
 
     private async Task RunningJobAsync(string id, long epoch)
     {
-        Assert.NotNull(await Store.TryCreateJobAsync(id, "{}"));
-        Assert.True(await Store.TryTransitionJobAsync(new JobTransition(id, JobState.Pending, 0, JobState.Running, epoch)));
+        Assert.NotNull(await Jobs.TryCreateJobAsync(id, "{}"));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition(id, JobState.Pending, 0, JobState.Running, epoch)));
     }
 
     private static CheckpointShard Shard(int rank, string job, long step, long epoch) =>

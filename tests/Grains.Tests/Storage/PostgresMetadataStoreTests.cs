@@ -11,7 +11,7 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : Metadata
     private bool _emptied;
 
     /// <inheritdoc />
-    protected override async Task<IMetadataStore> OpenStoreAsync(TimeProvider clock)
+    protected override async Task<SqlMetadataStore> OpenStoreAsync(TimeProvider clock)
     {
         var connectionString = await server.DatabaseForAsync(GetType());
         var store = await PostgresMetadataStore.OpenAsync(connectionString, clock);

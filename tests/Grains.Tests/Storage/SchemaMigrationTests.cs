@@ -54,7 +54,7 @@ public sealed class SchemaMigrationTests(PostgresServer server)
 
     private static int[] ExpectedVersions(string dialect)
     {
-        var versions = typeof(IMetadataStore).Assembly.GetManifestResourceNames()
+        var versions = typeof(SqlMetadataStore).Assembly.GetManifestResourceNames()
             .Where(r => r.StartsWith($"Migrations/{dialect}/", StringComparison.Ordinal))
             .Select(r => int.Parse(Path.GetFileName(r).Split('_')[0], System.Globalization.CultureInfo.InvariantCulture))
             .Order()

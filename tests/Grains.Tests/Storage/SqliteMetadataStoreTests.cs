@@ -9,7 +9,7 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"orchestrator-{Guid.NewGuid():N}.db");
 
     /// <inheritdoc />
-    protected override async Task<IMetadataStore> OpenStoreAsync(TimeProvider clock) =>
+    protected override async Task<SqlMetadataStore> OpenStoreAsync(TimeProvider clock) =>
         await SqliteMetadataStore.OpenAsync(_path, clock);
 
     /// <inheritdoc />
