@@ -121,7 +121,7 @@ public sealed class JobSpecParserTests
 
     [Fact]
     public void TheNormalForm_IsAConfigTheKernelsAccept() =>
-        Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).RunConfigJson).Model);
+        Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).Run.Json).Model);
 
     [Fact]
     public void ShippedJobSpecs_AllParse_AgainstTheShippedConfigs()
