@@ -8,7 +8,7 @@ namespace Orchestrator.Cluster.Tests.Jobs;
 
 public sealed class JobSpecParserTests
 {
-    private static string Valid(Action<JsonObject>? change = null)
+    internal static string Valid(Action<JsonObject>? change = null)
     {
         var spec = TinyJob.Spec("j1", "/data", 5);
         change?.Invoke(spec);

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Orchestrator.Cluster.Tests.Support;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Jobs;
 using Orleans.Serialization;
@@ -10,12 +9,7 @@ namespace Orchestrator.Cluster.Tests.Jobs;
 /// <summary>The typed spec: its persisted form, the <c>kind</c> field, and its model parsed once per process.</summary>
 public sealed class JobSpecTypedTests
 {
-    private static string Valid(Action<JsonObject>? change = null)
-    {
-        var spec = TinyJob.Spec("j1", "/data", 5);
-        change?.Invoke(spec);
-        return spec.ToJsonString();
-    }
+    private static string Valid(Action<JsonObject>? change = null) => JobSpecParserTests.Valid(change);
 
     [Fact]
     public void ASpecStoredBeforeKindExisted_LoadsAsPretrain_AndIsWrittenBackByteForByte()
