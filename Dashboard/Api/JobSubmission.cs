@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Storage;
 using Orchestrator.Grains;
@@ -41,23 +40,16 @@ public sealed class JobSubmission(IGrainFactory grains, IJobStore jobStore, IChe
     }
 
     /// <summary>
-    /// Starts a new job from a committed checkpoint of <paramref name="sourceId"/>, with its spec and
-    /// <c>resume_from</c> naming where it came from (as <c>orchestrator restore</c> does).
+    /// Starts a new job from a committed checkpoint of <paramref name="sourceId"/> (<see cref="JobRestore"/>, as
+    /// <c>orchestrator restore</c> does): its spec, and <c>resume_from</c> naming where it came from.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No such job, or no committed checkpoint at that step.</exception>
     /// <exception cref="JobSpecException">The new id is taken or not an id; nothing was recorded.</exception>
     public async Task<JobStatus> RestoreAsync(string sourceId, long step, string? newId)
     {
-        var record = await jobStore.GetJobAsync(sourceId) ?? throw new KeyNotFoundException($"no job '{sourceId}'");
-        if (await checkpointIndex.GetCheckpointAsync(sourceId, step) is null)
-        {
-            var committed = (await checkpointIndex.ListCheckpointsAsync(sourceId)).Select(c => c.Step).ToList();
-            throw new KeyNotFoundException($"job '{sourceId}' has no committed checkpoint at step {step} (committed: {(committed.Count == 0 ? "none" : string.Join(", ", committed))})");
-        }
-
-        var json = JsonNode.Parse(record.SpecJson)!.AsObject();
-        json["id"] = string.IsNullOrWhiteSpace(newId) ? $"{sourceId}-from-{step}" : newId;
-        json["resume_from"] = new JsonObject { ["job"] = sourceId, ["step"] = step };
-        return await SubmitAsync(json.ToJsonString());
+        var record = await jobStore.GetJobAsync(sourceId);
+        IReadOnlyCollection<long> committed = record is null ? [] : (await checkpointIndex.ListCheckpointsAsync(sourceId)).Select(c => c.Step).ToList();
+        var spec = JobRestore.From(sourceId, record?.SpecJson, step, committed, newId);
+        return await grains.GetGrain<IJobGrain>(spec.Id).Submit(spec);
     }
 }

@@ -1,11 +1,13 @@
 namespace Orchestrator.Grains;
 
 /// <summary>
-/// A job as the control plane runs it: a submitted spec after parsing, with its model config inline
-/// (a named config is resolved at submission, so every silo sees the same model).
+/// A job as the control plane runs it: a submitted spec parsed once (<c>JobSpecParser.Parse</c>), with its model
+/// config inline (a named config is resolved at submission, so every silo sees the same model). Grains, ranks, the
+/// CLI and the dashboard pass this record; the spec JSON in the index is only its persisted form
+/// (<c>JobSpecParser.ToJson</c>).
 /// </summary>
 /// <param name="Id">The job id: 1 to 64 of a-z, 0-9 and '-'.</param>
-/// <param name="RunConfigJson">The model and training config, <c>{"model": …, "training": …}</c>, overrides applied.</param>
+/// <param name="Run">The model and training config, overrides applied (typed through <c>RunConfigCache.Config</c>).</param>
 /// <param name="DataDirectory">Folder with the token dataset (index.json and shards), as the silos see it.</param>
 /// <param name="Steps">Step count to reach.</param>
 /// <param name="Layout">How ranks are laid out.</param>
@@ -16,7 +18,7 @@ namespace Orchestrator.Grains;
 [GenerateSerializer, Immutable]
 public sealed record JobSpec(
     [property: Id(0)] string Id,
-    [property: Id(1)] string RunConfigJson,
+    [property: Id(1)] RunSpec Run,
     [property: Id(2)] string DataDirectory,
     [property: Id(3)] long Steps,
     [property: Id(4)] ParallelLayout Layout,
@@ -32,4 +34,8 @@ public sealed record JobSpec(
     /// <summary>How the ranks exchange tensors (spec <c>data_plane</c>).</summary>
     [Id(21)]
     public DataPlaneMode DataPlane { get; init; } = DataPlaneMode.Auto;
+
+    /// <summary>What the job trains for (spec <c>kind</c>; absent in specs stored before it existed: pretrain).</summary>
+    [Id(22)]
+    public JobKind Kind { get; init; } = JobKind.Pretrain;
 }

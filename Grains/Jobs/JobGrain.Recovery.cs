@@ -67,7 +67,7 @@ public sealed partial class JobGrain
         RankPlan plan;
         try
         {
-            var model = JobSpecParser.RunConfigOf(_spec).Model!;
+            var model = _spec.Run.Model();
             plan = await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).PlanJob(Id, epoch, _spec.Layout, model.ExpertGroups);
         }
         catch (JobSpecException e)

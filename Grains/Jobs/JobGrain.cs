@@ -63,7 +63,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (spec.Id != Id) throw new JobSpecException("id", $"the spec's id '{spec.Id}' is not this job's id '{Id}'");
         if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({JobPhases.Of(_record.State)})");
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
-        var model = JobSpecParser.RunConfigOf(checkedSpec).Model!;
+        var model = checkedSpec.Run.Model();
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
         try

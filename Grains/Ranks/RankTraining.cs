@@ -33,7 +33,7 @@ internal static class RankTraining
         RankDataPlane dataPlane, Action<DataPlaneDecision> reportPlane, ILoadBalancerGrain balancer, long epoch, CancellationToken stop)
     {
         var spec = start.Spec;
-        var config = JobSpecParser.RunConfigOf(spec);
+        var config = spec.Run.Config();
         var model = config.Model!;
         var training = config.Training!;
         // libtorch's thread count is process-wide; the rank sets it, as the single-process run does.

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Jobs;
 using Orchestrator.Grains.Storage;
@@ -9,7 +8,8 @@ namespace Orchestrator.Silo.Cli;
 
 /// <summary>
 /// <c>orchestrator restore JOB --step S</c>: starts a new job from a committed checkpoint of JOB, with JOB's
-/// spec (read from the index) and <c>resume_from</c> recording where it came from.
+/// spec (read from the index) and <c>resume_from</c> recording where it came from (<see cref="JobRestore"/>, as the
+/// dashboard's restore builds it).
 /// </summary>
 public static class RestoreCommand
 {
@@ -32,17 +32,9 @@ public static class RestoreCommand
             JobSpec spec;
             await using (var store = await PostgresMetadataStore.OpenAsync(settings.Postgres, cancellationToken: cancellation))
             {
-                var record = await store.GetJobAsync(source, cancellation) ?? throw new KeyNotFoundException($"no job '{source}'");
-                if (await store.GetCheckpointAsync(source, at, cancellation) is null)
-                {
-                    var committed = (await store.ListCheckpointsAsync(source, cancellation)).Select(c => c.Step).ToList();
-                    throw new KeyNotFoundException($"job '{source}' has no committed checkpoint at step {at} (committed: {(committed.Count == 0 ? "none" : string.Join(", ", committed))})");
-                }
-
-                var json = JsonNode.Parse(record.SpecJson)!.AsObject();
-                json["id"] = result.GetValue(id) ?? $"{source}-from-{at}";
-                json["resume_from"] = new JsonObject { ["job"] = source, ["step"] = at };
-                spec = JobSpecParser.Parse(json.ToJsonString());
+                var record = await store.GetJobAsync(source, cancellation);
+                IReadOnlyCollection<long> committed = record is null ? [] : (await store.ListCheckpointsAsync(source, cancellation)).Select(c => c.Step).ToList();
+                spec = JobRestore.From(source, record?.SpecJson, at, committed, result.GetValue(id));
             }
 
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres, settings.ClusterId, cancellation);

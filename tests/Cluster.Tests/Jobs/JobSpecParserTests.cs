@@ -8,7 +8,7 @@ namespace Orchestrator.Cluster.Tests.Jobs;
 
 public sealed class JobSpecParserTests
 {
-    private static string Valid(Action<JsonObject>? change = null)
+    internal static string Valid(Action<JsonObject>? change = null)
     {
         var spec = TinyJob.Spec("j1", "/data", 5);
         change?.Invoke(spec);
@@ -121,7 +121,7 @@ public sealed class JobSpecParserTests
 
     [Fact]
     public void TheNormalForm_IsAConfigTheKernelsAccept() =>
-        Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).RunConfigJson).Model);
+        Assert.NotNull(ConfigLoader.Parse(JobSpecParser.Parse(Valid()).Run.Json).Model);
 
     [Fact]
     public void ShippedJobSpecs_AllParse_AgainstTheShippedConfigs()

@@ -14,7 +14,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane"];
+        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
@@ -45,12 +45,13 @@ public static partial class JobSpecParser
         if (!JobId().IsMatch(id))
             throw new JobSpecException("id", $"'{id}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
 
+        var kind = Kind(root["kind"]);
         var runConfig = ModelAndTraining(root, resolveConfig);
         var data = String(root, "data", "data");
         if (baseDirectory is not null && !Path.IsPathRooted(data)) data = Path.GetFullPath(Path.Combine(baseDirectory, data));
         var steps = Integer(root, "steps", "steps", required: true, min: 1) ?? 0;
         var fp8 = root["fp8"] is { } f ? Boolean(f, "fp8") : false;
-        var layout = Layout(root["parallel"], ModelOf(runConfig));
+        var layout = Layout(root["parallel"], runConfig.Model!);
         var checkpoint = Checkpoint(root["checkpoint"]);
         double? maxSeconds = null;
         if (root["max_seconds"] is { } limit)
@@ -62,21 +63,26 @@ public static partial class JobSpecParser
         var resumeFrom = ResumeFrom(root["resume_from"]);
         if (resumeFrom is not null && resumeFrom.Step >= steps)
             throw new JobSpecException("resume_from.step", $"the checkpoint is at step {resumeFrom.Step}, but the job ends at step {steps} (\"steps\")");
-        if (fp8) runConfig = WithFp8(runConfig);
-        return new JobSpec(id, runConfig, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
+        if (fp8) runConfig = runConfig with { Model = runConfig.Model! with { GemmPrecision = "fp8" } };
+        var run = new RunSpec(ConfigLoader.ToJson(runConfig));
+        // The one parse of the canonical text: it fills this process's cache with exactly what any other
+        // process reading the same text gets, so the submitting silo's ranks and planner use the same bits.
+        _ = run.Config();
+        return new JobSpec(id, run, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
         {
             Recovery = Recovery(root["recovery"]),
             DataPlane = DataPlane(root["data_plane"]),
+            Kind = kind,
         };
     }
 
-    /// <summary>The model config of a parsed spec.</summary>
-    public static RunConfig RunConfigOf(JobSpec spec) => ConfigLoader.Parse(spec.RunConfigJson, $"job {spec.Id}");
+    /// <summary>The typed model config of a parsed spec: <see cref="RunConfigCache.Config"/> of its <see cref="JobSpec.Run"/> (parsed once per process).</summary>
+    public static RunConfig RunConfigOf(JobSpec spec) => spec.Run.Config();
 
     /// <summary>Writes a spec in the form <see cref="Parse"/> reads, model and training inline.</summary>
     public static string ToJson(JobSpec spec)
     {
-        var config = JsonNode.Parse(spec.RunConfigJson)!.AsObject();
+        var config = JsonNode.Parse(spec.Run.Json)!.AsObject();
         var root = new JsonObject
         {
             ["id"] = spec.Id,
@@ -92,10 +98,13 @@ public static partial class JobSpecParser
         if (spec.ResumeFrom is { } from) root["resume_from"] = new JsonObject { ["job"] = from.JobId, ["step"] = from.Step };
         root["recovery"] = RecoveryJson(spec.Recovery);
         root["data_plane"] = DataPlaneName(spec.DataPlane);
+        // Written only when not the default, so new pretrain specs are stored (and shown by the API) exactly as
+        // before "kind" existed, and stored specs without it read back equal.
+        if (spec.Kind != JobKind.Pretrain) root["kind"] = KindName(spec.Kind);
         return root.ToJsonString();
     }
 
-    private static string ModelAndTraining(JsonObject root, Func<string, string?>? resolveConfig)
+    private static RunConfig ModelAndTraining(JsonObject root, Func<string, string?>? resolveConfig)
     {
         var hasConfig = root["config"] is not null;
         var hasModel = root["model"] is not null;
@@ -128,20 +137,12 @@ public static partial class JobSpecParser
         var combined = new JsonObject { ["model"] = model.DeepClone(), ["training"] = training.DeepClone() }.ToJsonString();
         try
         {
-            return ConfigLoader.ToJson(ConfigLoader.Parse(combined, "job spec"));
+            return ConfigLoader.Parse(combined, "job spec");
         }
         catch (ConfigException e)
         {
             throw new JobSpecException(string.Join("; ", e.Problems));
         }
-    }
-
-    private static ModelConfig ModelOf(string runConfigJson) => ConfigLoader.Parse(runConfigJson).Model!;
-
-    private static string WithFp8(string runConfigJson)
-    {
-        var config = ConfigLoader.Parse(runConfigJson);
-        return ConfigLoader.ToJson(config with { Model = config.Model! with { GemmPrecision = "fp8" } });
     }
 
     private static ParallelLayout Layout(JsonNode? node, ModelConfig model)
