@@ -141,7 +141,7 @@ public sealed partial class CheckpointCoordinatorGrain(IMetadataStore store, IOp
             _lastCommitted = 0;
         }
 
-        _job = new CheckpointTarget(epoch, spec.Layout.Ep * spec.Layout.Dp, spec.Checkpoint);
+        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint);
     }
 
     private async Task CommitReadyAsync()

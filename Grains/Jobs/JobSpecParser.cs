@@ -144,9 +144,9 @@ public static partial class JobSpecParser
         return ConfigLoader.ToJson(config with { Model = config.Model! with { GemmPrecision = "fp8" } });
     }
 
-    private static ParallelLayout Layout(JsonNode? node, ModelConfig model)
+    private static ParallelSpec Layout(JsonNode? node, ModelConfig model)
     {
-        if (node is null) return new ParallelLayout(1, 1);
+        if (node is null) return new ParallelSpec(1, 1);
         if (node is not JsonObject parallel) throw new JobSpecException("parallel", "must be an object {\"ep\": N, \"dp\": N}");
         RejectUnknown(parallel, ParallelFields, "parallel.");
         var ep = (int)(Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1);
@@ -159,7 +159,7 @@ public static partial class JobSpecParser
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
             throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
-        return new ParallelLayout(ep, dp);
+        return new ParallelSpec(ep, dp);
     }
 
     private static CheckpointPolicy Checkpoint(JsonNode? node)
