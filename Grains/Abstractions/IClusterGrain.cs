@@ -22,7 +22,7 @@ public interface IClusterGrain : IGrainWithStringKey
     /// for the job until <see cref="ReleaseJob"/>.
     /// </summary>
     /// <exception cref="JobSpecException">The ranks cannot be placed; the message says why.</exception>
-    Task<RankPlan> PlanJob(string jobId, long epoch, ParallelLayout layout, int expertGroups);
+    Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups);
 
     /// <summary>Frees the device slots reserved for a job.</summary>
     /// <remarks>Interleaves: a job releases while the cluster grain awaits that job (node loss).</remarks>

@@ -21,7 +21,7 @@ public sealed record JobSpec(
     [property: Id(1)] RunSpec Run,
     [property: Id(2)] string DataDirectory,
     [property: Id(3)] long Steps,
-    [property: Id(4)] ParallelLayout Layout,
+    [property: Id(4)] ParallelSpec Layout,
     [property: Id(5)] bool Fp8,
     [property: Id(6)] CheckpointPolicy Checkpoint,
     [property: Id(7)] double? MaxSeconds,

@@ -10,6 +10,6 @@ namespace Orchestrator.Grains;
 public sealed record RankStart(
     [property: Id(0)] JobSpec Spec,
     [property: Id(1)] RankAssignment Assignment,
-    [property: Id(2)] ParallelLayout Layout,
+    [property: Id(2)] ParallelSpec Layout,
     [property: Id(3)] IReadOnlyList<RankAssignment> Peers,
     [property: Id(4)] CheckpointManifest? Resume = null);

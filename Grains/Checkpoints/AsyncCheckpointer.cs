@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
 
 namespace Orchestrator.Grains.Checkpoints;
@@ -21,21 +22,21 @@ public sealed class AsyncCheckpointer
     private readonly Action<long, string> _aborted;
     private Task _pending = Task.CompletedTask;
 
-    /// <summary>Checkpoints rank <paramref name="rank"/> of <paramref name="jobId"/> in <paramref name="epoch"/> under <paramref name="root"/>.</summary>
+    /// <summary>Checkpoints the rank of <paramref name="groups"/> of <paramref name="jobId"/> in <paramref name="epoch"/> under <paramref name="root"/>.</summary>
     /// <param name="root">The storage root shared by the nodes.</param>
     /// <param name="jobId">The job.</param>
     /// <param name="epoch">The job epoch the rank runs in (part of the file name).</param>
-    /// <param name="rank">The rank.</param>
+    /// <param name="groups">The rank and its groups: which of its tensors it writes (<see cref="ShardOwnership"/>).</param>
     /// <param name="prepared">Told, from a background thread, that a shard is written (the prepare vote).</param>
     /// <param name="aborted">Told, from a background thread, that the shard of a step could not be written, and why.</param>
-    /// <param name="dpRank">The rank's replica index (dp &gt; 1): only the first replica of an expert shard writes it.</param>
-    public AsyncCheckpointer(string root, string jobId, long epoch, int rank, Action<PreparedShard> prepared, Action<long, string> aborted, int dpRank = 0)
+    public AsyncCheckpointer(string root, string jobId, long epoch, ParallelGroups groups, Action<PreparedShard> prepared, Action<long, string> aborted)
     {
         _root = root;
         _jobId = jobId;
         _epoch = epoch;
-        _rank = rank;
-        _owns = ShardOwnership.For(rank, dpRank);
+        ArgumentNullException.ThrowIfNull(groups);
+        _rank = groups.Rank;
+        _owns = ShardOwnership.For(groups);
         _prepared = prepared;
         _aborted = aborted;
     }

@@ -142,7 +142,7 @@ public sealed partial class CheckpointCoordinatorGrain(
             _lastCommitted = 0;
         }
 
-        _job = new CheckpointTarget(epoch, spec.Layout.Ep * spec.Layout.Dp, spec.Checkpoint);
+        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint);
     }
 
     private async Task CommitReadyAsync()

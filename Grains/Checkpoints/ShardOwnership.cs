@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
 
 namespace Orchestrator.Grains.Checkpoints;
@@ -11,9 +12,12 @@ namespace Orchestrator.Grains.Checkpoints;
 /// </summary>
 public static class ShardOwnership
 {
-    /// <summary>The filter on tensor names (without prefix) for rank <paramref name="rank"/>, replica <paramref name="dpRank"/>.</summary>
-    public static Func<string, bool> For(int rank, int dpRank = 0) =>
-        rank == 0 ? _ => true
-        : dpRank > 0 ? _ => false
-        : TrainerShards.IsRoutedExpert;
+    /// <summary>The filter on tensor names (without prefix) for the rank whose groups are <paramref name="groups"/>.</summary>
+    public static Func<string, bool> For(ParallelGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        return groups.WritesDense ? _ => true
+            : !groups.WritesExperts ? _ => false
+            : TrainerShards.IsRoutedExpert;
+    }
 }

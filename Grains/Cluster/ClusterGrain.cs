@@ -76,7 +76,7 @@ public sealed partial class ClusterGrain(
     }
 
     /// <inheritdoc />
-    public async Task<RankPlan> PlanJob(string jobId, long epoch, ParallelLayout layout, int expertGroups)
+    public async Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups)
     {
         _reservations.Remove(jobId);
         var taken = _reservations.Values.SelectMany(r => r).Select(r => (r.Node, r.Device)).ToHashSet();
@@ -84,7 +84,7 @@ public sealed partial class ClusterGrain(
             .Where(n => n.Alive)
             .Select(n => new NodeSlots(n.Name, n.Devices.Where(d => !taken.Contains((n.Name, d))).ToList()))
             .ToList();
-        var plan = RankPlanner.Plan(epoch, layout, expertGroups, nodes);
+        var plan = RankPlanner.Plan(epoch, layout.ToLayout(), expertGroups, nodes);
         _reservations[jobId] = plan.Ranks;
         return plan;
     }

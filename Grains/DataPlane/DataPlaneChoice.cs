@@ -1,3 +1,5 @@
+using Orchestrator.Kernels.Distributed;
+
 namespace Orchestrator.Grains.DataPlane;
 
 /// <summary>The transport a rank's collectives use.</summary>
@@ -42,7 +44,7 @@ public static class DataPlaneChoice
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(ranks);
-        if (layout.Ep * layout.Dp == 1) return new(DataPlaneKind.None, "one rank: nothing to exchange");
+        if (layout.Ranks == 1) return new(DataPlaneKind.None, "one rank: nothing to exchange");
         if (mode == DataPlaneMode.Grains) return new(DataPlaneKind.Grains, "data_plane is grains");
         var problem = NcclProblem(layout, ranks);
         if (problem is null) return new(DataPlaneKind.Nccl, mode == DataPlaneMode.Nccl ? "data_plane is nccl" : "every rank is on its own GPU");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Orchestrator.Kernels.Distributed;
 
 namespace Orchestrator.Grains.Planning;
 
@@ -16,7 +17,6 @@ public static class RankPlanner
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(nodes);
-        if (layout.Ep < 1 || layout.Dp < 1) throw new JobSpecException("parallel", $"ep and dp must be at least 1 (got ep {layout.Ep}, dp {layout.Dp})");
         var groups = Math.Max(expertGroups, 1);
 
         // Most free slots first, then by name, so that the outcome is deterministic and groups pack tightly.
@@ -30,18 +30,21 @@ public static class RankPlanner
                 $"ep × dp = {layout.Ep} × {layout.Dp} needs {layout.Ranks} device slots; the live nodes have {total} free ({Describe(free)})"));
         }
 
+        // EP groups in rank order (stage, then replica): each is placed as one, its members in group order.
         var ranks = new List<RankAssignment>(layout.Ranks);
-        for (var dp = 0; dp < layout.Dp; dp++)
+        foreach (var group in ParallelGroups.ExpertGroups(layout))
         {
-            var spread = PlaceGroup(layout.Ep, groups, free)
-                ?? throw new JobSpecException("parallel", Refusal(layout, dp, groups, free));
-            var epRank = 0;
+            var replica = layout.CoordinatesOf(group.Members[0]).Data;
+            var spread = PlaceGroup(group.Members.Count, groups, free)
+                ?? throw new JobSpecException("parallel", Refusal(layout, replica, groups, free));
+            var member = 0;
             foreach (var node in spread.Nodes)
             {
-                for (var i = 0; i < spread.PerNode; i++, epRank++)
+                for (var i = 0; i < spread.PerNode; i++, member++)
                 {
-                    var device = free[node].Dequeue();
-                    ranks.Add(new RankAssignment(dp * layout.Ep + epRank, epRank, dp, node, device));
+                    var rank = group.Members[member];
+                    var at = layout.CoordinatesOf(rank);
+                    ranks.Add(new RankAssignment(rank, at.Expert, at.Data, node, free[node].Dequeue()));
                 }
             }
         }

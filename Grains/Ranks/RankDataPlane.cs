@@ -7,7 +7,7 @@ namespace Orchestrator.Grains.Ranks;
 /// One rank's data plane for one epoch: chooses it (<see cref="DataPlaneChoice"/>, the ranks agreeing over
 /// grain calls on whether libnccl loads), builds its collectives — mailboxes fed by grain calls, or NCCL
 /// communicators (one per process group) whose unique ids the groups' first ranks publish through the job's
-/// <see cref="INcclRendezvousGrain"/> — and
+/// <see cref="INcclRendezvousGrain"/>, one per group of the rank's <see cref="ParallelGroups"/> — and
 /// aborts them when the rank is stopped, so a rank blocked in a collective returns.
 /// </summary>
 internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epoch) : IDisposable
@@ -23,24 +23,24 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
     /// Chooses and builds the rank's collectives, on its device thread (it blocks: the agreement, the id
     /// exchange, NCCL's set-up). Null for a job of one rank.
     /// </summary>
-    public ExpertParallelism? Connect(RankStart start, int routedExperts, RankPeers peers, CancellationToken stop)
+    public ExpertParallelism? Connect(RankStart start, ParallelGroups groups, int routedExperts, RankPeers peers, CancellationToken stop)
     {
         ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(groups);
         var mode = start.Spec.DataPlane;
-        var decision = DataPlaneChoice.FromPlan(mode, start.Layout, start.Peers);
+        var decision = DataPlaneChoice.FromPlan(mode, groups.Layout, start.Peers);
         if (decision.Kind == DataPlaneKind.Nccl)
         {
             var loaded = NcclNative.TryLoad();
-            var everyone = Enumerable.Range(0, start.Peers.Count).ToArray();
-            var agreement = peers.Group(AgreementGroup(start.Layout), everyone, start.Assignment.Rank);
+            var agreement = peers.Group(ParallelGroups.AgreementGroup(groups.Layout), groups.World.Members, groups.Rank);
             var flags = agreement.AllGather([loaded ? 1 : 0]);
             decision = DataPlaneChoice.Agree(mode, decision, flags.Select(f => f[0] == 1).ToArray());
         }
         Decision = decision;
         return decision.Kind switch
         {
-            DataPlaneKind.Nccl => Communicators(start, routedExperts, stop),
-            DataPlaneKind.Grains => RankGroups.Of(start.Assignment, start.Layout, routedExperts, peers),
+            DataPlaneKind.Nccl => Communicators(start, groups, routedExperts, stop),
+            DataPlaneKind.Grains => Mailboxes(groups, routedExperts, peers),
             _ => null,
         };
     }
@@ -69,32 +69,32 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
         foreach (var c in communicators) c.Dispose();
     }
 
-    /// <summary>A group number no <see cref="RankGroups"/> group uses (they take 0 to ep + dp), for the one agreement all-gather.</summary>
-    internal static int AgreementGroup(ParallelLayout layout) => 1 + layout.Ep + layout.Dp;
-
     /// <summary>
     /// One communicator per process group of the rank: the job, then (dp &gt; 1) its EP group and its replica
     /// group, joined in that order on every rank (a communicator's set-up waits for all its members, and
     /// every member finishes the earlier ones first, so no rank waits on one that waits on it).
     /// </summary>
-    private ExpertParallelism Communicators(RankStart start, int routedExperts, CancellationToken stop)
+    private ExpertParallelism Communicators(RankStart start, ParallelGroups groups, int routedExperts, CancellationToken stop) =>
+        Build(groups, routedExperts, group => Join(start, group, stop));
+
+    /// <summary>The rank's collectives over grain calls (mailboxes), one sequence space per group.</summary>
+    private static ExpertParallelism Mailboxes(ParallelGroups groups, int routedExperts, RankPeers peers) =>
+        Build(groups, routedExperts, group => peers.Group(group.Number, group.Members, groups.Rank));
+
+    /// <summary>The job's collective, then the EP group's (the job's itself when they are one group), then the replicas'.</summary>
+    private static ExpertParallelism Build(ParallelGroups groups, int routedExperts, Func<ProcessGroup, ICollective> join)
     {
-        var (world, expert, replicas) = RankGroups.Of(start.Assignment, start.Layout);
-        var worldCommunicator = Join(start, world, stop);
-        var expertCommunicator = expert == world ? worldCommunicator : Join(start, expert, stop);
-        var replicaCommunicator = replicas is null ? null : Join(start, replicas, stop);
-        return new ExpertParallelism(expertCommunicator, ExpertPlacement.Create(routedExperts, start.Layout.Ep))
-        {
-            World = worldCommunicator,
-            Replicas = replicaCommunicator,
-        };
+        var world = join(groups.World);
+        var experts = groups.Experts == groups.World ? world : join(groups.Experts);
+        var replicas = groups.Replicas is { } r ? join(r) : null;
+        return new ExpertParallelism(experts, ExpertPlacement.Create(routedExperts, groups.Layout.Ep)) { World = world, Replicas = replicas };
     }
 
     /// <summary>The group's first rank publishes a fresh id through the job's rendezvous grain, the others fetch it; then all join.</summary>
-    private NcclCollective Join(RankStart start, RankGroups.Group group, CancellationToken stop)
+    private NcclCollective Join(RankStart start, ProcessGroup group, CancellationToken stop)
     {
         var rendezvous = grains.GetGrain<INcclRendezvousGrain>(jobId);
-        var rank = Array.IndexOf(group.Members, start.Assignment.Rank);
+        var rank = group.IndexOf(start.Assignment.Rank);
         byte[] id;
         if (rank == 0)
         {
@@ -107,7 +107,7 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
         }
         var device = CudaDevice.IndexOf(start.Assignment.Device)
             ?? throw new DataPlaneException($"rank {start.Assignment.Rank} is on {start.Assignment.Device}, not on a GPU");
-        var nccl = new NcclCollective(id, rank, group.Members.Length, device);
+        var nccl = new NcclCollective(id, rank, group.Members.Count, device);
         string? aborted;
         lock (_gate)
         {

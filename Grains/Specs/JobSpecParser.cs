@@ -76,9 +76,6 @@ public static partial class JobSpecParser
         };
     }
 
-    /// <summary>The typed model config of a parsed spec: <see cref="RunConfigCache.Config"/> of its <see cref="JobSpec.Run"/> (parsed once per process).</summary>
-    public static RunConfig RunConfigOf(JobSpec spec) => spec.Run.Config();
-
     /// <summary>Writes a spec in the form <see cref="Parse"/> reads, model and training inline.</summary>
     public static string ToJson(JobSpec spec)
     {
@@ -145,9 +142,9 @@ public static partial class JobSpecParser
         }
     }
 
-    private static ParallelLayout Layout(JsonNode? node, ModelConfig model)
+    private static ParallelSpec Layout(JsonNode? node, ModelConfig model)
     {
-        if (node is null) return new ParallelLayout(1, 1);
+        if (node is null) return new ParallelSpec(1, 1);
         if (node is not JsonObject parallel) throw new JobSpecException("parallel", "must be an object {\"ep\": N, \"dp\": N}");
         RejectUnknown(parallel, ParallelFields, "parallel.");
         var ep = (int)(Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1);
@@ -160,7 +157,7 @@ public static partial class JobSpecParser
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
             throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
-        return new ParallelLayout(ep, dp);
+        return new ParallelSpec(ep, dp);
     }
 
     private static CheckpointPolicy Checkpoint(JsonNode? node)

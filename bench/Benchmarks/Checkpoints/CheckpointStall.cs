@@ -4,6 +4,7 @@ using Orchestrator.Benchmarks.Training;
 using Orchestrator.Grains;
 using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Training;
 using static TorchSharp.torch;
@@ -42,7 +43,7 @@ internal static class CheckpointStall
         using var plain = new Trainer(model, training, Batches(), steps);
         using var checkpointed = new Trainer(model, training, Batches(), steps);
         var prepared = new List<PreparedShard>();
-        var writer = new AsyncCheckpointer(Path.Combine(directory, "stall"), "bench", 1, 0, p => { lock (prepared) prepared.Add(p); }, (_, reason) => throw new IOException(reason));
+        var writer = new AsyncCheckpointer(Path.Combine(directory, "stall"), "bench", 1, new ParallelGroups(new ParallelLayout(1, 1), 0), p => { lock (prepared) prepared.Add(p); }, (_, reason) => throw new IOException(reason));
 
         var plainSteps = new List<double>();
         var checkpointedSteps = new List<double>();

@@ -54,6 +54,6 @@ public sealed class JobSpecDataPlaneTests
         }));
 
         Assert.Equal(DataPlaneMode.Nccl, spec.DataPlane);
-        Assert.Equal(new ParallelLayout(2, 2), spec.Layout);
+        Assert.Equal(new ParallelSpec(2, 2), spec.Layout);
     }
 }

@@ -39,7 +39,7 @@ public sealed class JobSpecParserTests
         var again = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
 
         Assert.Equal(("j1", 5L, 1, 1, true), (spec.Id, spec.Steps, spec.Layout.Ep, spec.Layout.Dp, spec.Fp8));
-        Assert.Equal("fp8", JobSpecParser.RunConfigOf(spec).Model!.GemmPrecision);
+        Assert.Equal("fp8", spec.Run.Config().Model!.GemmPrecision);
         Assert.Equal(spec with { Layout = again.Layout, Checkpoint = again.Checkpoint }, again);
         Assert.Equal(spec.Layout, again.Layout);
         Assert.Equal(spec.Checkpoint, again.Checkpoint);
@@ -53,7 +53,7 @@ public sealed class JobSpecParserTests
 
         var spec = JobSpecParser.Parse(json, name => name == "small" ? named : null, "/base");
 
-        var config = JobSpecParser.RunConfigOf(spec);
+        var config = spec.Run.Config();
         Assert.Equal(0.01, config.Training!.LearningRate);
         Assert.Equal(1, config.Training.Threads);
         Assert.Equal(32, config.Model!.Dim);

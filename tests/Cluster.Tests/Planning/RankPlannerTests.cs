@@ -1,5 +1,6 @@
 using Orchestrator.Grains;
 using Orchestrator.Grains.Planning;
+using Orchestrator.Kernels.Distributed;
 
 namespace Orchestrator.Cluster.Tests.Planning;
 

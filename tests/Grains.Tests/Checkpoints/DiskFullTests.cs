@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
 
 namespace Orchestrator.Grains.Tests.Checkpoints;
@@ -11,6 +12,7 @@ namespace Orchestrator.Grains.Tests.Checkpoints;
 /// </summary>
 public sealed class DiskFullTests : IDisposable
 {
+    private static readonly ParallelGroups OneRank = new(new ParallelLayout(1, 1), 0);
     private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-diskfull-").FullName;
     private string? _mounted;
 
@@ -28,8 +30,8 @@ public sealed class DiskFullTests : IDisposable
         var roomy = Path.Combine(_root, "roomy");
         var aborted = new List<(long Step, string Reason)>();
         var prepared = new List<PreparedShard>();
-        var onFull = new AsyncCheckpointer(full, "job", 1, 0, prepared.Add, (step, reason) => aborted.Add((step, reason)));
-        var onRoomy = new AsyncCheckpointer(roomy, "job", 1, 0, prepared.Add, (step, reason) => aborted.Add((step, reason)));
+        var onFull = new AsyncCheckpointer(full, "job", 1, OneRank, prepared.Add, (step, reason) => aborted.Add((step, reason)));
+        var onRoomy = new AsyncCheckpointer(roomy, "job", 1, OneRank, prepared.Add, (step, reason) => aborted.Add((step, reason)));
 
         var losses = EpRanks.Run(data, world: 1, until: 4, afterStep: (_, trainer) =>
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
 
 namespace Orchestrator.Grains.Tests.Checkpoints;
@@ -87,7 +88,7 @@ public sealed class ShardedCheckpointTests : IDisposable
         var prepared = new ConcurrentBag<PreparedShard>();
         var aborted = new ConcurrentBag<string>();
         var writers = Enumerable.Range(0, World)
-            .Select(rank => new AsyncCheckpointer(Storage, "ep", 1, rank, prepared.Add, (_, reason) => aborted.Add(reason)))
+            .Select(rank => new AsyncCheckpointer(Storage, "ep", 1, new ParallelGroups(new ParallelLayout(World, 1), rank), prepared.Add, (_, reason) => aborted.Add(reason)))
             .ToArray();
         EpRanks.Run(data, World, step, afterStep: (rank, trainer) =>
         {

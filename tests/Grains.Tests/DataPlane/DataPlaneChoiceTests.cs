@@ -1,4 +1,5 @@
 using Orchestrator.Grains.DataPlane;
+using Orchestrator.Kernels.Distributed;
 
 namespace Orchestrator.Grains.Tests.DataPlane;
 

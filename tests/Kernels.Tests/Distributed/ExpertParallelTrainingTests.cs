@@ -95,36 +95,37 @@ public sealed class ExpertParallelTrainingTests
         }
     }
 
-    /// <summary>Every rank's groups in an ep × dp layout (rank r = d·ep + e), as the cluster builds them.</summary>
+    /// <summary>Every rank's groups in an ep × dp layout, as the cluster builds them (<see cref="ParallelGroups"/>).</summary>
     private static Func<int, ExpertParallelism> Layout(int ep, int dp, string transport)
     {
-        var world = ep * dp;
+        var layout = new ParallelLayout(ep, dp);
         var placement = ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, ep);
+        var groups = Enumerable.Range(0, layout.Ranks).Select(rank => new ParallelGroups(layout, rank)).ToArray();
+        Func<ProcessGroup, int, ICollective> join;
         if (transport == "in-process")
         {
-            var all = new InProcessGroup(world);
-            var expertGroups = Enumerable.Range(0, dp).Select(_ => new InProcessGroup(ep)).ToArray();
-            var replicaGroups = Enumerable.Range(0, ep).Select(_ => new InProcessGroup(dp)).ToArray();
-            return rank => new ExpertParallelism(expertGroups[rank / ep].Collective(rank % ep), placement)
-            {
-                World = all.Collective(rank),
-                Replicas = replicaGroups[rank % ep].Collective(rank / ep),
-            };
+            var shared = groups.SelectMany(g => new[] { g.World, g.Experts, g.Replicas }).OfType<ProcessGroup>()
+                .DistinctBy(g => g.Number).ToDictionary(g => g.Number, g => new InProcessGroup(g.Members.Count));
+            join = (group, rank) => shared[group.Number].Collective(group.IndexOf(rank));
         }
-        var mailboxes = Enumerable.Range(0, world).Select(_ => new RankMailbox()).ToArray();
-        ICollective Group(int group, int[] members, int rank) => new MailboxCollective(Array.IndexOf(members, rank), members.Length, mailboxes[rank],
-            (to, message) =>
-            {
-                mailboxes[to].Deliver(message);
-                return Task.CompletedTask;
-            }, TimeSpan.FromMinutes(1), group, members);
+        else
+        {
+            var mailboxes = Enumerable.Range(0, layout.Ranks).Select(_ => new RankMailbox()).ToArray();
+            join = (group, rank) => new MailboxCollective(group.IndexOf(rank), group.Members.Count, mailboxes[rank],
+                (to, message) =>
+                {
+                    mailboxes[to].Deliver(message);
+                    return Task.CompletedTask;
+                }, TimeSpan.FromMinutes(1), group.Number, group.Members);
+        }
         return rank =>
         {
-            var (d, e) = (rank / ep, rank % ep);
-            return new ExpertParallelism(Group(1 + d, Enumerable.Range(0, ep).Select(i => d * ep + i).ToArray(), rank), placement)
+            var g = groups[rank];
+            var world = join(g.World, rank);
+            return new ExpertParallelism(g.Experts == g.World ? world : join(g.Experts, rank), placement)
             {
-                World = Group(0, Enumerable.Range(0, world).ToArray(), rank),
-                Replicas = Group(1 + dp + e, Enumerable.Range(0, dp).Select(i => i * ep + e).ToArray(), rank),
+                World = world,
+                Replicas = g.Replicas is { } replicas ? join(replicas, rank) : null,
             };
         };
     }

@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Balancing;
+using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Grains.DataPlane;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Training;
+using Orleans.Runtime;
+
+namespace Orchestrator.Grains.Ranks;
+
+/// <summary>
+/// One rank's training run in one epoch, assembled in one place (<see cref="RankRun(RankKey, RankStart, RankServices)"/>):
+/// its plan entry and device, its groups, its data shard, the resume point, its checkpoint writer, its
+/// reporters (step and data plane reports; checkpoint votes) and its data plane, and their lifetime. The
+/// work runs on the device executor's thread as set-up, steps and end, each overridable, so a pipeline
+/// stage or an expert shard extends the run instead of copying it. With ep &gt; 1 the rank holds its share
+/// of the routed experts and exchanges tokens, gradients and loads with its peers through its data plane
+/// (<see cref="RankDataPlane"/>: NCCL between GPU ranks, grain calls through <see cref="RankPeers"/> otherwise).
+/// </summary>
+internal partial class RankRun : IDisposable
+{
+    /// <summary>How long a checkpoint vote waits for its step's report before it goes anyway.</summary>
+    private static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(2);
+
+    private readonly RankServices _services;
+    private readonly ILogger _logger;
+    private readonly Lazy<RunConfig> _config;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly RankReporter _reports;
+    private readonly RankReporter _votes;
+    private readonly IJobGrain _job;
+    private readonly ConcurrentDictionary<long, Task> _reported = new();
+    private RankOutcome? _outcome;
+    private GrainBiasAuthority? _authority;
+    private volatile bool _disposed;
+
+    /// <summary>Builds the run of <paramref name="key"/> from its start and the node's services; nothing runs yet.</summary>
+    public RankRun(RankKey key, RankStart start, RankServices services)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(services);
+        (Key, Start, _services) = (key, start, services);
+        _logger = services.Logger;
+        // The one place the run's configuration is read from the spec; first on the device thread, so a
+        // spec that does not parse fails the rank (its outcome says why) rather than its start call.
+        _config = new(() => start.Spec.Run.Config());
+        Groups = new ParallelGroups(start.Layout.ToLayout(), start.Assignment.Rank);
+        _job = services.Grains.GetGrain<IJobGrain>(key.JobId);
+        _reports = new RankReporter(services.Logger);
+        // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
+        // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
+        _votes = new RankReporter(services.Logger);
+        Checkpoints = CheckpointWriter();
+        DataPlane = new RankDataPlane(services.Grains, key.JobId, key.Epoch);
+    }
+
+    /// <summary>Which rank of which epoch of which job, on which node.</summary>
+    public RankKey Key { get; }
+
+    /// <summary>The job, the rank's place in the plan, the layout, its peers and the checkpoint to resume from, if any.</summary>
+    public RankStart Start { get; }
+
+    /// <summary>The model and training configuration of the job.</summary>
+    public RunConfig Config => _config.Value;
+
+    /// <summary>The rank's coordinates and process groups.</summary>
+    public ParallelGroups Groups { get; }
+
+    /// <summary>The device the rank computes on (e.g. <c>cuda:0</c>).</summary>
+    public string Device => Start.Assignment.Device;
+
+    /// <summary>The rank's asynchronous checkpoint writer.</summary>
+    protected AsyncCheckpointer Checkpoints { get; }
+
+    /// <summary>Builds the rank's collectives (and aborts them when the rank is stopped).</summary>
+    protected RankDataPlane DataPlane { get; }
+
+    /// <summary>Stops the run at the next step boundary.</summary>
+    protected CancellationToken Stopping => _stop.Token;
+
+    /// <summary>
+    /// Runs the rank on <paramref name="executor"/>'s thread; then, off it, sends the last votes, hands
+    /// <paramref name="ended"/> the outcome (before the end report, which may be lost) and reports the end.
+    /// </summary>
+    public Task RunAsync(DeviceExecutor executor, Action<RankOutcome> ended)
+    {
+        ArgumentNullException.ThrowIfNull(executor);
+        LogStarting(Key.ToString(), Device);
+        return executor.Run(Execute).ContinueWith(async _ =>
+        {
+            await _votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
+            var outcome = _outcome ?? new RankOutcome(false, $"rank {Key.Rank} on {Key.Node} did not run", 0);
+            ended(outcome);
+            _ = _reports.Post(() => _job.ReportFinished(Key.Epoch, Key.Rank, outcome));
+            await _reports.CompleteAsync();
+        }, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Stops the run: at the next step boundary, and now for a rank blocked in an NCCL collective (ncclCommAbort).</summary>
+    public void Stop(string reason)
+    {
+        if (_disposed) return; // the run is over: nothing left to stop
+        _stop.Cancel();
+        DataPlane.Abort(reason);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Trains until the last step, the time limit or <see cref="Stop"/>; returns how it ended.</summary>
+    protected virtual RankOutcome Train()
+    {
+        var training = Config.Training!;
+        // libtorch's thread count is process-wide; the rank sets it, as the single-process run does.
+        TorchSharp.torch.set_num_threads(training.Threads);
+        using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
+        using var trainer = SetUp(dataset);
+        var clock = Stopwatch.StartNew();
+        var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
+        // Ranks stop together: each votes on going on inside the step (its loss all-reduce carries the votes),
+        // so a rank leaving on its own never leaves its peers waiting in a collective, at no extra round trip.
+        var goOn = !Stopping.IsCancellationRequested; // a stopped rank's peers are aborted by the stop itself
+        while (goOn && trainer.Step < Start.Spec.Steps)
+            goOn = TrainStep(trainer, () => !Stopping.IsCancellationRequested && clock.Elapsed < limit);
+        return End(trainer);
+    }
+
+    /// <summary>The trainer on the rank's data shard, its collectives connected, its device chosen, restored from the resume point.</summary>
+    protected virtual Trainer SetUp(TokenDataset dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var (model, training) = (Config.Model!, Config.Training!);
+        var window = training.SequenceLength + 1 + model.MtpDepth;
+        // Every rank trains on its own rows of the global batch (EP ranks are data-parallel for the dense layers).
+        var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
+            Groups.DataShard, Groups.DataShards);
+        // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
+        var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
+        ReportDataPlane(DataPlane.Decision!);
+        // A GPU rank computes on its device: the trainer is given it (libtorch's default device, which is
+        // process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
+        // thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too.
+        var device = TorchSharp.torch.CPU;
+        if (CudaDevice.IndexOf(Device) is { } cuda)
+        {
+            CudaDevice.Select(cuda);
+            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
+        }
+        // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
+        _authority = Groups.Rank == 0 ? new GrainBiasAuthority(_services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
+        IExpertBiasAuthority biases = parallel is null ? _authority! : new BroadcastBiasAuthority(parallel.World, _authority);
+        var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device);
+        try
+        {
+            if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
+            // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
+            _authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One step, its report and (when due) its checkpoint; whether every rank goes on.</summary>
+    protected virtual bool TrainStep(Trainer trainer, Func<bool> goOn)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        var step = trainer.TrainStep(goOn);
+        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads)
+        {
+            StepSeconds = step.Seconds,
+            ControlSeconds = _authority?.LastRoundTrip.TotalSeconds ?? 0,
+            Biases = ExpertBiases.Read(trainer.Model),
+        });
+        if (Start.Spec.Checkpoint.IsDue(step.Step))
+            Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
+        return step.EveryRankGoesOn;
+    }
+
+    /// <summary>How the run ended, once the last checkpoint write is prepared.</summary>
+    protected virtual RankOutcome End(Trainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        Checkpoints.Flush(); // checkpoints: the last write is prepared before the rank reports its end
+        return new RankOutcome(!Stopping.IsCancellationRequested, null, trainer.Step);
+    }
+
+    /// <summary>Releases the stop token.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        _disposed = true;
+        _stop.Dispose();
+    }
+
+    /// <summary>On the device thread: the run, a failure turned into its outcome, the communicators destroyed after the last collective.</summary>
+    private void Execute()
+    {
+        try
+        {
+            _outcome = Train();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogFailed(e, Key.ToString());
+            _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
+            {
+                Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+            };
+        }
+        finally
+        {
+            DataPlane.Dispose(); // NCCL's communicator, after the rank's last collective
+        }
+    }
+
+    // The silo's factory, not an activation's: the sends are made from the device thread.
+    private RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox);
+
+    private void ReportStep(StepMetrics metrics)
+    {
+        var report = _reports.Post(() => _job.ReportStep(Key.Epoch, Key.Rank, metrics));
+        if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
+    }
+
+    private void ReportDataPlane(DataPlaneDecision plane)
+    {
+        LogDataPlane(Key.ToString(), Device, plane.Name, plane.Reason);
+        _reports.Post(() => _job.ReportDataPlane(Key.Epoch, Key.Rank, Device, plane.Name, plane.Reason));
+    }
+
+    /// <summary>The writer whose prepare and abort votes go to the job's checkpoint coordinator on their own channel.</summary>
+    private AsyncCheckpointer CheckpointWriter()
+    {
+        var coordinator = _services.Grains.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
+        var epoch = Key.Epoch;
+        // A step's checkpoint vote waits (a little) for that step's report: a committed checkpoint (a resume
+        // point) then does not lack its step's metrics when the silo dies between the two (the kill test saw
+        // it). Only a little: while the index is down the report retries, and the vote must reach the
+        // coordinator, whose own retry carries the commit through the outage.
+        return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, epoch, Groups,
+            shard => _votes.Post(async () =>
+            {
+                if (_reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(ReportWait));
+                foreach (var step in _reported.Keys.Where(s => s <= shard.Step)) _reported.TryRemove(step, out _);
+                await coordinator.Prepared(epoch, shard);
+            }),
+            (step, reason) => _votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]
+    private partial void LogStarting(string rank, string device);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})")]
+    private partial void LogDataPlane(string rank, string device, string dataPlane, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
+    private partial void LogFailed(Exception exception, string rank);
+}
