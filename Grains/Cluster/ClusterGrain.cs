@@ -44,9 +44,9 @@ public sealed partial class ClusterGrain(
         _silos.Remove(name);
         LogNodeDown(name, siloAddress);
         // From the store, not from memory: this grain may just have been reactivated on another silo.
-        var jobs = (await store.ListJobsAsync(JobState.Running))
-            .Concat(await store.ListJobsAsync(JobState.Planning))
-            .Concat(await store.ListJobsAsync(JobState.Recovering));
+        var jobs = (await store.ListJobsAsync(JobPhase.Running))
+            .Concat(await store.ListJobsAsync(JobPhase.Planning))
+            .Concat(await store.ListJobsAsync(JobPhase.Recovering));
         foreach (var job in jobs)
         {
             try

@@ -1,11 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Grains.Jobs;
 using Orchestrator.Grains.Ranks;
 using Orleans.Hosting;
 using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Hosting;
 
-/// <summary>Adds the orchestrator's grains' services to a silo: node identity, device executors, rank placement, registration and the membership watcher.</summary>
+/// <summary>Adds the orchestrator's grains' services to a silo: node identity, job timings, device executors, rank placement, registration and the membership watcher.</summary>
 public static class OrchestratorSiloExtensions
 {
     /// <summary>
@@ -27,6 +28,7 @@ public static class OrchestratorSiloExtensions
         // (AddDistributedGrainDirectory) was tried: after a silo death it leases directory ranges for 18 s, and
         // in the soak that held up the node-loss report to the job for two minutes. A duplicate job activation
         // is handled by the job grain itself (JobGrain.Refresh.cs).
+        builder.Services.AddOptions<JobTimingOptions>().BindConfiguration(JobTimingOptions.Section);
         builder.Services.AddSingleton<DeviceExecutors>();
         builder.Services.AddPlacementDirector<RankPlacementStrategy, RankPlacementDirector>();
         builder.Services.AddSingleton<NodeRegistrar>();

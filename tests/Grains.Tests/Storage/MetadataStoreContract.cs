@@ -90,7 +90,7 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
         Assert.NotNull(created);
         Assert.Equal(created, read);
         Assert.Equal(Spec, read!.SpecJson);
-        Assert.Equal(JobState.Pending, read.State);
+        Assert.Equal(JobPhase.Submitted, read.State);
         Assert.Equal(0, read.Epoch);
         Assert.Equal(Clock.GetUtcNow(), read.CreatedAt);
         Assert.Null(read.Error);
@@ -101,14 +101,14 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
     public async Task CreateJob_WithDuplicateId_IsRefusedAndLeavesTheFirst()
     {
         await Store.TryCreateJobAsync("job-1", Spec);
-        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 1)));
+        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 1)));
 
         var duplicate = await Store.TryCreateJobAsync("job-1", """{"other": true}""");
 
         Assert.Null(duplicate);
         var job = await Store.GetJobAsync("job-1");
         Assert.Equal(Spec, job!.SpecJson);
-        Assert.Equal(JobState.Running, job.State);
+        Assert.Equal(JobPhase.Running, job.State);
         Assert.Equal(1, job.Epoch);
     }
 
@@ -121,12 +121,12 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
             Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        await Store.TryTransitionJobAsync(new JobTransition("a", JobState.Pending, 0, JobState.Running, 0));
+        await Store.TryTransitionJobAsync(new JobTransition("a", JobPhase.Submitted, 0, JobPhase.Running, 0));
 
         Assert.Equal(["c", "a", "b"], (await Store.ListJobsAsync()).Select(j => j.Id));
-        Assert.Equal(["c", "b"], (await Store.ListJobsAsync(JobState.Pending)).Select(j => j.Id));
-        Assert.Equal(["a"], (await Store.ListJobsAsync(JobState.Running)).Select(j => j.Id));
-        Assert.Empty(await Store.ListJobsAsync(JobState.Failed));
+        Assert.Equal(["c", "b"], (await Store.ListJobsAsync(JobPhase.Submitted)).Select(j => j.Id));
+        Assert.Equal(["a"], (await Store.ListJobsAsync(JobPhase.Running)).Select(j => j.Id));
+        Assert.Empty(await Store.ListJobsAsync(JobPhase.Failed));
     }
 
     [Fact]
@@ -135,14 +135,14 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
         await Store.TryCreateJobAsync("job-1", Spec);
         Clock.Advance(TimeSpan.FromSeconds(3));
 
-        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 1)));
-        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 1, JobState.Running, 2)));
-        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 0, JobState.Recovering, 2)));
-        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("no-such-job", JobState.Pending, 0, JobState.Running, 1)));
-        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 1, JobState.Failed, 1, "node n2 lost twice")));
+        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 1)));
+        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 1, JobPhase.Running, 2)));
+        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 0, JobPhase.Recovering, 2)));
+        Assert.False(await Store.TryTransitionJobAsync(new JobTransition("no-such-job", JobPhase.Submitted, 0, JobPhase.Running, 1)));
+        Assert.True(await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 1, JobPhase.Failed, 1, "node n2 lost twice")));
 
         var job = await Store.GetJobAsync("job-1");
-        Assert.Equal(JobState.Failed, job!.State);
+        Assert.Equal(JobPhase.Failed, job!.State);
         Assert.Equal(1, job.Epoch);
         Assert.Equal("node n2 lost twice", job.Error);
         Assert.Equal(Clock.GetUtcNow(), job.UpdatedAt);
@@ -153,15 +153,15 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
     public async Task Transition_ConcurrentFromTheSameStateAndEpoch_ExactlyOneWins()
     {
         await Store.TryCreateJobAsync("job-1", Spec);
-        await Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 4));
+        await Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 4));
 
         // Eight recoveries race to fence epoch 4 off; each would install its own epoch.
         var outcomes = await Task.WhenAll(Enumerable.Range(5, 8).Select(epoch =>
-            Task.Run(() => Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 4, JobState.Recovering, epoch)))));
+            Task.Run(() => Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 4, JobPhase.Recovering, epoch)))));
 
         var winner = Assert.Single(Enumerable.Range(5, 8).Where((_, i) => outcomes[i]));
         var job = await Store.GetJobAsync("job-1");
-        Assert.Equal(JobState.Recovering, job!.State);
+        Assert.Equal(JobPhase.Recovering, job!.State);
         Assert.Equal(winner, job.Epoch);
     }
 
@@ -274,8 +274,8 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
         await AssertRejected("node.Devices", () => Store.UpsertNodeAsync(new NodeRegistration("n1", "h2", [DeviceSlot.Parse("cpu:0"), DeviceSlot.Parse("cpu:0")])));
         await AssertRejected("node.Devices", () => Store.UpsertNodeAsync(new NodeRegistration("n1", "h2", [new DeviceSlot(DeviceKind.Cuda, -1)])));
         await AssertRejected("node.Host", () => Store.UpsertNodeAsync(new NodeRegistration("n1", " ", [])));
-        await AssertRejected("transition.NewEpoch", () => Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, -1)));
-        await AssertRejected("transition.NewState", () => Store.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, (JobState)99, 1)));
+        await AssertRejected("transition.NewEpoch", () => Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, -1)));
+        await AssertRejected("transition.NewState", () => Store.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, (JobPhase)99, 1)));
         await AssertRejected("detailJson", () => Store.AppendJobEventAsync("job-1", "planned", "[1, 2"));
         await AssertRejected("kind", () => Store.AppendJobEventAsync("job-1", ""));
 
