@@ -12,9 +12,9 @@ public static class StoredJobPhase
     /// <summary>The column's text for <paramref name="phase"/>.</summary>
     public static string ToText(JobPhase phase) => phase == JobPhase.Submitted ? Pending : phase.ToString();
 
-    /// <summary>The phase the column's <paramref name="text"/> names.</summary>
+    /// <summary>The phase the column's <paramref name="text"/> names (names only: not numbers, not other cases).</summary>
     public static JobPhase Parse(string text) =>
-        text == Pending ? JobPhase.Submitted
-        : text != nameof(JobPhase.Submitted) && Enum.TryParse<JobPhase>(text, ignoreCase: false, out var phase) && Enum.IsDefined(phase) ? phase
-        : throw new InvalidDataException($"the store holds '{text}', which is not a job state");
+        ByText.TryGetValue(text, out var phase) ? phase : throw new InvalidDataException($"the store holds '{text}', which is not a job state");
+
+    private static readonly Dictionary<string, JobPhase> ByText = Enum.GetValues<JobPhase>().ToDictionary(ToText, StringComparer.Ordinal);
 }
