@@ -52,7 +52,8 @@ public static class JobMoves
 
     private static readonly JobPhase[] Live = [JobPhase.Planning, Running, Recovering];
 
-    private static readonly JobPhase[] Unfinished = [Submitted, JobPhase.Planning, Running, Recovering, Paused];
+    // Paused is not among them: no move leads there yet, and a row from it could never be taken.
+    private static readonly JobPhase[] Unfinished = [Submitted, JobPhase.Planning, Running, Recovering];
 
     /// <summary>The table, in the order guards are tried.</summary>
     public static IReadOnlyList<JobMove> All { get; } =

@@ -80,9 +80,10 @@ public sealed class JobMovesTests
     }
 
     [Fact]
-    public void OnlyCompletedFailedAndCancelled_AreTerminal_AndEveryOtherPhaseCanBeCancelled()
+    public void OnlyCompletedFailedAndCancelled_AreTerminal_AndEveryOtherPhaseButTheUnusedPausedCanBeCancelled()
     {
-        foreach (var phase in Enum.GetValues<JobPhase>().Where(p => !JobMoves.IsTerminal(p)))
+        Assert.DoesNotContain(JobMoves.All, m => m.From == JobPhase.Paused || m.To == JobPhase.Paused);
+        foreach (var phase in Enum.GetValues<JobPhase>().Where(p => !JobMoves.IsTerminal(p) && p != JobPhase.Paused))
             Assert.Equal(JobPhase.Cancelled, JobMoves.Find(phase, JobTrigger.Cancel, new JobFacts())!.To);
         Assert.Equal(3, Enum.GetValues<JobPhase>().Count(JobMoves.IsTerminal));
     }
