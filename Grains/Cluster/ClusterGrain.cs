@@ -44,9 +44,9 @@ public sealed partial class ClusterGrain(
         _silos.Remove(name);
         LogNodeDown(name, siloAddress);
         // From the store, not from memory: this grain may just have been reactivated on another silo.
-        var jobs = (await jobStore.ListJobsAsync(JobState.Running))
-            .Concat(await jobStore.ListJobsAsync(JobState.Planning))
-            .Concat(await jobStore.ListJobsAsync(JobState.Recovering));
+        var jobs = (await jobStore.ListJobsAsync(JobPhase.Running))
+            .Concat(await jobStore.ListJobsAsync(JobPhase.Planning))
+            .Concat(await jobStore.ListJobsAsync(JobPhase.Recovering));
         foreach (var job in jobs)
         {
             try

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Grains.Jobs;
 
 namespace Orchestrator.Grains.Hosting;
 
@@ -14,6 +15,8 @@ public static class OrchestratorOptions
     /// <summary>Adds the options classes of the grains' concerns.</summary>
     public static IServiceCollection AddOrchestratorOptions(this IServiceCollection services)
     {
+        services.AddOptions<JobTimingOptions>().BindConfiguration(JobTimingOptions.Section)
+            .Validate(o => Valid(() => o.Validate()), JobTimingOptions.Section).ValidateOnStart();
         services.AddOptions<CheckpointCommitOptions>().BindConfiguration(CheckpointCommitOptions.Section)
             .Validate(o => Valid(() => o.CommitRetry.Validate($"{CheckpointCommitOptions.Section}:CommitRetry"))).ValidateOnStart();
         services.AddOptions<MembershipWatcherOptions>().BindConfiguration(MembershipWatcherOptions.Section)

@@ -5,7 +5,7 @@ using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Hosting;
 
-/// <summary>Adds the orchestrator's grains' services to a silo: node identity, device executors, rank placement, registration and the membership watcher.</summary>
+/// <summary>Adds the orchestrator's grains' services to a silo: node identity, job timings, device executors, rank placement, registration and the membership watcher.</summary>
 public static class OrchestratorSiloExtensions
 {
     /// <summary>

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Jobs;
 
@@ -12,14 +11,6 @@ namespace Orchestrator.Grains.Jobs;
 /// </summary>
 public sealed partial class JobGrain
 {
-    /// <summary>After a membership death: the node is already out of the cluster's view.</summary>
-    private static readonly TimeSpan NodeLossGrace = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>After a rank failure: time for membership to declare a dying node dead before planning around it.</summary>
-    private static readonly TimeSpan RankFailureGrace = TimeSpan.FromSeconds(3);
-
-    private static readonly TimeSpan ReplanPeriod = TimeSpan.FromSeconds(1);
-
     private IGrainTimer? _replan;
     private bool _waitingReported;
 
@@ -27,22 +18,28 @@ public sealed partial class JobGrain
 
     private int MaxRecoveries => _spec?.Recovery.MaxAttempts ?? RecoveryPolicy.Default.MaxAttempts;
 
-    private async Task BeginRecoveryAsync(string reason, object detail, TimeSpan grace)
+    /// <summary>The facts the recovery guards read: the epoch (epoch 1 is the first plan; every recovery adds one) and the bound on recoveries.</summary>
+    private JobFacts RecoveryFacts() => new() { Epoch = _record?.Epoch ?? 0, MaxRecoveries = MaxRecoveries };
+
+    /// <summary>
+    /// Makes <paramref name="move"/>: to Recovering with the next epoch, stopping the old ranks and re-planning
+    /// after <paramref name="grace"/>; or, when the table gives up (the recoveries are used up), to Failed.
+    /// </summary>
+    private async Task RecoverOrGiveUpAsync(JobMove? move, string reason, object detail, TimeSpan grace)
     {
-        if (_record is null || _record.State is not (JobState.Planning or JobState.Running or JobState.Recovering)) return;
-        var attempts = _record.Epoch; // epoch 1 is the first plan; every recovery adds one
-        if (attempts > MaxRecoveries)
+        if (_record is null || move is null) return;
+        if (move.To == JobPhase.Failed)
         {
-            await FailAsync($"{reason}; gave up after {MaxRecoveries} recoveries", JobEvents.Failed, new { error = reason, recoveries = MaxRecoveries });
+            await FailAsync(move, $"{reason}; gave up after {MaxRecoveries} recoveries", new { error = reason, recoveries = MaxRecoveries });
             return;
         }
 
         var old = _plan;
         var epoch = _record.Epoch + 1;
-        if (!await MoveAsync(JobState.Recovering, epoch, reason)) return;
+        if (!await MoveAsync(move, epoch, reason)) return;
         _finishedRanks.Clear();
         _waitingReported = false;
-        await jobStore.AppendJobEventAsync(Id, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
+        await RecordAsync(move, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
         LogRecovering(Id, epoch, reason);
         await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         StopInBackground(old);
@@ -52,12 +49,12 @@ public sealed partial class JobGrain
     private void ScheduleReplan(TimeSpan due)
     {
         _replan?.Dispose();
-        _replan = this.RegisterGrainTimer(ReplanAsync, new GrainTimerCreationOptions(due, ReplanPeriod) { Interleave = false });
+        _replan = this.RegisterGrainTimer(ReplanAsync, new GrainTimerCreationOptions(due, _timing.ReplanPeriod) { Interleave = false });
     }
 
     private async Task ReplanAsync(CancellationToken cancellation)
     {
-        if (_record?.State != JobState.Recovering || _spec is null)
+        if (_record is null || !JobMoves.Handles(_record.State, JobTrigger.Replanned) || _spec is null)
         {
             StopReplanning();
             return;
@@ -74,16 +71,17 @@ public sealed partial class JobGrain
         {
             // Not enough live devices: wait, visibly, for a node to (re)join — up to the recovery timeout.
             var waited = DateTimeOffset.UtcNow - _record.UpdatedAt;
-            if (waited > RecoveryTimeout)
+            var move = JobMoves.Find(_record.State, JobTrigger.NoDevices, new JobFacts { RecoveryTimedOut = waited > RecoveryTimeout, WaitReported = _waitingReported });
+            if (move?.To == JobPhase.Failed)
             {
                 StopReplanning();
-                await FailAsync($"recovery timed out after {RecoveryTimeout.TotalSeconds:F0} s waiting for devices: {e.Message}", JobEvents.Failed,
+                await FailAsync(move, $"recovery timed out after {RecoveryTimeout.TotalSeconds:F0} s waiting for devices: {e.Message}",
                     new { error = e.Message, waited_s = waited.TotalSeconds });
             }
-            else if (!_waitingReported)
+            else if (move is not null)
             {
                 _waitingReported = true;
-                await jobStore.AppendJobEventAsync(Id, JobEvents.WaitingForNodes, JobEvents.Detail(new { epoch, reason = e.Message, timeout_s = RecoveryTimeout.TotalSeconds }));
+                await RecordAsync(move, JobEvents.WaitingForNodes, JobEvents.Detail(new { epoch, reason = e.Message, timeout_s = RecoveryTimeout.TotalSeconds }));
             }
             return;
         }
@@ -91,7 +89,7 @@ public sealed partial class JobGrain
         StopReplanning();
         _plan = plan;
         _lostNodesRecorded.Clear();
-        await jobStore.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
+        await RecordAsync(JobMoves.Find(_record.State, JobTrigger.Replanned, new JobFacts())!, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
     }
@@ -100,18 +98,6 @@ public sealed partial class JobGrain
     {
         _replan?.Dispose();
         _replan = null;
-    }
-
-    /// <summary>Tells the old epoch's ranks to stop, without waiting: ranks on a dead node never answer.</summary>
-    private void StopInBackground(RankPlan? plan)
-    {
-        if (plan is null) return;
-        foreach (var rank in plan.Ranks)
-        {
-            var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-            _ = GrainFactory.GetGrain<IRankGrain>(key).Stop(plan.Epoch).ContinueWith(
-                t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} recovering as epoch {Epoch}: {Reason}")]

@@ -12,9 +12,6 @@ namespace Orchestrator.Grains.Jobs;
 /// </summary>
 public sealed partial class JobGrain
 {
-    /// <summary>How long without a report, a move or a check before a status read checks the index again.</summary>
-    private static readonly TimeSpan QuietBeforeCheck = TimeSpan.FromSeconds(2);
-
     private DateTimeOffset _heard = DateTimeOffset.UtcNow;
     private DateTimeOffset _checked = DateTimeOffset.MinValue;
     private long _changes;
@@ -31,9 +28,9 @@ public sealed partial class JobGrain
     /// <summary>Starts a check of the index when this activation has been quiet; never waits for it.</summary>
     private void CheckIndexWhenQuiet()
     {
-        if (_record is null || JobPhases.IsFinal(_record.State) || _checking is not null || _moving > 0) return;
+        if (_record is null || JobMoves.IsTerminal(_record.State) || _checking is not null || _moving > 0) return;
         var now = DateTimeOffset.UtcNow;
-        if (now - _heard < QuietBeforeCheck || now - _checked < QuietBeforeCheck) return;
+        if (now - _heard < _timing.QuietBeforeCheck || now - _checked < _timing.QuietBeforeCheck) return;
         _checked = now; // one check per quiet period, answered or not (the quiet itself is the watch's too)
         _checking = CheckIndexAsync();
     }
@@ -57,8 +54,9 @@ public sealed partial class JobGrain
             }
 
             await RestoreLastStepAsync(CancellationToken.None);
+            // Not a move of this activation's (those are JobMoves' rows): the memory takes what another one did.
             if (Order(_record!) < Order(stored)) _record = stored;
-            if (JobPhases.IsFinal(stored.State)) StopReplanning();
+            if (JobMoves.IsTerminal(stored.State)) StopReplanning();
             DeactivateOnIdle();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -73,7 +71,7 @@ public sealed partial class JobGrain
 
     /// <summary>How far on a job is: epochs only grow; within one, running follows planning and recovery, and an end follows both.</summary>
     private static long Order(JobRecord record) =>
-        record.Epoch * 3 + (JobPhases.IsFinal(record.State) ? 2 : record.State == JobState.Running ? 1 : 0);
+        record.Epoch * 3 + (JobMoves.IsTerminal(record.State) ? 2 : record.State == JobPhase.Running ? 1 : 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: the index is further on ({Stored}) than this activation ({Mine}); adopting it")]
     private partial void LogAdopted(string job, string mine, string stored);

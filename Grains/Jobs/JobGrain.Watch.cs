@@ -1,37 +1,28 @@
 using Microsoft.Extensions.Logging;
-using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
-/// The watch: a running job that has heard nothing from its ranks for <see cref="AskRanksAfter"/> asks each
+/// The watch: a running job that has heard nothing from its ranks for <see cref="JobTimingOptions.AskRanksAfter"/> (10 s) asks each
 /// rank how its run ended. A rank reports its end once, and that report can be lost — the job grain's silo
 /// died and the report's retries ran out, or a duplicate activation of the job took it — which would leave a
 /// finished (or failed) job running for ever. Ranks that are still running answer null and nothing happens.
 /// </summary>
 public sealed partial class JobGrain
 {
-    /// <summary>Quiet time after which the ranks are asked.</summary>
-    private static readonly TimeSpan AskRanksAfter = TimeSpan.FromSeconds(10);
-
-    private static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long one rank may take to answer before it is skipped (its node is dying: membership reports that).</summary>
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     private IGrainTimer? _watch;
     private DateTimeOffset _asked = DateTimeOffset.MinValue;
 
     /// <summary>Starts the watch, once, while the job is not final.</summary>
     private void Watch()
     {
-        if (_watch is not null || _record is null || JobPhases.IsFinal(_record.State)) return;
-        _watch = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(WatchPeriod, WatchPeriod) { Interleave = false });
+        if (_watch is not null || _record is null || JobMoves.IsTerminal(_record.State)) return;
+        _watch = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(_timing.WatchPeriod, _timing.WatchPeriod) { Interleave = false });
     }
 
     private async Task WatchAsync(CancellationToken cancellation)
     {
-        if (_record is null || JobPhases.IsFinal(_record.State))
+        if (_record is null || JobMoves.IsTerminal(_record.State))
         {
             _watch?.Dispose();
             _watch = null;
@@ -39,7 +30,7 @@ public sealed partial class JobGrain
         }
 
         var now = DateTimeOffset.UtcNow;
-        if (_record.State != JobState.Running || _plan is null || now - _heard < AskRanksAfter || now - _asked < AskRanksAfter) return;
+        if (_record.State != JobPhase.Running || _plan is null || now - _heard < _timing.AskRanksAfter || now - _asked < _timing.AskRanksAfter) return;
         _asked = now;
         var plan = _plan;
         foreach (var rank in plan.Ranks.Where(r => !_finishedRanks.Contains(r.Rank)).ToList())
@@ -48,7 +39,7 @@ public sealed partial class JobGrain
             try
             {
                 var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-                outcome = await GrainFactory.GetGrain<IRankGrain>(key).GetOutcome(plan.Epoch).WaitAsync(AskTimeout, cancellation);
+                outcome = await GrainFactory.GetGrain<IRankGrain>(key).GetOutcome(plan.Epoch).WaitAsync(_timing.AskTimeout, cancellation);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -58,7 +49,7 @@ public sealed partial class JobGrain
 
             if (outcome is null) continue;
             // The job may have moved on while it waited for the answer: only the plan it asked about counts.
-            if (_record.State != JobState.Running || _record.Epoch != plan.Epoch || !ReferenceEquals(_plan, plan)) return;
+            if (_record.State != JobPhase.Running || _record.Epoch != plan.Epoch || !ReferenceEquals(_plan, plan)) return;
             LogEndFoundByAsking(Id, rank.Rank, outcome.Finished, outcome.Error);
             await HandleFinishedAsync(rank.Rank, outcome);
         }

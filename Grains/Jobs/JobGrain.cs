@@ -1,15 +1,18 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Storage;
 
 namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
-/// One job's state machine: Submitted → Planning → Running → Completed | Failed | Cancelled, every move
-/// conditional on (state, epoch) in the store, every move an event. Ranks report steps here; a rank's
-/// node dying, or a rank failing for reasons outside it, moves the job to Recovering (JobGrain.Recovery.cs).
+/// One job's state machine: Submitted → Planning → Running → Completed | Failed | Cancelled, every move a row
+/// of <see cref="JobMoves"/> (found by phase, trigger and guard), conditional on (phase, epoch) in the store,
+/// recording the row's events. Ranks report steps here; a rank's node dying, or a rank failing for reasons
+/// outside it, moves the job to Recovering (JobGrain.Recovery.cs).
 /// </summary>
-public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStore, ILogger<JobGrain> logger) : Grain, IJobGrain
+public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStore, IOptions<JobTimingOptions> timing, ILogger<JobGrain> logger) : Grain, IJobGrain
 {
+    private readonly JobTimingOptions _timing = timing.Value;
     private const long FirstEpoch = 1;
     private readonly HashSet<int> _finishedRanks = [];
 
@@ -33,27 +36,8 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
         await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
-        if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero);
+        if (_record.State == JobPhase.Recovering) ScheduleReplan(TimeSpan.Zero);
         Watch();
-    }
-
-    /// <summary>
-    /// A new activation (its silo died, or the grain was collected) shows the last stored step as the old one
-    /// did: loss, throughput, MaxVio, learning rate and step time, not zeros until the next report.
-    /// </summary>
-    private async Task RestoreLastStepAsync(CancellationToken cancellationToken)
-    {
-        var losses = await metricStore.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
-        if (losses.Count == 0) return;
-        var step = losses[^1].Step;
-        var samples = await metricStore.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
-        double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
-        _last = new StepMetrics(step, losses[^1].Value, Of("tokens_per_s"), Of("max_vio"), Of("lr"), [])
-        {
-            StepSeconds = Of("step_ms") / 1000,
-            ControlSeconds = Of("control_ms") / 1000,
-        };
-        _tokensPerSecond = _last.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
     }
 
     /// <inheritdoc />
@@ -61,7 +45,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Id != Id) throw new JobSpecException("id", $"the spec's id '{spec.Id}' is not this job's id '{Id}'");
-        if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({JobPhases.Of(_record.State)})");
+        if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({_record.State})");
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
         var model = checkedSpec.Run.Model();
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
@@ -78,11 +62,12 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         }
 
         _spec = checkedSpec;
-        await jobStore.AppendJobEventAsync(Id, JobEvents.Submitted);
-        if (!await MoveAsync(JobState.Planning, FirstEpoch)) return Status();
+        await RecordAsync(JobMoves.Find(null, JobTrigger.Submit, new JobFacts())!, JobEvents.Submitted);
+        var planned = JobMoves.Find(_record.State, JobTrigger.Plan, new JobFacts())!;
+        if (!await MoveAsync(planned, FirstEpoch)) return Status();
         _plan = plan;
         _lostNodesRecorded.Clear();
-        await jobStore.AppendJobEventAsync(Id, JobEvents.Planned, JobEvents.Detail(plan));
+        await RecordAsync(planned, JobEvents.Planned, JobEvents.Detail(plan));
         LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
         Watch();
@@ -108,10 +93,11 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     public async Task<JobStatus> Cancel()
     {
         if (_record is null) throw new KeyNotFoundException($"no job '{Id}'");
-        if (JobPhases.IsFinal(_record.State)) return Status();
-        if (await MoveAsync(JobState.Cancelled, _record.Epoch))
+        if (JobMoves.IsTerminal(_record.State)) return Status(); // cancelling an ended job is no error: it shows how it ended
+        var move = JobMoves.Find(_record.State, JobTrigger.Cancel, new JobFacts())!;
+        if (await MoveAsync(move, _record.Epoch))
         {
-            await jobStore.AppendJobEventAsync(Id, JobEvents.Cancelled);
+            await RecordAsync(move, JobEvents.Cancelled);
             await StopRanksAsync();
         }
 
@@ -123,29 +109,18 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     {
         ArgumentNullException.ThrowIfNull(metrics);
         RequireEpoch(epoch);
-        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         Heard();
         _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
         _last = metrics;
-        if (rank != 0) return;
-        var at = DateTimeOffset.UtcNow;
-        await metricStore.AppendMetricsAsync(Id,
-        [
-            new MetricSample(metrics.Step, "loss", metrics.Loss, at),
-            new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
-            new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
-            new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
-            new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
-            new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
-        ]);
-        await StoreExpertLoadsAsync(metrics, at);
+        if (rank == 0) await StoreStepAsync(metrics);
     }
 
     /// <inheritdoc />
     public async Task ReportDataPlane(long epoch, int rank, string device, string dataPlane, string reason)
     {
         RequireEpoch(epoch);
-        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         await jobStore.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { rank, device, data_plane = dataPlane, reason, epoch }));
     }
 
@@ -160,15 +135,18 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     /// <summary>A rank of the current epoch ended (it said so, or the watch asked it).</summary>
     private async Task HandleFinishedAsync(int rank, RankOutcome outcome)
     {
-        if (_record is null || JobPhases.IsFinal(_record.State)) return;
+        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         Heard();
         if (outcome.Error is not null)
         {
+            if (!JobMoves.Handles(_record.State, JobTrigger.RankFailed)) return;
             var node = _plan?.Ranks.FirstOrDefault(r => r.Rank == rank)?.Node;
-            if (outcome.Retryable && _plan is { Ranks.Count: > 1 })
-                await BeginRecoveryAsync($"rank {rank} on {node} failed: {outcome.Error}", new { rank, node, error = outcome.Error }, RankFailureGrace);
+            var retryable = outcome.Retryable && _plan is { Ranks.Count: > 1 };
+            var move = JobMoves.Find(_record.State, JobTrigger.RankFailed, RecoveryFacts() with { Retryable = retryable })!;
+            if (retryable)
+                await RecoverOrGiveUpAsync(move, $"rank {rank} on {node} failed: {outcome.Error}", new { rank, node, error = outcome.Error }, _timing.RankFailureGrace);
             else
-                await FailAsync(outcome.Error, JobEvents.Failed, new { rank, error = outcome.Error });
+                await FailAsync(move, outcome.Error, new { rank, error = outcome.Error });
             return;
         }
 
@@ -179,109 +157,63 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     /// <inheritdoc />
     public async Task NodeLost(string node)
     {
-        if (_record is null || _record.State is not (JobState.Planning or JobState.Running or JobState.Recovering) || _plan is null) return;
-        if (_record.State == JobState.Recovering) ScheduleReplan(TimeSpan.Zero); // in case this activation is new
+        if (_record is null || !JobMoves.Handles(_record.State, JobTrigger.NodeLost) || _plan is null) return;
+        if (_record.State == JobPhase.Recovering) ScheduleReplan(TimeSpan.Zero); // in case this activation is new
         var lost = _plan.Ranks.Where(r => r.Node == node).Select(r => r.Rank).ToList();
         if (lost.Count == 0) return;
-        if (_plan.Epoch != _record.Epoch)
+        // Not the current epoch's plan: a rank noticed first (a failed send to the dying node) and recovery is under
+        // way from the plan that lost this node. The history still names it, once; the re-plan already avoids it.
+        var current = _plan.Epoch == _record.Epoch;
+        var move = JobMoves.Find(_record.State, JobTrigger.NodeLost, RecoveryFacts() with
         {
-            // A rank noticed first (a failed send to the dying node) and recovery is under way: the plan being
-            // recovered from lost this node. The history still names it, once; the re-plan already avoids it.
-            if (_record.State == JobState.Recovering && _lostNodesRecorded.Add(node))
-            {
-                LogNodeLost(Id, node);
-                await jobStore.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new
-                {
-                    node, ranks = lost, step = _last?.Step ?? 0, epoch = _plan.Epoch, recovering = _record.Epoch,
-                }));
-            }
-
-            return;
-        }
-
+            NodeInCurrentPlan = current,
+            NodeInOldPlanUnrecorded = !current && !_lostNodesRecorded.Contains(node),
+        });
+        if (move is null) return;
         _lostNodesRecorded.Add(node);
         LogNodeLost(Id, node);
-        await jobStore.AppendJobEventAsync(Id, JobEvents.NodeLost, JobEvents.Detail(new { node, ranks = lost, step = _last?.Step ?? 0, epoch = _record.Epoch }));
-        await BeginRecoveryAsync($"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {_last?.Step ?? 0}",
-            new { node, ranks = lost }, NodeLossGrace);
+        var step = _last?.Step ?? 0;
+        await RecordAsync(move, JobEvents.NodeLost, current
+            ? JobEvents.Detail(new { node, ranks = lost, step, epoch = _record.Epoch })
+            : JobEvents.Detail(new { node, ranks = lost, step, epoch = _plan.Epoch, recovering = _record.Epoch }));
+        if (current)
+            await RecoverOrGiveUpAsync(move, $"node {node} died (its silo was declared dead); rank(s) {string.Join(", ", lost)} lost at step {step}",
+                new { node, ranks = lost }, _timing.NodeLossGrace);
     }
 
     /// <inheritdoc />
     public Task<string> GetSiloIdentity() => Task.FromResult(RuntimeIdentity);
 
-    private async Task StartRanksAsync(RankPlan plan)
-    {
-        CheckpointManifest? resume = null;
-        try
-        {
-            // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
-            resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
-            foreach (var rank in plan.Ranks)
-            {
-                var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
-                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume));
-            }
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A node may die between the plan and the start: that is another recovery, not a failure.
-            if (_record?.State == JobState.Recovering && e is not JobSpecException and not ArgumentException)
-                await BeginRecoveryAsync($"could not start the ranks of epoch {plan.Epoch}: {e.Message}", new { error = e.Message }, RankFailureGrace);
-            else
-                await FailAsync($"could not start the ranks: {e.Message}", JobEvents.Failed, new { error = e.Message });
-            return;
-        }
-
-        var recovering = _record?.State == JobState.Recovering;
-        if (await MoveAsync(JobState.Running, plan.Epoch))
-        {
-            await jobStore.AppendJobEventAsync(Id, recovering ? JobEvents.Recovered : JobEvents.Started,
-                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
-            await CompleteIfDoneAsync();
-        }
-    }
-
     private async Task CompleteIfDoneAsync()
     {
-        if (_record?.State != JobState.Running || _plan is null || _finishedRanks.Count < _plan.Ranks.Count) return;
-        if (await MoveAsync(JobState.Completed, _record.Epoch))
+        if (_record is null || _plan is null || !JobMoves.Handles(_record.State, JobTrigger.RankFinished)) return;
+        var move = JobMoves.Find(_record.State, JobTrigger.RankFinished, new JobFacts { AllRanksFinished = _finishedRanks.Count >= _plan.Ranks.Count });
+        if (move is not null && await MoveAsync(move, _record.Epoch))
         {
-            await jobStore.AppendJobEventAsync(Id, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
+            await RecordAsync(move, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
             await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         }
     }
 
-    private async Task FailAsync(string reason, string kind, object detail)
+    /// <summary>Makes <paramref name="move"/>, a move to Failed, with <paramref name="reason"/> as the job's error.</summary>
+    private async Task FailAsync(JobMove move, string reason, object detail)
     {
-        if (_record is null || JobPhases.IsFinal(_record.State)) return;
-        if (!await MoveAsync(JobState.Failed, _record.Epoch, reason)) return;
-        await jobStore.AppendJobEventAsync(Id, kind, JobEvents.Detail(detail));
+        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
+        if (!await MoveAsync(move, _record.Epoch, reason)) return;
+        await RecordAsync(move, JobEvents.Failed, JobEvents.Detail(detail));
         LogFailed(Id, reason);
         await StopRanksAsync();
     }
 
-    private async Task StopRanksAsync()
-    {
-        await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
-        if (_plan is null) return;
-        foreach (var rank in _plan.Ranks)
-        {
-            try
-            {
-                var key = new RankKey(Id, _plan.Epoch, rank.Rank, rank.Node).ToString();
-                await GrainFactory.GetGrain<IRankGrain>(key).Stop(_plan.Epoch);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // A rank on a dead node cannot be told; its node is gone, and its epoch is fenced off.
-                LogStopFailed(e, Id, rank.Rank);
-            }
-        }
-    }
-
-    private async Task<bool> MoveAsync(JobState to, long epoch, string? error = null)
+    /// <summary>
+    /// Makes <paramref name="move"/> in the store, conditional on this activation's (phase, epoch); false when
+    /// someone else moved the job first. Only rows of the table move a job, and only from their own phase.
+    /// </summary>
+    private async Task<bool> MoveAsync(JobMove move, long epoch, string? error = null)
     {
         var before = _record!;
+        if (move.From != before.State) throw new InvalidOperationException($"job {Id} is {before.State}, not {move.From}: cannot make the move {move}");
+        var to = move.To;
         _moving++;
         try
         {
@@ -303,6 +235,13 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         }
     }
 
+    /// <summary>Appends one of <paramref name="move"/>'s events to the history: the table says what a move records.</summary>
+    private async Task RecordAsync(JobMove move, string kind, string? detailJson = null)
+    {
+        if (!move.Records.Contains(kind)) throw new InvalidOperationException($"job {Id}: the move {move} does not record '{kind}'");
+        await jobStore.AppendJobEventAsync(Id, kind, detailJson);
+    }
+
     private void RequireEpoch(long epoch)
     {
         var current = _record?.Epoch ?? 0;
@@ -312,7 +251,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     private JobStatus Status()
     {
         var record = _record!;
-        return new JobStatus(Id, JobPhases.Of(record.State), record.Epoch, _last?.Step ?? 0, _spec?.Steps ?? 0,
+        return new JobStatus(Id, record.State, record.Epoch, _last?.Step ?? 0, _spec?.Steps ?? 0,
             _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt);
     }
 
@@ -324,7 +263,4 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} failed: {Reason}")]
     private partial void LogFailed(string job, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} could not stop rank {Rank}")]
-    private partial void LogStopFailed(Exception exception, string job, int rank);
 }

@@ -12,7 +12,7 @@ namespace Orchestrator.Grains.Storage;
 /// </remarks>
 public interface IJobStore
 {
-    /// <summary>Records a new job in <see cref="JobState.Pending"/> at epoch 0.</summary>
+    /// <summary>Records a new job in <see cref="JobPhase.Submitted"/> at epoch 0.</summary>
     /// <returns>The new job, or null if a job with this id already exists (which is left as it was).</returns>
     Task<JobRecord?> TryCreateJobAsync(string id, string specJson, CancellationToken cancellationToken = default);
 
@@ -20,7 +20,7 @@ public interface IJobStore
     Task<JobRecord?> GetJobAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Jobs (only those in <paramref name="state"/> if given), oldest first.</summary>
-    Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobPhase? state = null, CancellationToken cancellationToken = default);
 
     /// <summary>Moves a job to a new state and epoch if it is still at the expected ones.</summary>
     /// <returns>True if it moved; false if it was elsewhere (or absent), in which case nothing changed.</returns>

@@ -11,7 +11,7 @@ namespace Orchestrator.Grains.Storage;
 public sealed record JobRecord(
     string Id,
     string SpecJson,
-    JobState State,
+    JobPhase State,
     long Epoch,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,

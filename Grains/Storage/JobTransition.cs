@@ -13,8 +13,8 @@ namespace Orchestrator.Grains.Storage;
 /// <param name="Error">The failure reason to record (null clears it).</param>
 public sealed record JobTransition(
     string JobId,
-    JobState ExpectedState,
+    JobPhase ExpectedState,
     long ExpectedEpoch,
-    JobState NewState,
+    JobPhase NewState,
     long NewEpoch,
     string? Error = null);

@@ -21,10 +21,10 @@ public abstract partial class SqlMetadataStore : IJobStore
             VALUES (@id, @spec, @state, 0, @now, @now, NULL, 0)
             ON CONFLICT (id) DO NOTHING
             """,
-            ("id", id), ("state", nameof(JobState.Pending)), ("now", ToDbTime(now)));
+            ("id", id), ("state", StoredJobPhase.ToText(JobPhase.Submitted)), ("now", ToDbTime(now)));
         AddJson(command, "spec", specJson);
         var rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return rows == 1 ? new JobRecord(id, specJson, JobState.Pending, 0, now, now, null) : null;
+        return rows == 1 ? new JobRecord(id, specJson, JobPhase.Submitted, 0, now, now, null) : null;
     }
 
     /// <inheritdoc />
@@ -36,13 +36,13 @@ public abstract partial class SqlMetadataStore : IJobStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobState? state = null, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(JobPhase? state = null, CancellationToken cancellationToken = default)
     {
         if (state is { } s)
         {
             StoreInput.RequireDefined(s, nameof(state));
             return ReadJobsAsync(
-                $"SELECT {JobColumns} FROM jobs WHERE state = @state ORDER BY created_at, id", cancellationToken, ("state", s.ToString()));
+                $"SELECT {JobColumns} FROM jobs WHERE state = @state ORDER BY created_at, id", cancellationToken, ("state", StoredJobPhase.ToText(s)));
         }
 
         return ReadJobsAsync($"SELECT {JobColumns} FROM jobs ORDER BY created_at, id", cancellationToken);
@@ -63,12 +63,12 @@ public abstract partial class SqlMetadataStore : IJobStore
             WHERE id = @id AND state = @expectedState AND epoch = @expectedEpoch
             """,
             cancellationToken,
-            ("newState", transition.NewState.ToString()),
+            ("newState", StoredJobPhase.ToText(transition.NewState)),
             ("newEpoch", transition.NewEpoch),
             ("error", transition.Error),
             ("now", ToDbTime(Now())),
             ("id", transition.JobId),
-            ("expectedState", transition.ExpectedState.ToString()),
+            ("expectedState", StoredJobPhase.ToText(transition.ExpectedState)),
             ("expectedEpoch", transition.ExpectedEpoch)).ConfigureAwait(false);
         return rows == 1;
     }
@@ -148,7 +148,7 @@ public abstract partial class SqlMetadataStore : IJobStore
             jobs.Add(new JobRecord(
                 reader.GetString(0),
                 reader.GetString(1),
-                ParseEnum<JobState>(reader.GetString(2)),
+                StoredJobPhase.Parse(reader.GetString(2)),
                 reader.GetInt64(3),
                 FromDbTime(reader, 4),
                 FromDbTime(reader, 5),

@@ -36,7 +36,7 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
 
         Assert.Equal((JobPhase.Completed, 5L, (string?)null), (final.Phase, final.Step, final.Error));
         var record = await cluster.Store.GetJobAsync("tiny-complete");
-        Assert.Equal(JobState.Completed, record!.State);
+        Assert.Equal(JobPhase.Completed, record!.State);
         var losses = await cluster.Store.QueryMetricsAsync("tiny-complete", new MetricQuery("loss"));
         Assert.Equal([1L, 2, 3, 4, 5], losses.Select(m => m.Step));
         Assert.All(losses, m => Assert.True(double.IsFinite(m.Value) && m.Value > 0));
@@ -88,7 +88,7 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         Assert.Equal(JobPhase.Running, (await job.GetStatus()).Phase);
 
         // Another activation (here: the test, through the index) completes the job.
-        Assert.True(await cluster.Store.TryTransitionJobAsync(new JobTransition("tiny-adopt", JobState.Running, 1, JobState.Completed, 1, null)));
+        Assert.True(await cluster.Store.TryTransitionJobAsync(new JobTransition("tiny-adopt", JobPhase.Running, 1, JobPhase.Completed, 1, null)));
 
         var clock = Stopwatch.StartNew();
         var seen = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(15));
@@ -107,7 +107,7 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         var cancelled = await job.Cancel();
 
         Assert.Equal(JobPhase.Cancelled, cancelled.Phase);
-        Assert.Equal(JobState.Cancelled, (await cluster.Store.GetJobAsync("tiny-cancel"))!.State);
+        Assert.Equal(JobPhase.Cancelled, (await cluster.Store.GetJobAsync("tiny-cancel"))!.State);
         Assert.Equal("cancelled", (await job.GetEvents()).Last(e => !e.Kind.StartsWith("checkpoint-", StringComparison.Ordinal)).Kind);
         // Cancelling again leaves it as it is; a cancelled job's slot is free again for the next job.
         Assert.Equal(JobPhase.Cancelled, (await job.Cancel()).Phase);
@@ -175,7 +175,7 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         var cancel = await Cli.RunAsync(["cancel", "tiny-cli", .. at]);
         Assert.True(cancel.ExitCode == 0, cancel.Error);
         Assert.Contains("tiny-cli Cancelled", cancel.Output, StringComparison.Ordinal);
-        Assert.Equal(JobState.Cancelled, (await cluster.Store.GetJobAsync("tiny-cli"))!.State);
+        Assert.Equal(JobPhase.Cancelled, (await cluster.Store.GetJobAsync("tiny-cli"))!.State);
     }
 
     [Fact]

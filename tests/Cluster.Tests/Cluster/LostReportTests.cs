@@ -76,6 +76,6 @@ public sealed class LostReportTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.True(_swallowed >= 1, "no end report was swallowed: the test did not test the watch");
         Assert.Equal((JobPhase.Completed, 3L), (final.Phase, final.Step));
-        Assert.Equal(JobState.Completed, (await _store!.GetJobAsync("lost-end"))!.State);
+        Assert.Equal(JobPhase.Completed, (await _store!.GetJobAsync("lost-end"))!.State);
     }
 }

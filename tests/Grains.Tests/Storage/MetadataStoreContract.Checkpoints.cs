@@ -84,7 +84,7 @@ public abstract partial class MetadataStoreContract
     {
         await RunningJobAsync("j1", epoch: 1);
         await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 1, Shard(0, "j1", 4, 1), Shard(1, "j1", 4, 1)));
-        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("j1", JobState.Running, 1, JobState.Running, 2)));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("j1", JobPhase.Running, 1, JobPhase.Running, 2)));
 
         await Checkpoints.CommitCheckpointAsync(Manifest("j1", 4, 2, Shard(0, "j1", 4, 2)));
 
@@ -146,7 +146,7 @@ public abstract partial class MetadataStoreContract
     private async Task RunningJobAsync(string id, long epoch)
     {
         Assert.NotNull(await Jobs.TryCreateJobAsync(id, "{}"));
-        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition(id, JobState.Pending, 0, JobState.Running, epoch)));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition(id, JobPhase.Submitted, 0, JobPhase.Running, epoch)));
     }
 
     private static CheckpointShard Shard(int rank, string job, long step, long epoch) =>

@@ -14,7 +14,7 @@ public abstract partial class MetadataStoreContract
         Assert.NotNull(created);
         Assert.Equal(created, read);
         Assert.Equal(Spec, read!.SpecJson);
-        Assert.Equal(JobState.Pending, read.State);
+        Assert.Equal(JobPhase.Submitted, read.State);
         Assert.Equal(0, read.Epoch);
         Assert.Equal(Clock.GetUtcNow(), read.CreatedAt);
         Assert.Null(read.Error);
@@ -25,14 +25,14 @@ public abstract partial class MetadataStoreContract
     public async Task CreateJob_WithDuplicateId_IsRefusedAndLeavesTheFirst()
     {
         await Jobs.TryCreateJobAsync("job-1", Spec);
-        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 1)));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 1)));
 
         var duplicate = await Jobs.TryCreateJobAsync("job-1", """{"other": true}""");
 
         Assert.Null(duplicate);
         var job = await Jobs.GetJobAsync("job-1");
         Assert.Equal(Spec, job!.SpecJson);
-        Assert.Equal(JobState.Running, job.State);
+        Assert.Equal(JobPhase.Running, job.State);
         Assert.Equal(1, job.Epoch);
     }
 
@@ -45,12 +45,12 @@ public abstract partial class MetadataStoreContract
             Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        await Jobs.TryTransitionJobAsync(new JobTransition("a", JobState.Pending, 0, JobState.Running, 0));
+        await Jobs.TryTransitionJobAsync(new JobTransition("a", JobPhase.Submitted, 0, JobPhase.Running, 0));
 
         Assert.Equal(["c", "a", "b"], (await Jobs.ListJobsAsync()).Select(j => j.Id));
-        Assert.Equal(["c", "b"], (await Jobs.ListJobsAsync(JobState.Pending)).Select(j => j.Id));
-        Assert.Equal(["a"], (await Jobs.ListJobsAsync(JobState.Running)).Select(j => j.Id));
-        Assert.Empty(await Jobs.ListJobsAsync(JobState.Failed));
+        Assert.Equal(["c", "b"], (await Jobs.ListJobsAsync(JobPhase.Submitted)).Select(j => j.Id));
+        Assert.Equal(["a"], (await Jobs.ListJobsAsync(JobPhase.Running)).Select(j => j.Id));
+        Assert.Empty(await Jobs.ListJobsAsync(JobPhase.Failed));
     }
 
     [Fact]
@@ -59,14 +59,14 @@ public abstract partial class MetadataStoreContract
         await Jobs.TryCreateJobAsync("job-1", Spec);
         Clock.Advance(TimeSpan.FromSeconds(3));
 
-        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 1)));
-        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 1, JobState.Running, 2)));
-        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 0, JobState.Recovering, 2)));
-        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("no-such-job", JobState.Pending, 0, JobState.Running, 1)));
-        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 1, JobState.Failed, 1, "node n2 lost twice")));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 1)));
+        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 1, JobPhase.Running, 2)));
+        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 0, JobPhase.Recovering, 2)));
+        Assert.False(await Jobs.TryTransitionJobAsync(new JobTransition("no-such-job", JobPhase.Submitted, 0, JobPhase.Running, 1)));
+        Assert.True(await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 1, JobPhase.Failed, 1, "node n2 lost twice")));
 
         var job = await Jobs.GetJobAsync("job-1");
-        Assert.Equal(JobState.Failed, job!.State);
+        Assert.Equal(JobPhase.Failed, job!.State);
         Assert.Equal(1, job.Epoch);
         Assert.Equal("node n2 lost twice", job.Error);
         Assert.Equal(Clock.GetUtcNow(), job.UpdatedAt);
@@ -77,15 +77,15 @@ public abstract partial class MetadataStoreContract
     public async Task Transition_ConcurrentFromTheSameStateAndEpoch_ExactlyOneWins()
     {
         await Jobs.TryCreateJobAsync("job-1", Spec);
-        await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 4));
+        await Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 4));
 
         // Eight recoveries race to fence epoch 4 off; each would install its own epoch.
         var outcomes = await Task.WhenAll(Enumerable.Range(5, 8).Select(epoch =>
-            Task.Run(() => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Running, 4, JobState.Recovering, epoch)))));
+            Task.Run(() => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Running, 4, JobPhase.Recovering, epoch)))));
 
         var winner = Assert.Single(Enumerable.Range(5, 8).Where((_, i) => outcomes[i]));
         var job = await Jobs.GetJobAsync("job-1");
-        Assert.Equal(JobState.Recovering, job!.State);
+        Assert.Equal(JobPhase.Recovering, job!.State);
         Assert.Equal(winner, job.Epoch);
     }
 

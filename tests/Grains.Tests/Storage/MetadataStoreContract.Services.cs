@@ -21,7 +21,7 @@ public abstract partial class MetadataStoreContract
             Assert.All(new object[] { jobs, metrics, nodes, checkpoints }, s => Assert.Same(Store, s));
 
             Assert.NotNull(await jobs.TryCreateJobAsync("job-1", Spec));
-            Assert.True(await jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, 1)));
+            Assert.True(await jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, 1)));
             await metrics.AppendMetricsAsync("job-1", [new MetricSample(3, "loss", 2.5, Clock.GetUtcNow())]);
             await nodes.UpsertNodeAsync(new NodeRegistration("n1", "h", [DeviceSlot.Parse("cpu:0")]));
             Assert.NotNull(await checkpoints.CommitCheckpointAsync(Manifest("job-1", 3, 1, Shard(0, "job-1", 3, 1)), "{\"step\":3}"));
@@ -34,7 +34,7 @@ public abstract partial class MetadataStoreContract
         }
 
         // The container is gone; the store it was handed is still open (its opener disposes it).
-        Assert.Equal(JobState.Running, (await Jobs.GetJobAsync("job-1"))!.State);
+        Assert.Equal(JobPhase.Running, (await Jobs.GetJobAsync("job-1"))!.State);
         Assert.Single(await Checkpoints.ListCheckpointsAsync("job-1"));
     }
 }

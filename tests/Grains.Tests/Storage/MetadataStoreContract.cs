@@ -75,8 +75,8 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
         await AssertRejected("node.Devices", () => Nodes.UpsertNodeAsync(new NodeRegistration("n1", "h2", [DeviceSlot.Parse("cpu:0"), DeviceSlot.Parse("cpu:0")])));
         await AssertRejected("node.Devices", () => Nodes.UpsertNodeAsync(new NodeRegistration("n1", "h2", [new DeviceSlot(DeviceKind.Cuda, -1)])));
         await AssertRejected("node.Host", () => Nodes.UpsertNodeAsync(new NodeRegistration("n1", " ", [])));
-        await AssertRejected("transition.NewEpoch", () => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, JobState.Running, -1)));
-        await AssertRejected("transition.NewState", () => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobState.Pending, 0, (JobState)99, 1)));
+        await AssertRejected("transition.NewEpoch", () => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, JobPhase.Running, -1)));
+        await AssertRejected("transition.NewState", () => Jobs.TryTransitionJobAsync(new JobTransition("job-1", JobPhase.Submitted, 0, (JobPhase)99, 1)));
         await AssertRejected("detailJson", () => Jobs.AppendJobEventAsync("job-1", "planned", "[1, 2"));
         await AssertRejected("kind", () => Jobs.AppendJobEventAsync("job-1", ""));
 

@@ -1,0 +1,56 @@
+using Orchestrator.Grains.Storage;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>
+/// The job's step metrics: rank 0's report of each step goes to the store (scalars, and the per-layer expert
+/// loads and biases for the dashboard's heatmap), and a new activation reads the last stored step back.
+/// </summary>
+public sealed partial class JobGrain
+{
+    /// <summary>Stores rank 0's report of one step (its loads are already summed over all ranks).</summary>
+    private async Task StoreStepAsync(StepMetrics metrics)
+    {
+        var at = DateTimeOffset.UtcNow;
+        await metricStore.AppendMetricsAsync(Id,
+        [
+            new MetricSample(metrics.Step, "loss", metrics.Loss, at),
+            new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
+            new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
+            new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
+            new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
+            new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
+        ]);
+        await StoreExpertLoadsAsync(metrics, at);
+    }
+
+    /// <summary>
+    /// A new activation (its silo died, or the grain was collected) shows the last stored step as the old one
+    /// did: loss, throughput, MaxVio, learning rate and step time, not zeros until the next report.
+    /// </summary>
+    private async Task RestoreLastStepAsync(CancellationToken cancellationToken)
+    {
+        var losses = await metricStore.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
+        if (losses.Count == 0) return;
+        var step = losses[^1].Step;
+        var samples = await metricStore.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
+        double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
+        _last = new StepMetrics(step, losses[^1].Value, Of("tokens_per_s"), Of("max_vio"), Of("lr"), [])
+        {
+            StepSeconds = Of("step_ms") / 1000,
+            ControlSeconds = Of("control_ms") / 1000,
+        };
+        _tokensPerSecond = _last.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
+    }
+
+    /// <summary>Stores rank 0's loads and biases of one step.</summary>
+    private Task StoreExpertLoadsAsync(StepMetrics metrics, DateTimeOffset at)
+    {
+        if (metrics.Loads.Count == 0) return Task.CompletedTask;
+        var samples = metrics.Loads
+            .Select((loads, layer) => new ExpertLoadSample(metrics.Step, layer, loads,
+                metrics.Biases is { } b && layer < b.Count ? b[layer] : [], at))
+            .ToList();
+        return metricStore.AppendExpertLoadsAsync(Id, samples);
+    }
+}

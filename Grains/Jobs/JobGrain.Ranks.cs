@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>
+/// The ranks of a plan: started one by one from the coordinator's resume point (then the job moves to Running),
+/// stopped when the job ends, and stopped without waiting when a recovery leaves their epoch behind.
+/// </summary>
+public sealed partial class JobGrain
+{
+    private async Task StartRanksAsync(RankPlan plan)
+    {
+        CheckpointManifest? resume = null;
+        try
+        {
+            // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
+            resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
+            foreach (var rank in plan.Ranks)
+            {
+                var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
+                await GrainFactory.GetGrain<IRankGrain>(key).Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume));
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A node may die between the plan and the start: in a recovery that is another recovery, not a failure.
+            if (_record is null || !JobMoves.Handles(_record.State, JobTrigger.StartFailed)) return;
+            var specError = e is JobSpecException or ArgumentException;
+            var failed = JobMoves.Find(_record.State, JobTrigger.StartFailed, RecoveryFacts() with { SpecError = specError })!;
+            if (_record.State == JobPhase.Recovering && !specError)
+                await RecoverOrGiveUpAsync(failed, $"could not start the ranks of epoch {plan.Epoch}: {e.Message}", new { error = e.Message }, _timing.RankFailureGrace);
+            else
+                await FailAsync(failed, $"could not start the ranks: {e.Message}", new { error = e.Message });
+            return;
+        }
+
+        if (_record is null || !JobMoves.Handles(_record.State, JobTrigger.Start)) return;
+        var move = JobMoves.Find(_record.State, JobTrigger.Start, new JobFacts())!;
+        if (await MoveAsync(move, plan.Epoch))
+        {
+            await RecordAsync(move, move.Records[0], // started, or recovered
+                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
+            await CompleteIfDoneAsync();
+        }
+    }
+
+    private async Task StopRanksAsync()
+    {
+        await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
+        if (_plan is null) return;
+        foreach (var rank in _plan.Ranks)
+        {
+            try
+            {
+                var key = new RankKey(Id, _plan.Epoch, rank.Rank, rank.Node).ToString();
+                await GrainFactory.GetGrain<IRankGrain>(key).Stop(_plan.Epoch);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A rank on a dead node cannot be told; its node is gone, and its epoch is fenced off.
+                LogStopFailed(e, Id, rank.Rank);
+            }
+        }
+    }
+
+    /// <summary>Tells the old epoch's ranks to stop, without waiting: ranks on a dead node never answer.</summary>
+    private void StopInBackground(RankPlan? plan)
+    {
+        if (plan is null) return;
+        foreach (var rank in plan.Ranks)
+        {
+            var key = new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString();
+            _ = GrainFactory.GetGrain<IRankGrain>(key).Stop(plan.Epoch).ContinueWith(
+                t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} could not stop rank {Rank}")]
+    private partial void LogStopFailed(Exception exception, string job, int rank);
+}
