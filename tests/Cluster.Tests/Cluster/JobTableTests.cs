@@ -67,7 +67,7 @@ public sealed class JobTableTests(ITestOutputHelper output) : IAsyncLifetime
             (timing.RankFailureGrace, timing.QuietBeforeCheck, timing.WatchPeriod, timing.AskRanksAfter, timing.AskTimeout));
     }
 
-    [Fact(Skip = "fails after 1 s in its first run (cause not yet looked at; the other table-driven job tests pass)")]
+    [Fact]
     public async Task SubmitPlanRunNodeLossRecoverRunComplete_IsRecordedAsTheTableSays()
     {
         var job = await SubmitAsync("table-recover", 40);
