@@ -6,17 +6,14 @@ namespace Orchestrator.Grains.DataPlane;
 /// <summary>The ranks' side of <see cref="INcclRendezvousGrain"/>: fetching the epoch's id with a deadline.</summary>
 public static class NcclRendezvous
 {
-    /// <summary>How long a rank waits for its rank 0 to publish the id before it fails (as retryable).</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
     /// <summary>
-    /// Waits for the id of <paramref name="group"/>'s communicator in <paramref name="epoch"/>: long polls of the grain (each at most 20 s, so no call
+    /// Waits for the id of <paramref name="group"/>'s communicator in <paramref name="epoch"/>: long polls of the grain (each at most <paramref name="poll"/>, so no call
     /// nears Orleans' response timeout), never a busy loop.
     /// </summary>
     /// <exception cref="TimeoutException">Nothing was published within <paramref name="timeout"/>.</exception>
     /// <exception cref="CollectiveAbortedException"><paramref name="stop"/> was cancelled (the rank was stopped).</exception>
     /// <exception cref="StaleEpochException">The job moved to a newer epoch.</exception>
-    public static async Task<byte[]> FetchAsync(INcclRendezvousGrain rendezvous, long epoch, int group, TimeSpan timeout, CancellationToken stop)
+    public static async Task<byte[]> FetchAsync(INcclRendezvousGrain rendezvous, long epoch, int group, TimeSpan timeout, TimeSpan poll, CancellationToken stop)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);
         var clock = Stopwatch.StartNew();
@@ -29,7 +26,7 @@ public static class NcclRendezvous
             byte[]? id;
             try
             {
-                id = await rendezvous.Fetch(epoch, group, left < NcclRendezvousGrain.MaxWait ? left : NcclRendezvousGrain.MaxWait).WaitAsync(stop);
+                id = await rendezvous.Fetch(epoch, group, left < poll ? left : poll).WaitAsync(stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -12,8 +12,11 @@ namespace Orchestrator.Grains.DataPlane;
 [Reentrant]
 public sealed class NcclRendezvousGrain : Grain, INcclRendezvousGrain
 {
-    /// <summary>The longest one <see cref="Fetch"/> waits (under Orleans' 30 s response timeout).</summary>
-    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// The longest one <see cref="Fetch"/> waits, whatever its caller asks (under Orleans' 30 s response
+    /// timeout); the ranks ask for <c>Orchestrator:Ranks:NcclIdPoll</c>, which may not exceed it.
+    /// </summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(25);
 
     private readonly Dictionary<int, TaskCompletionSource<byte[]>> _groups = [];
     private long _epoch;

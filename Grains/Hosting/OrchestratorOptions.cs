@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Grains.Jobs;
+using Orchestrator.Grains.Ranks;
 
 namespace Orchestrator.Grains.Hosting;
 
@@ -21,6 +22,8 @@ public static class OrchestratorOptions
             .Validate(o => Valid(() => o.CommitRetry.Validate($"{CheckpointCommitOptions.Section}:CommitRetry"))).ValidateOnStart();
         services.AddOptions<MembershipWatcherOptions>().BindConfiguration(MembershipWatcherOptions.Section)
             .Validate(o => Valid(() => o.NodeDownRetry.Validate($"{MembershipWatcherOptions.Section}:NodeDownRetry"))).ValidateOnStart();
+        services.AddOptions<RankOptions>().BindConfiguration(RankOptions.Section)
+            .Validate(o => Valid(() => o.Validate()), RankOptions.Section).ValidateOnStart();
         return services;
     }
 

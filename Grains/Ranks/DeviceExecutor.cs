@@ -10,9 +10,12 @@ public sealed class DeviceExecutor : IDisposable
 {
     private readonly BlockingCollection<Action> _work = [];
     private readonly Thread _thread;
+    private readonly TimeSpan _stopWait;
 
-    public DeviceExecutor(string device)
+    /// <summary>Starts the thread of <paramref name="device"/>; disposing waits up to <paramref name="stopWait"/> for its work to end.</summary>
+    public DeviceExecutor(string device, TimeSpan stopWait)
     {
+        _stopWait = stopWait;
         Device = device;
         _thread = new Thread(Loop) { IsBackground = true, Name = $"device {device}" };
         _thread.Start();
@@ -44,7 +47,7 @@ public sealed class DeviceExecutor : IDisposable
     public void Dispose()
     {
         _work.CompleteAdding();
-        _thread.Join(TimeSpan.FromSeconds(5));
+        _thread.Join(_stopWait);
         _work.Dispose();
     }
 

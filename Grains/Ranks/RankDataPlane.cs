@@ -10,7 +10,7 @@ namespace Orchestrator.Grains.Ranks;
 /// <see cref="INcclRendezvousGrain"/>, one per group of the rank's <see cref="ParallelGroups"/> — and
 /// aborts them when the rank is stopped, so a rank blocked in a collective returns.
 /// </summary>
-internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epoch) : IDisposable
+internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epoch, RankOptions options) : IDisposable
 {
     private readonly object _gate = new();
     private readonly List<NcclCollective> _communicators = [];
@@ -103,7 +103,7 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
         }
         else
         {
-            id = NcclRendezvous.FetchAsync(rendezvous, epoch, group.Number, NcclRendezvous.Timeout, stop).GetAwaiter().GetResult();
+            id = NcclRendezvous.FetchAsync(rendezvous, epoch, group.Number, options.NcclIdTimeout, options.NcclIdPoll, stop).GetAwaiter().GetResult();
         }
         var device = CudaDevice.IndexOf(start.Assignment.Device)
             ?? throw new DataPlaneException($"rank {start.Assignment.Rank} is on {start.Assignment.Device}, not on a GPU");

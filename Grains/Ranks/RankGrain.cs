@@ -17,7 +17,8 @@ namespace Orchestrator.Grains.Ranks;
 /// </summary>
 [RankPlacement, Immovable, KeepAlive]
 public sealed partial class RankGrain(
-    DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, IGrainFactory grains, ILogger<RankGrain> logger) : Grain, IRankGrain
+    DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, IOptions<RankOptions> options, IGrainFactory grains,
+    ILogger<RankGrain> logger) : Grain, IRankGrain
 {
     private readonly RankMailbox _mailbox = new();
     private RankRun? _rankRun;
@@ -39,7 +40,7 @@ public sealed partial class RankGrain(
         if (!node.Value.Devices.Contains(start.Assignment.Device, StringComparer.Ordinal))
             throw new ArgumentException($"node {node.Value.Name} has no device {start.Assignment.Device} (it has {string.Join(", ", node.Value.Devices)})", nameof(start));
 
-        var run = _rankRun = new RankRun(Key, start, new RankServices(grains, node.Value.StorageRoot, _mailbox, logger));
+        var run = _rankRun = new RankRun(Key, start, new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value));
         if (_stopped is { } reason) run.Stop(reason); // stopped before it started: it ends at once
         _run = run.RunAsync(executors.For(start.Assignment.Device), ended => _ended = ended) // the job may ask for it, should the end report be lost
             .ContinueWith(_ => run.Dispose(), TaskScheduler.Default);

@@ -6,22 +6,19 @@ namespace Orchestrator.Grains.Ranks;
 /// A rank's link to the other ranks of its epoch: its mailbox, and sending to a peer as a call to
 /// that peer's <see cref="IRankGrain.Deliver"/> (the Orleans transport of the data plane).
 /// </summary>
-internal sealed class RankPeers(IGrainFactory grains, string jobId, long epoch, IReadOnlyList<RankAssignment> peers, RankMailbox mailbox)
+internal sealed class RankPeers(IGrainFactory grains, string jobId, long epoch, IReadOnlyList<RankAssignment> peers, RankMailbox mailbox, RankOptions options)
 {
-    /// <summary>How long a collective waits for a peer before giving up (a dead peer's silo never answers).</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
     public RankMailbox Mailbox => mailbox;
 
     /// <summary>The collective of <paramref name="rank"/> among the first <paramref name="worldSize"/> ranks.</summary>
-    public ICollective Collective(int rank, int worldSize) => new MailboxCollective(rank, worldSize, mailbox, Send, Timeout);
+    public ICollective Collective(int rank, int worldSize) => new MailboxCollective(rank, worldSize, mailbox, Send, options.PeerTimeout, abortWait: options.AbortNoticeWait);
 
     /// <summary>
     /// The collective of a sub-group of the job's ranks: <paramref name="members"/> are job ranks in group
     /// order, <paramref name="group"/> a number unique among the job's groups (its sequence space).
     /// </summary>
     public ICollective Group(int group, IReadOnlyList<int> members, int rank) =>
-        new MailboxCollective(members.ToList().IndexOf(rank), members.Count, mailbox, Send, Timeout, group, members);
+        new MailboxCollective(members.ToList().IndexOf(rank), members.Count, mailbox, Send, options.PeerTimeout, group, members, options.AbortNoticeWait);
 
     private Task Send(int to, CollectiveMessage message)
     {

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Resilience;
 
 namespace Orchestrator.Grains.Ranks;
 
@@ -7,22 +8,22 @@ namespace Orchestrator.Grains.Ranks;
 /// Sends a rank's reports to its job in order, off the device thread: a step never waits for the
 /// control plane. A failed report is retried with backoff for a while (the index restarting, the job
 /// grain moving to another silo): every report is idempotent, and the order is kept because later
-/// reports wait behind it. A refusal (stale epoch) is not retried.
+/// reports wait behind it (<see cref="RankOptions.ReportRetry"/>). A refusal (stale epoch, unknown job,
+/// bad argument) is not retried.
 /// </summary>
 internal sealed partial class RankReporter
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(4);
+    private readonly Retry _retry;
 
     private readonly Channel<(Func<Task> Call, TaskCompletionSource Done)> _calls =
         Channel.CreateUnbounded<(Func<Task>, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
     private readonly Task _pump;
 
-    public RankReporter(ILogger logger)
+    public RankReporter(ILogger logger, BackoffOptions retry)
     {
         _logger = logger;
+        _retry = new Retry(retry, IsTransient, (e, attempt, _) => LogReportRetrying(e.Message, attempt - 1));
         _pump = Task.Run(PumpAsync);
     }
 
@@ -52,34 +53,23 @@ internal sealed partial class RankReporter
 
     private async Task SendAsync(Func<Task> call)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var delay = FirstRetry;
-        for (var attempt = 1; ; attempt++)
+        var attempts = 0;
+        try
         {
-            try
+            await _retry.RunAsync(async attempt =>
             {
+                attempts = attempt;
                 await call();
-                return;
-            }
-            catch (Exception e) when (e is StaleEpochException or KeyNotFoundException or ArgumentException)
-            {
-                LogReportFailed(e, attempt);
-                return;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                if (clock.Elapsed + delay > Patience)
-                {
-                    LogReportFailed(e, attempt);
-                    return;
-                }
-
-                LogReportRetrying(e.Message, attempt);
-                await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetry.Ticks));
-            }
+                return true;
+            });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogReportFailed(e, attempts);
         }
     }
+
+    private static bool IsTransient(Exception e) => e is not (StaleEpochException or KeyNotFoundException or ArgumentException);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A rank report failed after {Attempts} attempt(s); it is dropped")]
     private partial void LogReportFailed(Exception exception, int attempts);

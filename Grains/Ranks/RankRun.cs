@@ -25,9 +25,6 @@ namespace Orchestrator.Grains.Ranks;
 /// </summary>
 internal partial class RankRun : IDisposable
 {
-    /// <summary>How long a checkpoint vote waits for its step's report before it goes anyway.</summary>
-    private static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(2);
-
     private readonly RankServices _services;
     private readonly ILogger _logger;
     private readonly Lazy<RunConfig> _config;
@@ -53,12 +50,12 @@ internal partial class RankRun : IDisposable
         _config = new(() => start.Spec.Run.Config());
         Groups = new ParallelGroups(start.Layout.ToLayout(), start.Assignment.Rank);
         _job = services.Grains.GetGrain<IJobGrain>(key.JobId);
-        _reports = new RankReporter(services.Logger);
+        _reports = new RankReporter(services.Logger, services.Options.ReportRetry);
         // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
         // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
-        _votes = new RankReporter(services.Logger);
+        _votes = new RankReporter(services.Logger, services.Options.ReportRetry);
         Checkpoints = CheckpointWriter();
-        DataPlane = new RankDataPlane(services.Grains, key.JobId, key.Epoch);
+        DataPlane = new RankDataPlane(services.Grains, key.JobId, key.Epoch, services.Options);
     }
 
     /// <summary>Which rank of which epoch of which job, on which node.</summary>
@@ -229,7 +226,7 @@ internal partial class RankRun : IDisposable
     }
 
     // The silo's factory, not an activation's: the sends are made from the device thread.
-    private RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox);
+    private RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
 
     private void ReportStep(StepMetrics metrics)
     {
@@ -255,7 +252,7 @@ internal partial class RankRun : IDisposable
         return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, epoch, Groups,
             shard => _votes.Post(async () =>
             {
-                if (_reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(ReportWait));
+                if (_reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(_services.Options.ReportWait));
                 foreach (var step in _reported.Keys.Where(s => s <= shard.Step)) _reported.TryRemove(step, out _);
                 await coordinator.Prepared(epoch, shard);
             }),

@@ -8,4 +8,5 @@ namespace Orchestrator.Grains.Ranks;
 /// <param name="StorageRoot">The storage root shared by the nodes, where checkpoint shards are read and written.</param>
 /// <param name="Mailbox">The rank's mailbox, which its grain feeds with its peers' messages.</param>
 /// <param name="Logger">Where the run logs.</param>
-internal sealed record RankServices(IGrainFactory Grains, string StorageRoot, RankMailbox Mailbox, ILogger Logger);
+/// <param name="Options">The run's timings.</param>
+internal sealed record RankServices(IGrainFactory Grains, string StorageRoot, RankMailbox Mailbox, ILogger Logger, RankOptions Options);

@@ -14,7 +14,7 @@ namespace Orchestrator.Kernels.Distributed;
 /// </summary>
 public sealed class MailboxCollective(
     int rank, int worldSize, RankMailbox mailbox, Func<int, CollectiveMessage, Task> send, TimeSpan timeout,
-    int group = 0, IReadOnlyList<int>? members = null) : ICollective
+    int group = 0, IReadOnlyList<int>? members = null, TimeSpan? abortWait = null) : ICollective
 {
     private readonly IReadOnlyList<int> _members = Members(members, worldSize, rank);
     private long _sequence = (long)group << 40;
@@ -91,7 +91,7 @@ public sealed class MailboxCollective(
         mailbox.Deliver(message);
         // Best effort: a peer that cannot be reached will time out on its own.
         var tasks = Enumerable.Range(0, worldSize).Where(d => d != rank).Select(d => send(_members[d], message)).ToArray();
-        try { Task.WaitAll(tasks, TimeSpan.FromSeconds(5)); }
+        try { Task.WaitAll(tasks, abortWait ?? TimeSpan.FromSeconds(5)); }
         catch (AggregateException) { }
     }
 

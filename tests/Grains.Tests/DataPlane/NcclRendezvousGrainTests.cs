@@ -71,7 +71,7 @@ public sealed class NcclRendezvousGrainTests(LocalSilo silo) : IClassFixture<Loc
 
         Assert.Null(await grain.Fetch(1, 0, TimeSpan.FromMilliseconds(200)));
         var error = await Assert.ThrowsAsync<TimeoutException>(() =>
-            NcclRendezvous.FetchAsync(grain, 1, 0, TimeSpan.FromMilliseconds(600), CancellationToken.None));
+            NcclRendezvous.FetchAsync(grain, 1, 0, TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(20), CancellationToken.None));
         Assert.Contains("epoch 1", error.Message, StringComparison.Ordinal);
     }
 
@@ -100,7 +100,7 @@ public sealed class NcclRendezvousGrainTests(LocalSilo silo) : IClassFixture<Loc
         var grain = Grain();
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
 
-        await Assert.ThrowsAsync<CollectiveAbortedException>(() => NcclRendezvous.FetchAsync(grain, 1, 0, TimeSpan.FromSeconds(30), stop.Token));
+        await Assert.ThrowsAsync<CollectiveAbortedException>(() => NcclRendezvous.FetchAsync(grain, 1, 0, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), stop.Token));
     }
 
     [Fact]
