@@ -26,7 +26,7 @@ public sealed record DeviceSlot(DeviceKind Kind, int Index)
         throw new FormatException($"device id '{id}' is not of the form cpu:N or cuda:N");
     }
 
-    internal static string KindName(DeviceKind kind) => kind switch
+    public static string KindName(DeviceKind kind) => kind switch
     {
         DeviceKind.Cpu => "cpu",
         DeviceKind.Cuda => "cuda",
