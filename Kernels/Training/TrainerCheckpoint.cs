@@ -28,15 +28,7 @@ public static class TrainerCheckpoint
 
         TensorArchive.Write(Path.Combine(temp, "model.ota"), ModelState.Tensors(trainer.Model));
         TensorArchive.Write(Path.Combine(temp, "optimizer.ota"), trainer.Optimizer.State());
-        var state = new TrainerState
-        {
-            Step = trainer.Step,
-            OptimizerUpdates = trainer.Optimizer.Updates,
-            TokensSeen = trainer.TokensSeen,
-            DataStep = trainer.Step,
-            Config = ConfigLoader.ToJson(trainer.Run),
-            Seed = trainer.Run.Training!.Seed,
-        };
+        var state = TrainerShards.State(trainer);
         WriteDurably(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state));
 
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
