@@ -16,7 +16,7 @@ public static partial class JobSpecParser
     private static readonly HashSet<string> Fields =
         ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane"];
 
-    private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks"];
+    private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
     private static readonly HashSet<string> ResumeFields = ["job", "step"];
 
@@ -51,7 +51,7 @@ public static partial class JobSpecParser
         if (baseDirectory is not null && !Path.IsPathRooted(data)) data = Path.GetFullPath(Path.Combine(baseDirectory, data));
         var steps = Integer(root, "steps", "steps", required: true, min: 1) ?? 0;
         var fp8 = root["fp8"] is { } f ? Boolean(f, "fp8") : false;
-        var layout = Layout(root["parallel"], runConfig.Model!);
+        var layout = Layout(root["parallel"], runConfig);
         var checkpoint = Checkpoint(root["checkpoint"]);
         double? maxSeconds = null;
         if (root["max_seconds"] is { } limit)
@@ -142,21 +142,24 @@ public static partial class JobSpecParser
         }
     }
 
-    private static ParallelSpec Layout(JsonNode? node, ModelConfig model)
+    private static ParallelSpec Layout(JsonNode? node, RunConfig run)
     {
+        var model = run.Model!;
         if (node is null) return new ParallelSpec(1, 1);
         if (node is not JsonObject parallel) throw new JobSpecException("parallel", "must be an object {\"ep\": N, \"dp\": N}");
         RejectUnknown(parallel, ParallelFields, "parallel.");
         var ep = (int)(Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1);
         var dp = (int)(Integer(parallel, "dp", "parallel.dp", required: false, min: 1) ?? 1);
-        if (Integer(parallel, "pp", "parallel.pp", required: false, min: 1) is { } pp && pp != 1)
-            throw new JobSpecException("parallel.pp", $"pipeline parallelism is not supported: pp must be 1 (got {pp})");
-        if (Integer(parallel, "ranks", "parallel.ranks", required: false, min: 1) is { } ranks && ranks != (long)ep * dp)
-            throw new JobSpecException("parallel.ranks", $"{ranks} ranks cannot hold ep × dp = {ep} × {dp} = {(long)ep * dp}");
+        var pp = Integer(parallel, "pp", "parallel.pp", required: false, min: 1) ?? 1;
+        if (Integer(parallel, "ranks", "parallel.ranks", required: false, min: 1) is { } ranks && ranks != pp * ep * dp)
+            throw new JobSpecException("parallel.ranks", pp == 1
+                ? $"{ranks} ranks cannot hold ep × dp = {ep} × {dp} = {(long)ep * dp}"
+                : $"{ranks} ranks cannot hold pp × ep × dp = {pp} × {ep} × {dp} = {pp * ep * dp}");
         if (model.RoutedExperts > 0 && model.RoutedExperts % ep != 0)
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
             throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
+        Pipeline(parallel, run);
         return new ParallelSpec(ep, dp);
     }
 

@@ -87,7 +87,7 @@ public sealed class JobSpecParserTests
 
     [Theory]
     [InlineData("{\"ep\": 3}", "parallel.ep: the model's 8 routed experts")]
-    [InlineData("{\"pp\": 2}", "parallel.pp: pipeline parallelism is not supported")]
+    [InlineData("{\"pp\": 2}", "parallel.schedule: 1f1b needs at least as many micro-batches as stages (1 < 2)")]
     [InlineData("{\"ep\": 2, \"dp\": 2, \"ranks\": 3}", "parallel.ranks: 3 ranks cannot hold ep × dp = 2 × 2 = 4")]
     [InlineData("{\"ep\": 0}", "parallel.ep: must be at least 1")]
     public void ImpossibleLayouts_AreRefused_WithTheReason(string parallel, string expected) =>
