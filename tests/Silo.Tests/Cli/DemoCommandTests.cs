@@ -50,6 +50,7 @@ public sealed class DemoCommandTests : IDisposable
         Assert.True(Directory.EnumerateFiles(folder, "*.ota").Any(), folder);
         Assert.Contains("Last checkpoint: " + folder, result.All, StringComparison.Ordinal);
         Assert.DoesNotContain("step 0 loss NaN", result.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("ServerGC", result.All, StringComparison.Ordinal);
     }
 
     [Fact]
