@@ -17,7 +17,7 @@ public static partial class JobSpecParser
 {
     private static void Pipeline(JsonObject parallel, RunConfig run)
     {
-        var pp = (int)(Integer(parallel, "pp", "parallel.pp", required: false, min: 1) ?? 1);
+        var pp = Integer(parallel, "pp", "parallel.pp", required: false, min: 1) ?? 1;
         var name = NameIn(parallel["schedule"], "parallel.schedule", ScheduleNames("must be the name of a schedule"));
         if (pp == 1)
         {
@@ -28,7 +28,7 @@ public static partial class JobSpecParser
 
         var schedule = PipelineSchedule.Named(name ?? "1f1b")
             ?? throw new JobSpecException("parallel.schedule", ScheduleNames($"'{name}' is not a schedule"));
-        var chunks = (int)(Integer(parallel, "virtual_stages", "parallel.virtual_stages", required: false, min: 1) ?? schedule.ChunksPerRank);
+        var chunks = Integer(parallel, "virtual_stages", "parallel.virtual_stages", required: false, min: 1) ?? schedule.ChunksPerRank;
         if (chunks != schedule.ChunksPerRank)
             throw new JobSpecException("parallel.virtual_stages", $"{schedule.Name} holds {schedule.ChunksPerRank} chunk(s) per rank (got {chunks})");
 

@@ -16,7 +16,7 @@ public static partial class JobSpecParser
         if (!(timeout > 0) || double.IsInfinity(timeout))
             throw new JobSpecException("recovery.timeout_s", $"must be a number of seconds greater than 0 (got {timeout})");
         var attempts = Integer(recovery, "max_attempts", "recovery.max_attempts", required: false, min: 0) ?? RecoveryPolicy.Default.MaxAttempts;
-        return new RecoveryPolicy(timeout, (int)Math.Min(attempts, int.MaxValue));
+        return new RecoveryPolicy(timeout, attempts);
     }
 
     private static JsonObject RecoveryJson(RecoveryPolicy policy) =>

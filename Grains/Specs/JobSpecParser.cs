@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -29,6 +30,8 @@ public static partial class JobSpecParser
     /// <param name="baseDirectory">Relative data paths are resolved against it; null keeps them as written.</param>
     public static JobSpec Parse(string json, Func<string, string?>? resolveConfig = null, string? baseDirectory = null)
     {
+        // Before the tree is built: JsonNode would refuse a duplicate with a dictionary's message naming no field.
+        if (DuplicateKeys.Find(json) is { } duplicate) throw new JobSpecException(duplicate, DuplicateKeys.Reason);
         JsonObject root;
         try
         {
@@ -49,7 +52,7 @@ public static partial class JobSpecParser
         var runConfig = ModelAndTraining(root, resolveConfig);
         var data = String(root, "data", "data");
         if (baseDirectory is not null && !Path.IsPathRooted(data)) data = Path.GetFullPath(Path.Combine(baseDirectory, data));
-        var steps = Integer(root, "steps", "steps", required: true, min: 1) ?? 0;
+        var steps = Integer(root, "steps", "steps", required: true, min: 1L) ?? 0;
         var fp8 = root["fp8"] is { } f ? Boolean(f, "fp8") : false;
         var layout = Layout(root["parallel"], runConfig);
         var checkpoint = Checkpoint(root["checkpoint"]);
@@ -148,13 +151,13 @@ public static partial class JobSpecParser
         if (node is null) return new ParallelSpec(1, 1);
         if (node is not JsonObject parallel) throw new JobSpecException("parallel", "must be an object {\"ep\": N, \"dp\": N}");
         RejectUnknown(parallel, ParallelFields, "parallel.");
-        var ep = (int)(Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1);
-        var dp = (int)(Integer(parallel, "dp", "parallel.dp", required: false, min: 1) ?? 1);
+        var ep = Integer(parallel, "ep", "parallel.ep", required: false, min: 1) ?? 1;
+        var dp = Integer(parallel, "dp", "parallel.dp", required: false, min: 1) ?? 1;
         var pp = Integer(parallel, "pp", "parallel.pp", required: false, min: 1) ?? 1;
-        if (Integer(parallel, "ranks", "parallel.ranks", required: false, min: 1) is { } ranks && ranks != pp * ep * dp)
+        if (Integer(parallel, "ranks", "parallel.ranks", required: false, min: 1) is { } ranks && ranks != (long)pp * ep * dp)
             throw new JobSpecException("parallel.ranks", pp == 1
                 ? $"{ranks} ranks cannot hold ep × dp = {ep} × {dp} = {(long)ep * dp}"
-                : $"{ranks} ranks cannot hold pp × ep × dp = {pp} × {ep} × {dp} = {pp * ep * dp}");
+                : $"{ranks} ranks cannot hold pp × ep × dp = {pp} × {ep} × {dp} = {(long)pp * ep * dp}");
         if (model.RoutedExperts > 0 && model.RoutedExperts % ep != 0)
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
@@ -171,7 +174,7 @@ public static partial class JobSpecParser
         var every = Integer(checkpoint, "every", "checkpoint.every", required: false, min: 0) ?? 0;
         var keep = Integer(checkpoint, "keep", "checkpoint.keep", required: false, min: 1) ?? 2;
         var keepEvery = Integer(checkpoint, "keep_every", "checkpoint.keep_every", required: false, min: 0) ?? 0;
-        return new CheckpointPolicy((int)Math.Min(every, int.MaxValue), (int)Math.Min(keep, int.MaxValue), (int)Math.Min(keepEvery, int.MaxValue));
+        return new CheckpointPolicy(every, keep, keepEvery);
     }
 
     private static CheckpointSource? ResumeFrom(JsonNode? node)
@@ -182,7 +185,7 @@ public static partial class JobSpecParser
         var job = String(from, "job", "resume_from.job");
         if (!JobId().IsMatch(job))
             throw new JobSpecException("resume_from.job", $"'{job}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
-        var step = Integer(from, "step", "resume_from.step", required: true, min: 1) ?? 0;
+        var step = Integer(from, "step", "resume_from.step", required: true, min: 1L) ?? 0;
         return new CheckpointSource(job, step);
     }
 
@@ -197,6 +200,8 @@ public static partial class JobSpecParser
 
     private static JsonObject ParseObject(string text, string field)
     {
+        if (DuplicateKeys.Find(text) is { } duplicate)
+            throw new JobSpecException(field, $"the named config gives {duplicate} twice ({DuplicateKeys.Reason})");
         try
         {
             return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
@@ -214,12 +219,20 @@ public static partial class JobSpecParser
         throw new JobSpecException(field, node[key] is null ? "is required" : "must be a non-empty string");
     }
 
-    private static long? Integer(JsonObject node, string key, string field, bool required, long min)
+    /// <summary>
+    /// A whole-number field of type <typeparamref name="T"/> (the type the spec keeps it in): a value past that
+    /// type's range is refused as out of range rather than wrapped or clamped.
+    /// </summary>
+    private static T? Integer<T>(JsonObject node, string key, string field, bool required, T min)
+        where T : struct, IBinaryInteger<T>, IMinMaxValue<T>
     {
         if (node[key] is not { } value)
             return required ? throw new JobSpecException(field, "is required") : null;
-        if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue<long>(out var number))
-            throw new JobSpecException(field, $"must be a whole number (got {value.ToJsonString()})");
+        var text = value.ToJsonString();
+        if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !WholeNumbers.IsLiteral(text))
+            throw new JobSpecException(field, $"must be a whole number (got {text})");
+        if (!T.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+            throw new JobSpecException(field, WholeNumbers.OutOfRange(text, T.MinValue, T.MaxValue));
         if (number < min)
             throw new JobSpecException(field, string.Create(CultureInfo.InvariantCulture, $"must be at least {min} (got {number})"));
         return number;

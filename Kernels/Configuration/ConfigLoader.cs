@@ -14,6 +14,7 @@ public static class ConfigLoader
         NumberHandling = JsonNumberHandling.Strict,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new WholeNumberConverter<int>(), new WholeNumberConverter<long>(), new WholeNumberConverter<ulong>() },
     };
 
     /// <summary>Reads a config file: either <c>{"model": …, "training": …}</c> or a bare model object.</summary>
@@ -26,6 +27,8 @@ public static class ConfigLoader
     /// <summary>Parses config JSON; <paramref name="source"/> names it in errors.</summary>
     public static RunConfig Parse(string json, string source = "config")
     {
+        if (DuplicateKeys.Find(json) is { } duplicate)
+            throw new ConfigException(source, [$"{duplicate}: {DuplicateKeys.Reason}"]);
         RunConfig config;
         try
         {

@@ -71,10 +71,11 @@ public static class DemoCommand
             var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds, ranks, plane), ConfigCatalog.Resolver(null));
             var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
             Log.Information("Submitting job {Job} to the in-process silo (index: {Index})", spec.Id, Path.Combine(root, "index.db"));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             await job.Submit(spec);
             var client = host.Services.GetRequiredService<IConfiguration>().GetSection(ClientOptions.Section).Get<ClientOptions>() ?? new ClientOptions();
             var final = await JobProgress.FollowAsync(job, seconds, client.Validated().ProgressPoll, cancellation);
-            var outcome = await Summarize(store, final, node, result.GetValue(summary)?.FullName);
+            var outcome = await Summarize(store, final, spec, node, clock.Elapsed.TotalSeconds, result.GetValue(summary)?.FullName);
             if (result.GetValue(stay) && dashboard is not null)
             {
                 Console.WriteLine($"The dashboard stays at {dashboard.Url}/ until Ctrl+C.");
@@ -87,6 +88,9 @@ public static class DemoCommand
         return command;
     }
 
+    /// <summary>Steps between the demo job's checkpoints.</summary>
+    private const long CheckpointEvery = 20;
+
     private static string DefaultWorkDir => Path.Combine(Path.GetTempPath(), "orchestrator-demo");
 
     private static string SpecJson(string data, long steps, int seconds, int ep, string dataPlane) =>
@@ -97,59 +101,29 @@ public static class DemoCommand
             ["data"] = data,
             ["steps"] = steps,
             ["max_seconds"] = seconds,
-            ["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["every"] = 100, ["keep"] = 2 },
+            // Within the minute, and at the last step of a short run (--steps), so the demo always shows one.
+            ["checkpoint"] = new System.Text.Json.Nodes.JsonObject { ["every"] = Math.Min(steps, CheckpointEvery), ["keep"] = 2 },
             ["parallel"] = new System.Text.Json.Nodes.JsonObject { ["ep"] = ep },
             ["data_plane"] = dataPlane,
         }.ToJsonString();
 
-    private static async Task<int> Summarize(SqlMetadataStore store, JobStatus final, NodeOptions node, string? summaryPath)
+    private static async Task<int> Summarize(SqlMetadataStore store, JobStatus final, JobSpec spec, NodeOptions node, double seconds, string? summaryPath)
     {
-        var metrics = await store.QueryMetricsAsync(final.Id, MetricQuery.All);
-        var losses = metrics.Where(m => m.Name == "loss").Select(m => m.Value).ToArray();
-        var vio = metrics.Where(m => m.Name == "max_vio").Select(m => m.Value).ToArray();
-        var throughput = metrics.Where(m => m.Name == "tokens_per_s").Select(m => m.Value).ToArray();
-        var checkpoints = Path.Combine(node.StorageRoot, final.Id, "rank-0");
         if (final.Phase != JobPhase.Completed)
         {
             Log.Error("Job {Job} ended {Phase}: {Error}", final.Id, final.Phase, final.Error);
             return CommandErrors.TrainingStopped;
         }
 
-        var counts = ParameterCount.For(EmbeddedConfigs.Tiny().Model!);
-        var summary = new RunSummary
-        {
-            Steps = final.Step,
-            StepsThisRun = losses.Length,
-            LossFirst = losses.Length > 0 ? losses[0] : double.NaN,
-            LossLast = losses.Length > 0 ? losses[^1] : double.NaN,
-            TokensPerSecond = throughput.Length > 0 ? throughput.Average() : 0,
-            MaxVioLast = vio.Length > 0 ? vio[^1] : 0,
-            ParamsTotal = counts.Total,
-            ParamsActive = counts.Activated,
-            LastCheckpoint = Directory.Exists(checkpoints) ? checkpoints : null,
-            Losses = losses,
-            MaxVio = vio,
-            Ranks = await DataPlanes(store, final.Id),
-        };
+        var summary = await JobRunSummary.ReadAsync(store, final, spec, node.StorageRoot, seconds);
         if (summaryPath is not null) summary.Write(summaryPath);
-        Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3}",
-            summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast);
+        Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3}, {Tokens:N0} tokens in {Seconds:F0} s",
+            summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast, summary.TokensSeen, summary.Seconds);
         foreach (var rank in summary.Ranks)
             Log.Information("Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})", rank.Rank, rank.Device, rank.DataPlane, rank.Reason);
-        if (summary.LastCheckpoint is not null) Log.Information("Checkpoints: {Folder}", summary.LastCheckpoint);
+        if (summary.LastCheckpoint is not null) Log.Information("Last checkpoint: {Folder}", summary.LastCheckpoint);
+        else Log.Information("No checkpoint was committed (the demo writes one every {Every} steps)", spec.Checkpoint.Every);
         return 0;
-    }
-
-    /// <summary>Each rank's data plane, from the job's <c>data-plane</c> events (the newest epoch's, by rank).</summary>
-    private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IJobStore jobStore, string jobId)
-    {
-        var events = await jobStore.ListJobEventsAsync(jobId);
-        return events.Where(e => e.Kind == "data-plane" && e.DetailJson is not null)
-            .Select(e => System.Text.Json.JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!)
-            .GroupBy(r => r.Rank)
-            .Select(g => g.MaxBy(r => r.Epoch)!)
-            .OrderBy(r => r.Rank)
-            .ToArray();
     }
 
     private static int FreePort()

@@ -23,7 +23,8 @@ public static class JobProgress
             while (true)
             {
                 var status = await job.GetStatus();
-                if (status.Step != logged && (status.Step % 10 == 0 || status.Step <= 3 || status.IsFinal))
+                // Nothing to report before the first step (its loss would read NaN, its throughput 0).
+                if (status.Step != logged && (status.Step > 0 || status.IsFinal) && (status.Step % 10 == 0 || status.Step <= 3 || status.IsFinal))
                 {
                     logged = status.Step;
                     Log.Information("job {Job} {Phase} step {Step} loss {Loss:F4} tokens/s {TokensPerSecond:F0} MaxVio {MaxVio:F3}",
@@ -45,7 +46,9 @@ public static class JobProgress
                 while (true)
                 {
                     last = await job.GetStatus();
-                    task.Description = $"{last.Phase} step [bold]{last.Step}[/]  loss [green]{last.Loss:F4}[/]  tokens/s [blue]{last.TokensPerSecond:F0}[/]  MaxVio [yellow]{last.MaxVio:F3}[/]";
+                    task.Description = last.Step == 0
+                        ? $"{last.Phase}: waiting for the first step"
+                        : $"{last.Phase} step [bold]{last.Step}[/]  loss [green]{last.Loss:F4}[/]  tokens/s [blue]{last.TokensPerSecond:F0}[/]  MaxVio [yellow]{last.MaxVio:F3}[/]";
                     task.Value = Math.Clamp(Fraction(last), 0, 1);
                     if (last.IsFinal) break;
                     await Task.Delay(poll, cancellation);

@@ -16,6 +16,10 @@ public static class Logs
             .MinimumLevel.Override("Orleans", verbose ? LogEventLevel.Information : LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+            // Orleans advises Server GC at every start; Workstation GC is this executable's choice (Silo.csproj says why),
+            // so the advice is noise a user cannot act on. Only those two notes are dropped.
+            .Filter.ByExcluding(e => e.MessageTemplate.Text.StartsWith("Note: Silo not running with ServerGC", StringComparison.Ordinal)
+                || e.MessageTemplate.Text.StartsWith("Note: ServerGC only kicks in", StringComparison.Ordinal))
             .Enrich.FromLogContext()
             .WriteTo.Console(
                 outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",

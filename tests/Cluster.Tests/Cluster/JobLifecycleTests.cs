@@ -192,4 +192,29 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
         Assert.Contains("parallel.tp: unknown field", result.Error, StringComparison.Ordinal);
         Assert.Null(await cluster.Store.GetJobAsync("tiny-bad"));
     }
+
+    [Theory]
+    [InlineData("steps", "9223372036854775808", "steps: out of range: 9223372036854775808 is not between")]
+    [InlineData("parallel.ep", "2147483648", "parallel.ep: out of range: 2147483648 is not between -2147483648 and 2147483647")]
+    [InlineData("checkpoint.every", "-2147483649", "checkpoint.every: out of range: -2147483649 is not between")]
+    [InlineData("resume_from.step", "9223372036854775808", "resume_from.step: out of range")]
+    [InlineData("recovery.max_attempts", "2147483648", "recovery.max_attempts: out of range")]
+    [InlineData("training.seed", "18446744073709551616", "training.seed: out of range")]
+    [InlineData("model.n_routed_experts", "2147483648", "model.n_routed_experts: out of range")]
+    [InlineData("steps", "twice", "steps: duplicated key")]
+    public async Task TheCli_RefusesOutOfRangeNumbersAndDuplicatedKeys_WithExitCode2_AndRecordsNothing(string field, string value, string expected)
+    {
+        var id = "tiny-bad-" + field.Replace('.', '-').Replace('_', '-');
+        var file = Path.Combine(cluster.Root, id + ".json");
+        var json = value == "twice"
+            ? "{\"steps\": 10, " + SpecIntegers.SpecWith(id, cluster.Data, "steps", "20")[1..]
+            : SpecIntegers.SpecWith(id, cluster.Data, field, value);
+        await File.WriteAllTextAsync(file, json);
+
+        var result = await Cli.RunAsync("submit", file, "--postgres", cluster.ConnectionString, "--cluster-id", cluster.ClusterId);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("error: invalid job spec: " + expected, result.Error, StringComparison.Ordinal);
+        Assert.Null(await cluster.Store.GetJobAsync(id));
+    }
 }

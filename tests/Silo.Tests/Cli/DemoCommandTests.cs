@@ -24,6 +24,36 @@ public sealed class DemoCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_Summary_MatchesTheJobsStoredMetrics_AndNamesItsCommittedCheckpoint()
+    {
+        var summary = Path.Combine(_dir, "checked.json");
+
+        var result = await CliProcess.Run(TimeSpan.FromMinutes(4), "demo", "--steps", "4", "--seconds", "180", "--no-dashboard", "--work-dir", _dir, "--summary-json", summary);
+
+        Assert.True(result.ExitCode == 0, result.All);
+        var run = JsonNode.Parse(await File.ReadAllTextAsync(summary))!;
+        await using var store = await Orchestrator.Grains.Storage.SqliteMetadataStore.OpenAsync(Path.Combine(_dir, "index.db"));
+        var job = Assert.Single(await store.ListJobsAsync());
+        var metrics = await store.QueryMetricsAsync(job.Id, Orchestrator.Grains.Storage.MetricQuery.All);
+        var losses = metrics.Where(m => m.Name == "loss").OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+        var stepSeconds = metrics.Where(m => m.Name == "step_ms").Sum(m => m.Value) / 1000;
+
+        Assert.Equal(losses, run["losses"]!.AsArray().Select(l => (double)l!));
+        Assert.Equal(4, (long)run["steps_this_run"]!);
+        Assert.Equal(4L * 128 * 8, (long)run["tokens_seen"]!); // tiny.json: seq_len 128 × micro-batch 8, one rank
+        Assert.Equal(4L * 128 * 8 / stepSeconds, (double)run["tokens_per_second"]!, 6);
+        Assert.InRange((double)run["seconds"]!, stepSeconds, 180);
+        var checkpoint = Assert.Single(await store.ListCheckpointsAsync(job.Id));
+        Assert.Equal(4, checkpoint.Step);
+        var folder = (string)run["last_checkpoint"]!;
+        Assert.Equal(Path.Combine(_dir, "checkpoints", job.Id, "00000004"), folder);
+        Assert.True(Directory.EnumerateFiles(folder, "*.ota").Any(), folder);
+        Assert.Contains("Last checkpoint: " + folder, result.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("step 0 loss NaN", result.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("ServerGC", result.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Demo_WithTwoExpertParallelRanks_OnCpuSlots_TrainsThroughGrainCalls_AndSaysSoPerRank()
     {
         var summary = Path.Combine(_dir, "ep2.json");
