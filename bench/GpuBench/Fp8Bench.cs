@@ -277,10 +277,9 @@ internal static class Fp8Bench
     {
         using var scope = NewDisposeScope();
         const long tokens = 1000, inFeatures = 640, outFeatures = 384;
-        // Built with CUDA as the default device, so that its parameter is created there (not moved).
-        set_default_device(Cuda);
-        var projection = new Projection("p", (int)inFeatures, (int)outFeatures, GemmPrecision.Fp8);
-        set_default_device(CPU);
+        // Built inside a CUDA module-device scope, so that its parameter is created there (not moved).
+        Projection projection;
+        using (ModuleDevice.Use(Cuda)) projection = new Projection("p", (int)inFeatures, (int)outFeatures, GemmPrecision.Fp8);
         using (no_grad()) projection.Weight.copy_(randn(outFeatures, inFeatures, device: Cuda).mul(Scalars.Of(0.02)));
         var x = randn(tokens, inFeatures, device: Cuda).requires_grad_(true);
         var dy = randn(tokens, outFeatures, device: Cuda);

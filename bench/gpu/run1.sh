@@ -39,9 +39,10 @@ gcc -shared -fPIC -O2 bench/gpu/syncs/sync_count.c -o /tmp/libsynccount.so -ldl 
 
 # The reference: eager (grouped mm, fused AdamW, bf16 SDPA) or the same compiled per block.
 reference() { # config mode(eager|compiled) name warmup steps timeout
-  local flags="--best"; [[ $2 == compiled ]] && flags="--best --compile on"
+  local flags="--best" seq; [[ $2 == compiled ]] && flags="--best --compile on"
+  seq=$(seq_of $1)
   (cd $REF && SYNC_COUNT_OUT="$RES/$3.syncs.json" LD_PRELOAD=/tmp/libsynccount.so timeout -k 5 "$6" \
-    python3 train_step.py ../../../deploy/configs/$1.json $flags --batch 16 --seq "$(seq_of $1)" --warmup "$4" --steps "$5" \
+    python3 train_step.py ../../../deploy/configs/$1.json $flags --batch 16 --seq "$seq" --warmup "$4" --steps "$5" \
     --out "$RES/$3.json") > "$RES/$3.log" 2>&1
   echo "exit $?" >> "$RES/$3.log"; grep -v Warning "$RES/$3.log" | tail -3 | tee -a "$LOG"
 }

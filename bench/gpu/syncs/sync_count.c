@@ -11,9 +11,24 @@
 typedef int status_t;
 static atomic_long stream_syncs, device_syncs, event_syncs, sync_copies, d2h_async_copies;
 
+// The real function: the next definition in the global scope (Python loads libcudart there), else libcudart's
+// own (.NET's NativeLibrary.Load opens libtorch and with it libcudart locally, where RTLD_NEXT does not look).
+static void *resolve(const char *name) {
+  void *f = dlsym(RTLD_NEXT, name);
+  if (f) return f;
+  void *cudart = dlopen("libcudart.so.13", RTLD_LAZY | RTLD_NOLOAD);
+  if (!cudart) cudart = dlopen("libcudart.so.13", RTLD_LAZY);
+  f = cudart ? dlsym(cudart, name) : NULL;
+  if (!f) {
+    fprintf(stderr, "sync_count: no %s\n", name);
+    abort();
+  }
+  return f;
+}
+
 #define FORWARD(name, ...) \
   static status_t (*real)(__VA_ARGS__); \
-  if (!real) real = (status_t (*)(__VA_ARGS__))dlsym(RTLD_NEXT, name)
+  if (!real) real = (status_t (*)(__VA_ARGS__))resolve(name)
 
 status_t cudaStreamSynchronize(void *stream) {
   FORWARD("cudaStreamSynchronize", void *);
