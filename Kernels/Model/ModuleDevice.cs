@@ -7,7 +7,7 @@ namespace Orchestrator.Kernels.Model;
 /// is being built on this thread (the CPU otherwise). Per thread, so ranks of one process build their
 /// models on different GPUs at the same time; libtorch's process-wide default device is never read.
 /// </summary>
-internal static class ModuleDevice
+public static class ModuleDevice
 {
     [ThreadStatic]
     private static Device? _current;

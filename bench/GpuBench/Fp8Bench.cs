@@ -28,21 +28,22 @@ internal static class Fp8Bench
         var results = new Results(options.Required("out"));
         var figures = options.Text("figures", "p1,p3");
         torch.manual_seed(20261129);
-        var failures = QuantisationChecks(results);
-        var layoutFailure = DetectLayouts(results);
+        var failures = BenchPhase.Run(results, "quantisation_checks", () => QuantisationChecks(results));
+        var layoutFailure = BenchPhase.Run(results, "scale_layouts", () => DetectLayouts(results));
         failures += layoutFailure;
         // Without a block layout cuBLASLt reads right, the training runs must not use the GPU path.
         if (layoutFailure != 0) Fp8Gpu.Enabled = false;
         var enabled = Fp8Gpu.Enabled;
         Fp8Gpu.Enabled = true;
-        failures += GemmChecks(results);
-        failures += ProjectionCheck(results);
-        failures += GroupedExpertCheck.Run(results);
+        failures += BenchPhase.Run(results, "gemm_checks", () => GemmChecks(results));
+        failures += BenchPhase.Run(results, "projection_check", () => ProjectionCheck(results));
+        var groupedFailure = BenchPhase.Run(results, "grouped_expert_check", () => GroupedExpertCheck.Run(results));
+        failures += groupedFailure;
         Fp8Gpu.Enabled = enabled;
         results.Add("fp8_gpu_settings", Fp8Gpu.Settings);
         if (options.Text("settings-file", "") is { Length: > 0 } settingsFile) File.WriteAllText(settingsFile, Fp8Gpu.Settings);
-        if (figures.Contains("p1", StringComparison.Ordinal)) GemmFigures(results);
-        if (figures.Contains("p3", StringComparison.Ordinal)) QuantisationFigures(results);
+        if (figures.Contains("p1", StringComparison.Ordinal)) failures += BenchPhase.Run(results, "p1", () => { GemmFigures(results); return 0; });
+        if (figures.Contains("p3", StringComparison.Ordinal)) failures += BenchPhase.Run(results, "p3", () => { QuantisationFigures(results); return 0; });
         Results.Say($"fp8 checks: {failures} failed");
         results.Add("failed_checks", failures);
         return failures == 0 ? 0 : 1;
@@ -276,10 +277,9 @@ internal static class Fp8Bench
     {
         using var scope = NewDisposeScope();
         const long tokens = 1000, inFeatures = 640, outFeatures = 384;
-        // Built with CUDA as the default device, so that its parameter is created there (not moved).
-        set_default_device(Cuda);
-        var projection = new Projection("p", (int)inFeatures, (int)outFeatures, GemmPrecision.Fp8);
-        set_default_device(CPU);
+        // Built inside a CUDA module-device scope, so that its parameter is created there (not moved).
+        Projection projection;
+        using (ModuleDevice.Use(Cuda)) projection = new Projection("p", (int)inFeatures, (int)outFeatures, GemmPrecision.Fp8);
         using (no_grad()) projection.Weight.copy_(randn(outFeatures, inFeatures, device: Cuda).mul(Scalars.Of(0.02)));
         var x = randn(tokens, inFeatures, device: Cuda).requires_grad_(true);
         var dy = randn(tokens, outFeatures, device: Cuda);

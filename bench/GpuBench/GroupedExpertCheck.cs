@@ -94,9 +94,8 @@ internal static class GroupedExpertCheck
                 dwRefs.Add(zeros(n, k, device: Cuda));
                 continue;
             }
-            set_default_device(Cuda);
-            var projection = new Projection("p", (int)k, (int)n, GemmPrecision.Fp8);
-            set_default_device(CPU);
+            Projection projection;
+            using (ModuleDevice.Use(Cuda)) projection = new Projection("p", (int)k, (int)n, GemmPrecision.Fp8);
             using (no_grad()) projection.Weight.copy_(w[i].detach());
             var xi = x[i].detach().narrow(0, 0, counts[i]).clone().requires_grad_(true);
             var yi = projection.forward(xi);
@@ -133,9 +132,8 @@ internal static class GroupedExpertCheck
         counts[0] += rows - counts.Sum();
         counts[4] += counts[5]; // one expert with no rows
         counts[5] = 0;
-        set_default_device(Cuda);
-        var ffns = Enumerable.Range(0, experts).Select(i => new FeedForward($"expert{i}", dim, hidden, precision)).ToArray();
-        set_default_device(CPU);
+        FeedForward[] ffns;
+        using (ModuleDevice.Use(Cuda)) ffns = Enumerable.Range(0, experts).Select(i => new FeedForward($"expert{i}", dim, hidden, precision)).ToArray();
         for (var i = 0; i < experts; i++) ParameterInit.Initialize(ffns[i], 7, 0.02, $"experts.{i}.");
         var input = randn(rows, dim, device: Cuda);
         var capacity = GroupedExperts.Capacity(counts);

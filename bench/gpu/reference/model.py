@@ -4,8 +4,10 @@ Same architecture, shapes and precisions as the C# model: FP32 master weights; e
 the gate and the output head multiplies in bfloat16 (inputs cast, product widened back to FP32); MLA with
 a low-rank query and compressed KV, decoupled RoPE, causal SDPA in FP32; MoE with sigmoid scores,
 group-limited top-k on score + bias, normalised gates times route_scale, tokens sorted by expert and one
-GEMM group per expert (or, with "grouped_experts": "on", one padded bmm per projection), shared experts, the sequence-wise balance loss; one MTP module sharing the
-embedding and head. Not bit-identical to the C# model (different initialisation stream).
+GEMM group per expert (or, with "grouped_experts": "on", one padded bmm per projection; "mm", one
+`torch._grouped_mm` per projection over expert offsets that stay on the device), shared experts, the
+sequence-wise balance loss; one MTP module sharing the embedding and head. "attention_bf16": SDPA in bf16
+(flash/efficient kernels) instead of FP32. Not bit-identical to the C# model (different initialisation stream).
 """
 import math
 
@@ -79,7 +81,10 @@ class Mla(nn.Module):
         k_nope, value = expanded[..., :nope], expanded[..., nope:]
         query = torch.cat([q_nope, q_rope], -1).transpose(1, 2)
         key = torch.cat([k_nope, k_rope.expand(b, t, h, rd)], -1).transpose(1, 2)
-        out = F.scaled_dot_product_attention(query, key, value.transpose(1, 2), is_causal=True)
+        value = value.transpose(1, 2)
+        if c.get("attention_bf16"):
+            query, key, value = query.to(torch.bfloat16), key.to(torch.bfloat16), value.to(torch.bfloat16)
+        out = F.scaled_dot_product_attention(query, key, value, is_causal=True).float()
         return self.wo(out.transpose(1, 2).reshape(b, t, h * v))
 
 
@@ -102,7 +107,7 @@ class Moe(nn.Module):
         self.shared = FeedForward(c["dim"], c["n_shared_experts"] * c["moe_inter_dim"]) if c["n_shared_experts"] else None
         self.loads = None
         self.balance = None
-        self.grouped = c.get("grouped_experts", "off") == "on"
+        self.grouped = c.get("grouped_experts", "off")
 
     def expert_loop(self, rows, counts):
         """Each expert on its rows, one after another (the C# model's grouped_experts=off)."""
@@ -130,6 +135,26 @@ class Moe(nn.Module):
         out = torch.bmm(hidden.to(torch.bfloat16), w2.transpose(1, 2)).float()
         return out.view(e * cap, d).index_select(0, positions)
 
+    def grouped_mm_experts(self, rows, loads):
+        """grouped_experts="mm": each expert's rows padded to a multiple of 16 (grouped_mm's alignment) in a
+        buffer of static size (rows + 16 per expert), offsets from a device cumsum: no host sync, static shapes
+        (torch.compile keeps one graph)."""
+        e, total = loads.shape[0], rows.shape[0]
+        padded_counts = (loads + 15) // 16 * 16
+        ends = torch.cumsum(padded_counts, 0)
+        shift = (ends - padded_counts) - (torch.cumsum(loads, 0) - loads)
+        positions = torch.arange(total, device=rows.device) + shift.repeat_interleave(loads, output_size=total)
+        padded = rows.new_zeros(total + 16 * e, rows.shape[1], dtype=torch.bfloat16).index_copy(0, positions, rows.to(torch.bfloat16))
+        offs = ends.to(torch.int32)
+        w1 = torch.stack([x.w1.weight for x in self.experts]).to(torch.bfloat16)
+        w3 = torch.stack([x.w3.weight for x in self.experts]).to(torch.bfloat16)
+        w2 = torch.stack([x.w2.weight for x in self.experts]).to(torch.bfloat16)
+        h1 = torch._grouped_mm(padded, w1.transpose(-2, -1), offs=offs)
+        h3 = torch._grouped_mm(padded, w3.transpose(-2, -1), offs=offs)
+        hidden = (F.silu(h1.float()) * h3.float()).to(torch.bfloat16)
+        out = torch._grouped_mm(hidden, w2.transpose(-2, -1), offs=offs)
+        return out.index_select(0, positions).float()
+
     def route(self, flat):
         c = self.c
         e, k, groups, limited = c["n_routed_experts"], c["n_activated_experts"], c["n_expert_groups"], c["n_limited_groups"]
@@ -154,7 +179,9 @@ class Moe(nn.Module):
         flat = x.reshape(b * t, d)
         experts, gates, scores = self.route(flat)
         e, k = c["n_routed_experts"], c["n_activated_experts"]
-        loads = experts.flatten().bincount(minlength=e)
+        flat_experts = experts.flatten()
+        # bincount sizes its output from the data (a host sync); index_add into E counters does not.
+        loads = torch.zeros(e, dtype=torch.long, device=x.device).index_add_(0, flat_experts, torch.ones_like(flat_experts))
         if c["balance_loss_alpha"] > 0:
             p = (scores / scores.sum(-1, keepdim=True)).view(b, t, e).mean(1)
             with torch.no_grad():
@@ -162,10 +189,13 @@ class Moe(nn.Module):
                 f = chosen.view(b, t, e).sum(1) * (e / (k * t))
             self.balance = (f * p).sum(-1).mean() * c["balance_loss_alpha"]
         self.loads = loads
-        order = experts.flatten().sort(stable=True).indices
+        order = flat_experts.sort(stable=True).indices
         rows = flat.index_select(0, order // k)
-        counts = loads.tolist()  # one device-to-host copy: the split sizes (as in the C# model)
-        sorted_out = self.grouped_experts(rows, loads, counts) if self.grouped else self.expert_loop(rows, counts)
+        if self.grouped == "mm":
+            sorted_out = self.grouped_mm_experts(rows, loads)
+        else:
+            counts = loads.tolist()  # one device-to-host copy: the split sizes (as in the C# model)
+            sorted_out = self.grouped_experts(rows, loads, counts) if self.grouped == "on" else self.expert_loop(rows, counts)
         per_choice = sorted_out.index_select(0, order.argsort()).view(-1, k, d)
         routed = (per_choice * gates.unsqueeze(-1)).sum(1)
         out = routed + self.shared(flat) if self.shared is not None else routed
