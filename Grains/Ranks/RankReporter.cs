@@ -23,7 +23,7 @@ internal sealed partial class RankReporter
     public RankReporter(ILogger logger, BackoffOptions retry)
     {
         _logger = logger;
-        _retry = new Retry(retry, IsTransient, (e, attempt, _) => LogReportRetrying(e.Message, attempt - 1));
+        _retry = new Retry(retry, IsTransient, (e, attempt, _) => LogReportRetrying(e.Message, attempt));
         _pump = Task.Run(PumpAsync);
     }
 
