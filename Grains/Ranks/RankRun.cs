@@ -35,6 +35,7 @@ internal partial class RankRun : IDisposable
     private readonly ConcurrentDictionary<long, Task> _reported = new();
     private RankOutcome? _outcome;
     private GrainBiasAuthority? _authority;
+    private readonly Stopwatch _sinceRun = new();
     private volatile bool _disposed;
 
     /// <summary>Builds the run of <paramref name="key"/> from its start and the node's services; nothing runs yet.</summary>
@@ -90,6 +91,7 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(executor);
         LogStarting(Key.ToString(), Device);
+        _sinceRun.Start();
         return executor.Run(Execute).ContinueWith(async _ =>
         {
             await _votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
@@ -137,6 +139,7 @@ internal partial class RankRun : IDisposable
     protected virtual Trainer SetUp(TokenDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
+        var queued = _sinceRun.Elapsed;
         var (model, training) = (Config.Model!, Config.Training!);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         // Every rank trains on its own rows of the global batch (EP ranks are data-parallel for the dense layers).
@@ -145,6 +148,7 @@ internal partial class RankRun : IDisposable
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
         ReportDataPlane(DataPlane.Decision!);
+        var connected = _sinceRun.Elapsed;
         // A GPU rank computes on its device: the trainer is given it (libtorch's default device, which is
         // process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
         // thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too.
@@ -160,9 +164,14 @@ internal partial class RankRun : IDisposable
         var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device);
         try
         {
+            var built = _sinceRun.Elapsed;
             if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
+            var restored = _sinceRun.Elapsed;
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
             _authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
+            // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).
+            LogReady(Key.ToString(), _sinceRun.Elapsed.TotalMilliseconds, queued.TotalMilliseconds, (connected - queued).TotalMilliseconds,
+                (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds);
             return trainer;
         }
         catch
@@ -264,6 +273,10 @@ internal partial class RankRun : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})")]
     private partial void LogDataPlane(string rank, string device, string dataPlane, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Rank {Rank} ready in {ReadyMs:F0} ms: queued {QueuedMs:F0}, spec and data plane {ConnectMs:F0}, model {ModelMs:F0}, restore {RestoreMs:F0}, balancer {BalancerMs:F0}")]
+    private partial void LogReady(string rank, double readyMs, double queuedMs, double connectMs, double modelMs, double restoreMs, double balancerMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
     private partial void LogFailed(Exception exception, string rank);

@@ -6,7 +6,10 @@ EXE = ["dotnet", "Silo/bin/Release/net10.0/orchestrator.dll"]
 
 
 def sh(*args):
-    return subprocess.run(list(args), check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    done = subprocess.run(list(args), capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:  # say why: the caller's traceback alone does not
+        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def start(silos, devices, state):
@@ -39,7 +42,7 @@ def status(job, attempts=5):
     for attempt in range(attempts):
         try:
             return json.loads(sh(*EXE, "job", job, "--json"))
-        except subprocess.CalledProcessError:
+        except RuntimeError:
             if attempt == attempts - 1:
                 raise
             time.sleep(1)
