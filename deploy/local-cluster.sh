@@ -5,34 +5,41 @@
 #   deploy/local-cluster.sh stop                        stop the silos and the database, remove the folder
 #   deploy/local-cluster.sh kill nK                     SIGKILL node nK's silo (a node loss; the job recovers)
 #   deploy/local-cluster.sh start nK                    start node nK's silo again (it rejoins under its name)
+# Scale runs: `deploy/local-cluster.sh 256 --devices sim:8 --nodes-per-silo 8` hosts 8 nodes (one Orleans silo each)
+# per process, 32 processes; kill and start then act on the process that hosts nK, i.e. on all 8 of its nodes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${ORCHESTRATOR_LOCAL_CLUSTER:-/tmp/orchestrator-local-cluster}
 exe=Silo/bin/Release/net10.0/orchestrator.dll
 
-start_silo() { # node index, devices, connection string
+start_silo() { # first node index of the process, devices, connection string
   local i=$1
-  dotnet "$exe" silo --node "n$i" --devices "$2" --postgres "$3" \
+  dotnet "$exe" silo --node "n$i" --nodes "${PER_SILO:-1}" --devices "$2" --postgres "$3" \
     --silo-port $((11110 + i)) --gateway-port $((30000 + i - 1)) --storage "$state/storage" \
     >> "$state/silo-n$i.log" 2>&1 &
   echo $! > "$state/silo-n$i.pid"
 }
 
+host_of() { echo $(( ($1 - 1) / ${PER_SILO:-1} * ${PER_SILO:-1} + 1 )); } # node index → first node index of its process
+
 wait_joined() { # node index, joins seen before
-  for _ in $(seq 1 240); do [ "$(grep -c "silo n$1 joined" "$state/silo-n$1.log")" -gt "$2" ] && return 0; sleep 0.5; done
-  echo "silo n$1 did not join; see $state/silo-n$1.log" >&2; return 1
+  local log="$state/silo-n$(host_of "$1").log"
+  for _ in $(seq 1 1200); do [ "$(grep -c "silo n$1 joined" "$log")" -gt "$2" ] && return 0; sleep 0.5; done
+  echo "silo n$1 did not join; see $log" >&2; return 1
 }
 
 if [ "${1:-}" = "kill" ] || [ "${1:-}" = "start" ]; then
-  node=${2:?which node? e.g. n2}; i=${node#n}
+  node=${2:?which node? e.g. n2}
   [ -f "$state/cluster.env" ] || { echo "no local cluster in $state" >&2; exit 1; }
   . "$state/cluster.env"
+  i=$(host_of "${node#n}"); host=n$i
   if [ "$1" = "kill" ]; then
-    kill -9 "$(cat "$state/silo-$node.pid")" && echo "killed $node (pid $(cat "$state/silo-$node.pid"))"
+    kill -9 "$(cat "$state/silo-$host.pid")" && echo "killed $node (pid $(cat "$state/silo-$host.pid"), nodes n$i..n$((i + ${PER_SILO:-1} - 1)))"
   else
-    before=$(grep -c "silo $node joined" "$state/silo-$node.log" || true)
+    before=$(grep -c "silo $host joined" "$state/silo-$host.log" || true)
     start_silo "$i" "$DEVICES" "$POSTGRES"
-    wait_joined "$i" "$before" && echo "$node rejoined (pid $(cat "$state/silo-$node.pid"))"
+    for j in $(seq "$i" $((i + ${PER_SILO:-1} - 1))); do wait_joined "$j" "$before"; done
+    echo "$node rejoined (pid $(cat "$state/silo-$host.pid"))"
   fi
   exit 0
 fi
@@ -53,6 +60,9 @@ fi
 count=${1:-2}
 devices=cpu:1
 if [ "${2:-}" = "--devices" ]; then devices=${3:?--devices needs a value}; fi
+PER_SILO=1
+if [ "${4:-}" = "--nodes-per-silo" ]; then PER_SILO=${5:?--nodes-per-silo needs a value}; fi
+[ $((count % PER_SILO)) = 0 ] || { echo "$count nodes do not divide into processes of $PER_SILO" >&2; exit 1; }
 [ -d "$state" ] && { echo "a local cluster already runs in $state; stop it first: $0 stop" >&2; exit 1; }
 
 bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")
@@ -63,13 +73,13 @@ if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$state"; as_pg=(runuser -u 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${as_pg[@]}" "$bin/initdb" -D "$state/pg" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
 "${as_pg[@]}" "$bin/pg_ctl" -D "$state/pg" -l "$state/pg/server.log" -w \
-  -o "-p $port -k $state/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  -o "-p $port -k $state/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=$((100 + 4 * count))" start >/dev/null
 cs="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
 
 dotnet build Silo -c Release -nologo -v quiet >/dev/null
-printf "POSTGRES='%s'\nDEVICES='%s'\n" "$cs" "$devices" > "$state/cluster.env"
+printf "POSTGRES='%s'\nDEVICES='%s'\nPER_SILO=%s\n" "$cs" "$devices" "$PER_SILO" > "$state/cluster.env"
 # One storage root for all silos, as a shared filesystem would be: any node can load any checkpoint shard.
-for i in $(seq 1 "$count"); do start_silo "$i" "$devices" "$cs"; done
+for i in $(seq 1 "$PER_SILO" "$count"); do start_silo "$i" "$devices" "$cs"; done
 for i in $(seq 1 "$count"); do wait_joined "$i" 0; done
 
 cat <<MSG

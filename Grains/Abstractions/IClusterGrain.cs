@@ -22,7 +22,12 @@ public interface IClusterGrain : IGrainWithStringKey
     /// for the job until <see cref="ReleaseJob"/>.
     /// </summary>
     /// <exception cref="JobSpecException">The ranks cannot be placed; the message says why.</exception>
-    Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups);
+    /// <param name="jobId">The job.</param>
+    /// <param name="epoch">The epoch the plan is for.</param>
+    /// <param name="layout">The ranks to place.</param>
+    /// <param name="expertGroups">The model's expert groups (an EP group spans nodes only as they divide evenly).</param>
+    /// <param name="simulated">Place on simulated slots (<c>sim:N</c>) only; otherwise on real ones only.</param>
+    Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups, bool simulated = false);
 
     /// <summary>Frees the device slots reserved for a job.</summary>
     /// <remarks>Interleaves: a job releases while the cluster grain awaits that job (node loss).</remarks>

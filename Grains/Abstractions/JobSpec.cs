@@ -38,4 +38,8 @@ public sealed record JobSpec(
     /// <summary>What the job trains for (spec <c>kind</c>; absent in specs stored before it existed: pretrain).</summary>
     [Id(22)]
     public JobKind Kind { get; init; } = JobKind.Pretrain;
+
+    /// <summary>Set when the job runs on simulated devices (spec <c>simulation</c>): its ranks then only take <c>sim:N</c> slots.</summary>
+    [Id(23)]
+    public SimulationSpec? Simulation { get; init; }
 }

@@ -76,13 +76,14 @@ public sealed partial class ClusterGrain(
     }
 
     /// <inheritdoc />
-    public async Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups)
+    public async Task<RankPlan> PlanJob(string jobId, long epoch, ParallelSpec layout, int expertGroups, bool simulated = false)
     {
         _reservations.Remove(jobId);
         var taken = _reservations.Values.SelectMany(r => r).Select(r => (r.Node, r.Device)).ToHashSet();
         var nodes = (await GetNodes())
             .Where(n => n.Alive)
-            .Select(n => new NodeSlots(n.Name, n.Devices.Where(d => !taken.Contains((n.Name, d))).ToList()))
+            // A simulated job takes only sim:N slots, and a real job never does: a rank's device decides what it runs.
+            .Select(n => new NodeSlots(n.Name, n.Devices.Where(d => !taken.Contains((n.Name, d)) && DeviceSlot.IsSimulated(d) == simulated).ToList()))
             .ToList();
         var plan = RankPlanner.Plan(epoch, layout.ToLayout(), expertGroups, nodes);
         _reservations[jobId] = plan.Ranks;

@@ -65,7 +65,7 @@ public sealed partial class JobGrain
         try
         {
             var model = _spec.Run.Model();
-            plan = await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).PlanJob(Id, epoch, _spec.Layout, model.ExpertGroups);
+            plan = await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).PlanJob(Id, epoch, _spec.Layout, model.ExpertGroups, _spec.Simulation is not null);
         }
         catch (JobSpecException e)
         {

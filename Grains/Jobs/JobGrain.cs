@@ -49,7 +49,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
         var model = checkedSpec.Run.Model();
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
-        var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups);
+        var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups, checkedSpec.Simulation is not null);
         try
         {
             _record = await jobStore.TryCreateJobAsync(Id, JobSpecParser.ToJson(checkedSpec))

@@ -21,4 +21,8 @@ internal static class ExpertBiases
 
         return biases;
     }
+
+    /// <summary>The same from host biases (a simulated rank's).</summary>
+    public static IReadOnlyList<double[]> Of(IReadOnlyList<float[]> biases) =>
+        [.. biases.Select(layer => layer.Select(b => double.Parse(b.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)).ToArray())];
 }

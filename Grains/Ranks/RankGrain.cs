@@ -3,6 +3,7 @@ using Orchestrator.Kernels.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Hosting;
+using Orchestrator.Grains.Storage;
 using Orleans.Concurrency;
 using Orleans.Configuration;
 using Orleans.Placement;
@@ -40,7 +41,9 @@ public sealed partial class RankGrain(
         if (!node.Value.Devices.Contains(start.Assignment.Device, StringComparer.Ordinal))
             throw new ArgumentException($"node {node.Value.Name} has no device {start.Assignment.Device} (it has {string.Join(", ", node.Value.Devices)})", nameof(start));
 
-        var run = _rankRun = new RankRun(Key, start, new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value));
+        var services = new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value);
+        // A simulated device runs the same protocol with the compute replaced by a timed wait (control-plane scale runs).
+        var run = _rankRun = DeviceSlot.IsSimulated(start.Assignment.Device) ? new SimulatedRankRun(Key, start, services) : new RankRun(Key, start, services);
         if (_stopped is { } reason) run.Stop(reason); // stopped before it started: it ends at once
         _run = run.RunAsync(executors.For(start.Assignment.Device), ended => _ended = ended) // the job may ask for it, should the end report be lost
             .ContinueWith(_ => run.Dispose(), TaskScheduler.Default);

@@ -34,7 +34,6 @@ internal partial class RankRun : IDisposable
     private readonly IJobGrain _job;
     private readonly ConcurrentDictionary<long, Task> _reported = new();
     private RankOutcome? _outcome;
-    private GrainBiasAuthority? _authority;
     private readonly Stopwatch _sinceRun = new();
     private volatile bool _disposed;
 
@@ -79,6 +78,12 @@ internal partial class RankRun : IDisposable
 
     /// <summary>Builds the rank's collectives (and aborts them when the rank is stopped).</summary>
     protected RankDataPlane DataPlane { get; }
+
+    /// <summary>Rank 0's link to the job's load balancer (null on the other ranks, and before the set-up).</summary>
+    private protected GrainBiasAuthority? Authority { get; set; }
+
+    /// <summary>The storage root shared by the nodes, where checkpoint shards are read and written.</summary>
+    protected string StorageRoot => _services.StorageRoot;
 
     /// <summary>Stops the run at the next step boundary.</summary>
     protected CancellationToken Stopping => _stop.Token;
@@ -159,8 +164,8 @@ internal partial class RankRun : IDisposable
             device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
         }
         // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
-        _authority = Groups.Rank == 0 ? new GrainBiasAuthority(_services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
-        IExpertBiasAuthority biases = parallel is null ? _authority! : new BroadcastBiasAuthority(parallel.World, _authority);
+        Authority = Groups.Rank == 0 ? new GrainBiasAuthority(_services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
+        IExpertBiasAuthority biases = parallel is null ? Authority! : new BroadcastBiasAuthority(parallel.World, Authority);
         var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device);
         try
         {
@@ -168,7 +173,7 @@ internal partial class RankRun : IDisposable
             if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
             var restored = _sinceRun.Elapsed;
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
-            _authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
+            Authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
             // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).
             LogReady(Key.ToString(), _sinceRun.Elapsed.TotalMilliseconds, queued.TotalMilliseconds, (connected - queued).TotalMilliseconds,
                 (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds);
@@ -189,7 +194,7 @@ internal partial class RankRun : IDisposable
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads)
         {
             StepSeconds = step.Seconds,
-            ControlSeconds = _authority?.LastRoundTrip.TotalSeconds ?? 0,
+            ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
             Biases = ExpertBiases.Read(trainer.Model),
         });
         if (Start.Spec.Checkpoint.IsDue(step.Step))
@@ -237,13 +242,15 @@ internal partial class RankRun : IDisposable
     // The silo's factory, not an activation's: the sends are made from the device thread.
     private RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
 
-    private void ReportStep(StepMetrics metrics)
+    /// <summary>Sends a step's report to the job (retried in the background; the step does not wait).</summary>
+    protected void ReportStep(StepMetrics metrics)
     {
         var report = _reports.Post(() => _job.ReportStep(Key.Epoch, Key.Rank, metrics));
         if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
     }
 
-    private void ReportDataPlane(DataPlaneDecision plane)
+    /// <summary>Tells the job (and the log) which data plane the rank uses.</summary>
+    private protected void ReportDataPlane(DataPlaneDecision plane)
     {
         LogDataPlane(Key.ToString(), Device, plane.Name, plane.Reason);
         _reports.Post(() => _job.ReportDataPlane(Key.Epoch, Key.Rank, Device, plane.Name, plane.Reason));
@@ -252,20 +259,27 @@ internal partial class RankRun : IDisposable
     /// <summary>The writer whose prepare and abort votes go to the job's checkpoint coordinator on their own channel.</summary>
     private AsyncCheckpointer CheckpointWriter()
     {
-        var coordinator = _services.Grains.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId);
-        var epoch = Key.Epoch;
         // A step's checkpoint vote waits (a little) for that step's report: a committed checkpoint (a resume
         // point) then does not lack its step's metrics when the silo dies between the two (the kill test saw
         // it). Only a little: while the index is down the report retries, and the vote must reach the
         // coordinator, whose own retry carries the commit through the outage.
-        return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, epoch, Groups,
-            shard => _votes.Post(async () =>
-            {
-                if (_reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(_services.Options.ReportWait));
-                foreach (var step in _reported.Keys.Where(s => s <= shard.Step)) _reported.TryRemove(step, out _);
-                await coordinator.Prepared(epoch, shard);
-            }),
-            (step, reason) => _votes.Post(() => coordinator.Aborted(epoch, step, Key.Rank, reason)));
+        return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, Key.Epoch, Groups, VotePrepared, VoteAborted);
+    }
+
+    /// <summary>Sends the abort vote of a shard that could not be written (the coordinator aborts that step's checkpoint).</summary>
+    protected void VoteAborted(long step, string reason) =>
+        _votes.Post(() => _services.Grains.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId).Aborted(Key.Epoch, step, Key.Rank, reason));
+
+    /// <summary>Sends the prepare vote of a written shard to the job's checkpoint coordinator, on the votes' own channel.</summary>
+    protected void VotePrepared(PreparedShard shard)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        _votes.Post(async () =>
+        {
+            if (_reported.TryGetValue(shard.Step, out var report)) await Task.WhenAny(report, Task.Delay(_services.Options.ReportWait));
+            foreach (var step in _reported.Keys.Where(s => s <= shard.Step)) _reported.TryRemove(step, out _);
+            await _services.Grains.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId).Prepared(Key.Epoch, shard);
+        });
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]

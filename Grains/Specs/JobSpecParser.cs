@@ -15,7 +15,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane"];
+        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
@@ -76,6 +76,7 @@ public static partial class JobSpecParser
             Recovery = Recovery(root["recovery"]),
             DataPlane = DataPlane(root["data_plane"]),
             Kind = kind,
+            Simulation = Simulation(root["simulation"]),
         };
     }
 
@@ -101,6 +102,7 @@ public static partial class JobSpecParser
         // Written only when not the default, so new pretrain specs are stored (and shown by the API) exactly as
         // before "kind" existed, and stored specs without it read back equal.
         if (spec.Kind != JobKind.Pretrain) root["kind"] = KindName(spec.Kind);
+        if (spec.Simulation is { } simulation) root["simulation"] = SimulationJson(simulation);
         return root.ToJsonString();
     }
 

@@ -8,4 +8,7 @@ public enum DeviceKind
 
     /// <summary>A CUDA GPU; written <c>cuda:N</c>.</summary>
     Cuda,
+
+    /// <summary>A simulated device (the rank protocol with the compute replaced by a timed wait); written <c>sim:N</c>.</summary>
+    Sim,
 }

@@ -10,7 +10,10 @@ public sealed record DeviceSlot(DeviceKind Kind, int Index)
     /// <summary>The device id as stored and as written on the command line, e.g. <c>cuda:3</c>.</summary>
     public string Id => $"{KindName(Kind)}:{Index.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>Reads <c>cpu:N</c> or <c>cuda:N</c>.</summary>
+    /// <summary>Whether the device id names a simulated device (<c>sim:N</c>).</summary>
+    public static bool IsSimulated(string id) => id.StartsWith("sim:", StringComparison.Ordinal);
+
+    /// <summary>Reads <c>cpu:N</c>, <c>cuda:N</c> or <c>sim:N</c>.</summary>
     /// <exception cref="FormatException">The text is not a device id.</exception>
     public static DeviceSlot Parse(string id)
     {
@@ -23,13 +26,14 @@ public sealed record DeviceSlot(DeviceKind Kind, int Index)
             return new DeviceSlot(kind, index);
         }
 
-        throw new FormatException($"device id '{id}' is not of the form cpu:N or cuda:N");
+        throw new FormatException($"device id '{id}' is not of the form cpu:N, cuda:N or sim:N");
     }
 
     public static string KindName(DeviceKind kind) => kind switch
     {
         DeviceKind.Cpu => "cpu",
         DeviceKind.Cuda => "cuda",
+        DeviceKind.Sim => "sim",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown device kind"),
     };
 
@@ -42,6 +46,9 @@ public sealed record DeviceSlot(DeviceKind Kind, int Index)
                 return true;
             case "cuda":
                 kind = DeviceKind.Cuda;
+                return true;
+            case "sim":
+                kind = DeviceKind.Sim;
                 return true;
             default:
                 kind = default;

@@ -24,9 +24,14 @@ public static class SiloCommand
         var address = new Option<string?>("--address") { Description = "IP address to listen on and advertise (default: loopback)" };
         var dashboardPort = new Option<int?>("--dashboard-port") { Description = "Serve the dashboard on 127.0.0.1:PORT (tokens: Orchestrator:DashboardTokenHashes; see dashboard-token)" };
         var dashboardUrl = new Option<string?>("--dashboard-url") { Description = "Serve the dashboard on this URL instead, e.g. http://0.0.0.0:5080" };
+        var nodes = new Option<int>("--nodes")
+        {
+            Description = "Host this many nodes in this process, one silo each (names counted up from --node, ports from --silo-port and --gateway-port): for control-plane scale runs with --devices sim:N",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("silo", "Run this node's silo: join the cluster through PostgreSQL and offer its devices to jobs")
         {
-            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address, dashboardPort, dashboardUrl,
+            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address, dashboardPort, dashboardUrl, nodes,
         };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
@@ -41,18 +46,36 @@ public static class SiloCommand
             settings.DashboardPort = result.GetValue(dashboardPort) ?? settings.DashboardPort;
             settings.DashboardUrl = result.GetValue(dashboardUrl) ?? settings.DashboardUrl;
             var nodeOptions = Validate(settings);
+            var names = NodeNames.From(nodeOptions.Name, result.GetValue(nodes));
+            if (settings.SiloPort + names.Count - 1 > 65535 || settings.GatewayPort + names.Count - 1 > 65535)
+                throw new ArgumentException($"--nodes {names.Count}: the ports from --silo-port {settings.SiloPort} and --gateway-port {settings.GatewayPort} pass 65535");
             var dashboard = Dashboard(settings);
             GlobalOptions.StartTorch(result);
             await using var store = await PostgresMetadataStore.OpenAsync(settings.Postgres!, cancellationToken: cancellation);
-            using var host = SiloHost.ForCluster(settings, nodeOptions, store, dashboard);
-            await host.StartAsync(cancellation);
-            await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
-            var silo = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
-            // One line on standard output that scripts and tests wait for.
-            Console.WriteLine($"silo {nodeOptions.Name} joined cluster {settings.ClusterId} as {silo.ToParsableString()}");
-            if (dashboard is not null) Console.WriteLine($"dashboard: {dashboard.Url}/");
-            Log.Information("Node {Node} serves {Devices}; stop with Ctrl+C", nodeOptions.Name, string.Join(", ", nodeOptions.Devices));
-            await host.WaitForShutdownAsync(cancellation);
+            var hosts = new List<IHost>();
+            try
+            {
+                for (var i = 0; i < names.Count; i++)
+                {
+                    var served = new NodeOptions { Name = names[i], Devices = nodeOptions.Devices, StorageRoot = nodeOptions.StorageRoot };
+                    var host = SiloHost.ForCluster(settings, served, store, i == 0 ? dashboard : null, portOffset: i);
+                    hosts.Add(host);
+                    await host.StartAsync(cancellation);
+                    await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
+                    var silo = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+                    // One line on standard output per node, that scripts and tests wait for.
+                    Console.WriteLine($"silo {served.Name} joined cluster {settings.ClusterId} as {silo.ToParsableString()}");
+                    Log.Information("Node {Node} serves {Devices}; stop with Ctrl+C", served.Name, string.Join(", ", served.Devices));
+                }
+
+                if (dashboard is not null) Console.WriteLine($"dashboard: {dashboard.Url}/");
+                await Task.WhenAll(hosts.Select(h => h.WaitForShutdownAsync(cancellation)));
+            }
+            finally
+            {
+                foreach (var host in hosts) host.Dispose();
+            }
+
             return 0;
         }));
         return command;

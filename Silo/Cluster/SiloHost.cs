@@ -19,7 +19,12 @@ namespace Orchestrator.Silo.Cluster;
 public static class SiloHost
 {
     /// <summary>A cluster silo: PostgreSQL membership and failure detection, the PostgreSQL store.</summary>
-    public static IHost ForCluster(SiloSettings settings, NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard = null) =>
+    /// <param name="settings">The cluster settings.</param>
+    /// <param name="node">The node the silo serves.</param>
+    /// <param name="store">The metadata store.</param>
+    /// <param name="dashboard">Serve the dashboard too, if given.</param>
+    /// <param name="portOffset">Added to both ports (the n-th node of a process that hosts several).</param>
+    public static IHost ForCluster(SiloSettings settings, NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard = null, int portOffset = 0) =>
         Build(node, store, dashboard, silo =>
         {
             var address = string.IsNullOrWhiteSpace(settings.Address) ? IPAddress.Loopback : IPAddress.Parse(settings.Address);
@@ -30,7 +35,7 @@ public static class SiloHost
                     o.ClusterId = settings.ClusterId;
                     o.ServiceId = "orchestrator";
                 })
-                .ConfigureEndpoints(address, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
+                .ConfigureEndpoints(address, settings.SiloPort + portOffset, settings.GatewayPort + portOffset, listenOnAnyHostAddress: !IPAddress.IsLoopback(address));
         });
 
     /// <summary>The single-silo demo: localhost clustering, the SQLite store in the work folder.</summary>
