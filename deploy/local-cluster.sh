@@ -14,8 +14,10 @@ exe=Silo/bin/Release/net10.0/orchestrator.dll
 
 start_silo() { # first node index of the process, devices, connection string
   local i=$1
+  local dashboard=() # DASHBOARD_PORT=P serves the dashboard from n1's process (tokens: ORCHESTRATOR__DASHBOARDTOKENHASHES__0)
+  [ "$i" = 1 ] && [ -n "${DASHBOARD_PORT:-}" ] && dashboard=(--dashboard-port "$DASHBOARD_PORT")
   dotnet "$exe" silo --node "n$i" --nodes "${PER_SILO:-1}" --devices "$2" --postgres "$3" \
-    --silo-port $((11110 + i)) --gateway-port $((30000 + i - 1)) --storage "$state/storage" \
+    --silo-port $((11110 + i)) --gateway-port $((30000 + i - 1)) --storage "$state/storage" "${dashboard[@]}" \
     >> "$state/silo-n$i.log" 2>&1 &
   echo $! > "$state/silo-n$i.pid"
 }
@@ -48,6 +50,14 @@ if [ "${1:-}" = "stop" ]; then
   [ -d "$state" ] || { echo "no local cluster in $state"; exit 0; }
   for pidfile in "$state"/silo-*.pid; do
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  # Wait for them to exit (SIGKILL after 30 s): a silo still shutting down writes its log, and the folder
+  # would survive the rm below, so the next start would refuse ("a local cluster already runs").
+  for pidfile in "$state"/silo-*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' | sort -V | tail -1)")
   as_pg=(); [ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)

@@ -191,11 +191,13 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var step = trainer.TrainStep(goOn);
-        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, step.Loads)
+        // Only rank 0's loads and biases are stored (they are the job's, summed), so only it sends them.
+        var lead = Groups.Rank == 0;
+        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
-            Biases = ExpertBiases.Read(trainer.Model),
+            Biases = lead ? ExpertBiases.Read(trainer.Model) : null,
         });
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
@@ -281,17 +283,4 @@ internal partial class RankRun : IDisposable
             await _services.Grains.GetGrain<ICheckpointCoordinatorGrain>(Key.JobId).Prepared(Key.Epoch, shard);
         });
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]
-    private partial void LogStarting(string rank, string device);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})")]
-    private partial void LogDataPlane(string rank, string device, string dataPlane, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information,
-        Message = "Rank {Rank} ready in {ReadyMs:F0} ms: queued {QueuedMs:F0}, spec and data plane {ConnectMs:F0}, model {ModelMs:F0}, restore {RestoreMs:F0}, balancer {BalancerMs:F0}")]
-    private partial void LogReady(string rank, double readyMs, double queuedMs, double connectMs, double modelMs, double restoreMs, double balancerMs);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
-    private partial void LogFailed(Exception exception, string rank);
 }

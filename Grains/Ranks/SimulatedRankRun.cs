@@ -47,11 +47,12 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
             biases = Authority is { } authority ? authority.Update(step, loads, gamma, biases) : LocalBiasAuthority.Instance.Update(step, loads, gamma, biases);
             step++;
             var elapsed = Stopwatch.GetElapsedTime(began).TotalSeconds;
-            ReportStep(new StepMetrics(step, Loss(step), tokensPerRank / elapsed, loads.Max(l => ExpertBalance.MaxViolation(l)), training.LearningRate, loads)
+            var lead = Groups.Rank == 0; // only rank 0's loads and biases are stored, so only it sends them (as a real rank)
+            ReportStep(new StepMetrics(step, Loss(step), tokensPerRank / elapsed, loads.Max(l => ExpertBalance.MaxViolation(l)), training.LearningRate, lead ? loads : [])
             {
                 StepSeconds = elapsed,
                 ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
-                Biases = ExpertBiases.Of(biases),
+                Biases = lead ? ExpertBiases.Of(biases) : null,
             });
             if (Start.Spec.Checkpoint.IsDue(step)) writes.Add(WriteShardAsync(step, biases, tokens * step, simulation.ShardKilobytes));
         }

@@ -14,4 +14,38 @@ public static class Ports
         listeners.ForEach(l => l.Stop());
         return ports;
     }
+
+    /// <summary>
+    /// <paramref name="count"/> consecutive free loopback ports (a process that hosts several nodes takes its ports
+    /// counted up from one): a random run in the ephemeral range whose every port binds, tried until one does.
+    /// </summary>
+    public static int FreeRun(int count)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var first = Random.Shared.Next(20_000, 60_000 - count);
+            var listeners = new List<TcpListener>();
+            try
+            {
+                for (var port = first; port < first + count; port++)
+                {
+                    var listener = new TcpListener(IPAddress.Loopback, port);
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+
+                return first;
+            }
+            catch (SocketException)
+            {
+                // taken: try another run
+            }
+            finally
+            {
+                listeners.ForEach(l => l.Stop());
+            }
+        }
+
+        throw new InvalidOperationException($"no run of {count} free loopback ports found");
+    }
 }
