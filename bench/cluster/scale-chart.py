@@ -17,7 +17,7 @@ panels = [
     ("checkpoint 2PC commit, s (mean)", lambda r: r["checkpoint_commit_s"]["mean"], None),
     ("rank start after a kill, s", lambda r: r.get("replan", {}).get("start_ranks_s", float("nan")), None),
     ("kill → next step, s", lambda r: r.get("replan", {}).get("kill_to_next_step_s", float("nan")), None),
-    ("job page drawn (stream to first experts item), ms", lambda r: r["api_latency"].get("/api/jobs/{id}/stream → first experts item", r["api_latency"]["/api/jobs/{id}"])["ms_median"], None),
+    ("job page: GET /api/jobs/{id}, ms (median)", lambda r: r["api_latency"]["/api/jobs/{id}"]["ms_median"], None),
     ("PostgreSQL bytes per step, KB", lambda r: r["pg_bytes_per_step"] / 1000, None),
     ("PostgreSQL bytes per checkpoint, KB", lambda r: r["pg_bytes_per_checkpoint"] / 1000, None),
 ]
@@ -26,7 +26,7 @@ svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * COLS}" height="{H *
        f'<rect width="{W * COLS}" height="{H * 2}" fill="white"/>']
 for i, (title, value, goal) in enumerate(panels):
     x0, y0 = (i % COLS) * W, (i // COLS) * H
-    left, right, top, bottom = x0 + 50, x0 + W - 15, y0 + 30, y0 + H - 35
+    left, right, top, bottom = x0 + 50, x0 + W - 40, y0 + 30, y0 + H - 35
     values = [value(rows[r]) for r in ranks]
     finite = [v for v in values if not math.isnan(v)] + ([goal] if goal else [])
     vmax = max(finite) * 1.15 if finite and max(finite) > 0 else 1
