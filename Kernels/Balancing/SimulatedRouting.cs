@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Orchestrator.Kernels.Balancing;
 
 /// <summary>
@@ -11,6 +13,10 @@ public static class SimulatedRouting
 {
     /// <summary>How strongly a bias moves the share of tokens: a bias of 0.02 multiplies it by e.</summary>
     public const double BiasTemperature = 0.02;
+
+    // Popularity is a pure function of its inputs and every simulated rank of a process asks for the same layers every
+    // step (58 layers × 256 experts of Fisher–Yates and pow per rank per step otherwise): computed once, shared.
+    private static readonly ConcurrentDictionary<(ulong Seed, int Layer, int Experts, double Skew), double[]> Popularities = new();
 
     /// <summary>The step's loads of every MoE layer, summed over the job: <paramref name="tokens"/> tokens, each routed to <paramref name="topK"/> experts.</summary>
     /// <exception cref="ArgumentException">The biases do not cover <paramref name="experts"/> experts per layer.</exception>
@@ -51,7 +57,7 @@ public static class SimulatedRouting
 
     private static long[] LayerLoads(ulong seed, long step, int layer, long assignments, double skew, float[] bias)
     {
-        var popularity = Popularity(seed, layer, bias.Length, skew);
+        var popularity = Popularities.GetOrAdd((seed, layer, bias.Length, skew), k => Popularity(k.Seed, k.Layer, k.Experts, k.Skew));
         var shares = new double[bias.Length];
         for (var e = 0; e < shares.Length; e++) shares[e] = popularity[e] * Math.Exp(bias[e] / BiasTemperature);
         var total = shares.Sum();
