@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Orchestrator.Grains.Jobs;
@@ -11,14 +12,18 @@ public sealed partial class JobGrain
     private async Task StartRanksAsync(RankPlan plan)
     {
         CheckpointManifest? resume = null;
+        var clock = Stopwatch.StartNew();
+        long resumeMs = 0;
         try
         {
             // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
             resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
+            resumeMs = clock.ElapsedMilliseconds;
             // All at once: a start returns as soon as the rank's run is queued, so one by one costs a round trip per
             // rank (seconds at a thousand ranks, the scale bench found); the first failure fails the start as before.
             await Task.WhenAll(plan.Ranks.Select(rank => GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString())
                 .Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume))));
+            LogRanksStarted(Id, plan.Ranks.Count, plan.Epoch, clock.ElapsedMilliseconds, resumeMs);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -73,6 +78,9 @@ public sealed partial class JobGrain
                 t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} started {Ranks} ranks of epoch {Epoch} in {Ms} ms (resume point {ResumeMs} ms)")]
+    private partial void LogRanksStarted(string job, int ranks, long epoch, long ms, long resumeMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} could not stop rank {Rank}")]
     private partial void LogStopFailed(Exception exception, string job, int rank);

@@ -61,6 +61,7 @@ public sealed partial class JobGrain
         }
 
         var epoch = _record.Epoch;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         RankPlan plan;
         try
         {
@@ -90,7 +91,7 @@ public sealed partial class JobGrain
         _plan = plan;
         _lostNodesRecorded.Clear();
         await RecordAsync(JobMoves.Find(_record.State, JobTrigger.Replanned, new JobFacts())!, JobEvents.Planned, JobEvents.Detail(plan));
-        LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
+        LogPlanned(Id, clock.ElapsedMilliseconds, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
     }
 

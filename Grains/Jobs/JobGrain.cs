@@ -49,6 +49,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
         var model = checkedSpec.Run.Model();
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups, checkedSpec.Simulation is not null);
         try
         {
@@ -68,7 +69,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         _plan = plan;
         _lostNodesRecorded.Clear();
         await RecordAsync(planned, JobEvents.Planned, JobEvents.Detail(plan));
-        LogPlanned(Id, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
+        LogPlanned(Id, clock.ElapsedMilliseconds, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
         Watch();
         return Status();
@@ -255,8 +256,8 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
             _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} planned: {Ranks}")]
-    private partial void LogPlanned(string job, string ranks);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} planned and recorded in {Ms} ms: {Ranks}")]
+    private partial void LogPlanned(string job, long ms, string ranks);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} lost node {Node}")]
     private partial void LogNodeLost(string job, string node);
