@@ -10,6 +10,14 @@ public interface IRankGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
     Task Start(long epoch, RankStart start);
 
+    /// <summary>
+    /// Starts every rank of this rank's node in <paramref name="start"/>'s plan (this one included) and returns once
+    /// each has queued its run; the receiver must be the node's first rank. The first failure fails the call.
+    /// </summary>
+    /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
+    /// <exception cref="ArgumentException">The receiver is not the first rank of its node in the plan.</exception>
+    Task StartNode(long epoch, NodeStart start);
+
     /// <summary>Asks the rank to stop at its next step boundary; returns at once.</summary>
     /// <exception cref="StaleEpochException">The call carries another epoch than the key's.</exception>
     Task Stop(long epoch);

@@ -19,10 +19,12 @@ public sealed partial class JobGrain
             // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
             resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
             resumeMs = clock.ElapsedMilliseconds;
-            // All at once: a start returns as soon as the rank's run is queued, so one by one costs a round trip per
-            // rank (seconds at a thousand ranks, the scale bench found); the first failure fails the start as before.
-            await Task.WhenAll(plan.Ranks.Select(rank => GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, rank.Rank, rank.Node).ToString())
-                .Start(plan.Epoch, new RankStart(_spec!, rank, _spec!.Layout, plan.Ranks, resume))));
+            // One start per node, all at once: its first rank starts the node's others on their silo, so the plan
+            // crosses the network once per node (per rank it was R × R assignments: the 2,048-rank submit timed out),
+            // and a start returns as soon as the runs are queued; the first failure fails the start as before.
+            var start = new NodeStart(_spec!, _spec!.Layout, plan.Ranks, resume);
+            await Task.WhenAll(plan.Ranks.GroupBy(rank => rank.Node, StringComparer.Ordinal).Select(node => node.First()).Select(first =>
+                GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, first.Rank, first.Node).ToString()).StartNode(plan.Epoch, start)));
             LogRanksStarted(Id, plan.Ranks.Count, plan.Epoch, clock.ElapsedMilliseconds, resumeMs);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -51,6 +51,22 @@ public sealed partial class RankGrain(
     }
 
     /// <inheritdoc />
+    public Task StartNode(long epoch, NodeStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        RequireEpoch(epoch);
+        var mine = start.Plan.Where(r => r.Node == Key.Node).ToList();
+        if (mine.Count == 0 || mine[0].Rank != Key.Rank)
+            throw new ArgumentException($"rank {Key} was sent the start of node {Key.Node}, whose first rank in the plan is {(mine.Count == 0 ? "none" : mine[0].Rank)}", nameof(start));
+        // The node's ranks live on this silo (pinned to the node): the calls are local, and the immutable plan is shared, not copied.
+        return Task.WhenAll(mine.Select(rank =>
+        {
+            var begin = new RankStart(start.Spec, rank, start.Layout, start.Plan, start.Resume);
+            return rank.Rank == Key.Rank ? Start(epoch, begin) : grains.GetGrain<IRankGrain>(new RankKey(Key.JobId, epoch, rank.Rank, rank.Node).ToString()).Start(epoch, begin);
+        }));
+    }
+
+    /// <inheritdoc />
     public Task Stop(long epoch)
     {
         RequireEpoch(epoch);

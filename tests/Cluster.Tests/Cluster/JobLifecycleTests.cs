@@ -128,6 +128,15 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
             var toRank = await Assert.ThrowsAsync<StaleEpochException>(() => rankGrain.Stop(0));
             Assert.Contains("epoch 0 is refused", toRank.Message, StringComparison.Ordinal);
             Assert.Equal("n1", await rankGrain.GetSiloName());
+
+            // A node's start goes to its first rank only, and carries the key's epoch.
+            var spec = Spec("tiny-epoch", 100_000);
+            var node = new NodeStart(spec, spec.Layout, status.Plan.Ranks);
+            var stale = await Assert.ThrowsAsync<StaleEpochException>(() => rankGrain.StartNode(0, node));
+            Assert.Contains("epoch 0 is refused", stale.Message, StringComparison.Ordinal);
+            var notFirst = cluster.Client.GetGrain<IRankGrain>(new RankKey("tiny-epoch", 1, rank.Rank + 1, rank.Node).ToString());
+            var wrong = await Assert.ThrowsAsync<ArgumentException>(() => notFirst.StartNode(1, node));
+            Assert.Contains($"whose first rank in the plan is {rank.Rank}", wrong.Message, StringComparison.Ordinal);
             Assert.Equal(JobPhase.Running, (await job.GetStatus()).Phase);
         }
         finally
