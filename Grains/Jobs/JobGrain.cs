@@ -118,14 +118,6 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     }
 
     /// <inheritdoc />
-    public async Task ReportDataPlane(long epoch, int rank, string device, string dataPlane, string reason)
-    {
-        RequireEpoch(epoch);
-        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
-        await jobStore.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { rank, device, data_plane = dataPlane, reason, epoch }));
-    }
-
-    /// <inheritdoc />
     public Task ReportFinished(long epoch, int rank, RankOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
@@ -215,6 +207,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         var before = _record!;
         if (move.From != before.State) throw new InvalidOperationException($"job {Id} is {before.State}, not {move.From}: cannot make the move {move}");
         var to = move.To;
+        if (JobMoves.IsTerminal(to)) await FlushDataPlanesAsync(); // the history has every rank's data plane before the end
         _moving++;
         try
         {

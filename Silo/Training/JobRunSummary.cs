@@ -59,11 +59,14 @@ public static class JobRunSummary
     private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IJobStore jobStore, string jobId)
     {
         var events = await jobStore.ListJobEventsAsync(jobId);
+        // An event holds a batch of ranks' reports ({epoch, ranks: [...]}); one written before batching held one rank.
         return events.Where(e => e.Kind == "data-plane" && e.DetailJson is not null)
-            .Select(e => JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!)
+            .SelectMany(e => JsonSerializer.Deserialize<DataPlaneBatch>(e.DetailJson!)!.Ranks is { } ranks ? ranks : [JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!])
             .GroupBy(r => r.Rank)
             .Select(g => g.MaxBy(r => r.Epoch)!)
             .OrderBy(r => r.Rank)
             .ToArray();
     }
+
+    private sealed record DataPlaneBatch([property: System.Text.Json.Serialization.JsonPropertyName("ranks")] IReadOnlyList<RankDataPlaneSummary>? Ranks);
 }
