@@ -5,13 +5,11 @@ namespace Orchestrator.Grains;
 /// starting R ranks costs one message and one copy of the plan per node, not one per rank (a start per rank carried
 /// the whole plan, R × R assignments of serialisation; the scale bench found it at 2,048 ranks).
 /// </summary>
-/// <param name="Spec">The job spec.</param>
-/// <param name="Layout">The whole layout the ranks are part of.</param>
+/// <param name="Spec">The job spec (its layout is the ranks' layout).</param>
 /// <param name="Plan">Every rank of the epoch, ordered by rank; the node's ranks are those whose node is the receiver's.</param>
 /// <param name="Resume">The committed checkpoint to load before the first step; null starts from the seed.</param>
 [GenerateSerializer, Immutable]
 public sealed record NodeStart(
     [property: Id(0)] JobSpec Spec,
-    [property: Id(1)] ParallelSpec Layout,
-    [property: Id(2)] IReadOnlyList<RankAssignment> Plan,
-    [property: Id(3)] CheckpointManifest? Resume = null);
+    [property: Id(1)] IReadOnlyList<RankAssignment> Plan,
+    [property: Id(2)] CheckpointManifest? Resume = null);

@@ -2,7 +2,7 @@ namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
 /// The ranks' data-plane reports, recorded in batches: each report is kept in memory and one <c>data-plane</c>
-/// event (<c>{epoch, ranks: [{rank, device, data_plane, reason, epoch}]}</c>) holds every report that came in
+/// event (<c>{ranks: [{rank, device, data_plane, reason, epoch}]}</c>, each report with its own epoch) holds every report that came in
 /// within <see cref="DataPlaneBatchWindow"/>, and what is pending is written before the job ends. One event per
 /// rank made a 2,048-rank start 2,048 index writes in the job grain, behind which the first step reports queued.
 /// </summary>
@@ -32,10 +32,9 @@ public sealed partial class JobGrain
         if (_pendingDataPlanes.Count == 0) return;
         var batch = _pendingDataPlanes.ToArray();
         _pendingDataPlanes.Clear();
-        var epoch = _record?.Epoch ?? 0;
         try
         {
-            await jobStore.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { epoch, ranks = batch }));
+            await jobStore.AppendJobEventAsync(Id, JobEvents.DataPlane, JobEvents.Detail(new { ranks = batch }));
         }
         catch
         {

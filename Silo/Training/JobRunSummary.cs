@@ -59,7 +59,7 @@ public static class JobRunSummary
     private static async Task<IReadOnlyList<RankDataPlaneSummary>> DataPlanes(IJobStore jobStore, string jobId)
     {
         var events = await jobStore.ListJobEventsAsync(jobId);
-        // An event holds a batch of ranks' reports ({epoch, ranks: [...]}); one written before batching held one rank.
+        // An event holds a batch of ranks' reports ({ranks: [...]}); one written before batching held one rank.
         return events.Where(e => e.Kind == "data-plane" && e.DetailJson is not null)
             .SelectMany(e => JsonSerializer.Deserialize<DataPlaneBatch>(e.DetailJson!)!.Ranks is { } ranks ? ranks : [JsonSerializer.Deserialize<RankDataPlaneSummary>(e.DetailJson!)!])
             .GroupBy(r => r.Rank)

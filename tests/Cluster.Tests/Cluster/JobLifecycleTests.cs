@@ -131,7 +131,7 @@ public sealed class JobLifecycleTests(OneNodeCluster cluster, ITestOutputHelper 
 
             // A node's start goes to its first rank only, and carries the key's epoch.
             var spec = Spec("tiny-epoch", 100_000);
-            var node = new NodeStart(spec, spec.Layout, status.Plan.Ranks);
+            var node = new NodeStart(spec, status.Plan.Ranks);
             var stale = await Assert.ThrowsAsync<StaleEpochException>(() => rankGrain.StartNode(0, node));
             Assert.Contains("epoch 0 is refused", stale.Message, StringComparison.Ordinal);
             var notFirst = cluster.Client.GetGrain<IRankGrain>(new RankKey("tiny-epoch", 1, rank.Rank + 1, rank.Node).ToString());
