@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using TorchSharp;
+using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Model;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Training.Pipeline;
+
+/// <summary>
+/// One rank of a pipeline-parallel run: the virtual stages its schedule gives it, their AdamW state, and a step
+/// that runs the rank's program (<see cref="PipelineExecutor"/>) over <c>gradient_accumulation</c> micro-batches,
+/// then the cross-rank work — embedding tie, global norm, clipping — the update, and the bias update of its own
+/// MoE layers from the loads summed over the pipeline. With the same seed, data and micro-batching the ranks end
+/// each step with the weights a single-process <see cref="Trainer"/> would hold.
+/// </summary>
+public sealed class PipelineTrainer : IDisposable
+{
+    private readonly TrainingConfig _training;
+    private readonly ModelConfig _model;
+    private readonly IBatchSource _data;
+    private readonly ICollective _pipeline;
+    private readonly PipelineChunk[] _chunks;
+    private readonly AdamW _optimizer;
+    private readonly RoutingRecorder _recorder;
+    private readonly PipelineExecutor _executor;
+    private readonly LearningRateSchedule _schedule;
+    private readonly BiasUpdateSchedule _biasSchedule;
+    private readonly IExpertBiasAuthority _biases;
+    private readonly IReadOnlyList<PipelineAction> _program;
+    private readonly bool _tie;
+    private readonly bool _tieAcrossRanks;
+    private readonly int _window;
+
+    /// <summary>
+    /// Rank <paramref name="link"/>.Rank of a <paramref name="schedule"/> pipeline; <paramref name="pipeline"/> is the
+    /// collective over the same ranks (norm, loads, losses). <paramref name="stageLayers"/> overrides the even split.
+    /// </summary>
+    public PipelineTrainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, PipelineSchedule schedule,
+        IStageLink link, ICollective pipeline, IReadOnlyList<int>? stageLayers = null, IExpertBiasAuthority? biases = null, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(training);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(link);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        if (pipeline.WorldSize != link.WorldSize || pipeline.Rank != link.Rank)
+            throw new ArgumentException($"the stage link is rank {link.Rank} of {link.WorldSize} but the collective rank {pipeline.Rank} of {pipeline.WorldSize}", nameof(pipeline));
+        if (training.SequenceLength > model.MaxSequenceLength)
+            throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
+        _model = model;
+        _training = training;
+        _data = data;
+        _pipeline = pipeline;
+        _biases = biases ?? LocalBiasAuthority.Instance;
+        Device = device ?? get_default_device();
+        var ranks = link.WorldSize;
+        Plan = schedule.Build(ranks, training.GradientAccumulation);
+        Split = StageSplit.Of(model.Layers, Plan.VirtualStages, stageLayers);
+        _program = Plan.Ranks[link.Rank];
+        _chunks = Enumerable.Range(0, schedule.ChunksPerRank)
+            .Select(c => new PipelineChunk(model, Split.Stages[schedule.VirtualStageOf(link.Rank, c, ranks)], training.Seed, Device)).ToArray();
+        _tie = model.MtpDepth > 0 && Plan.VirtualStages > 1;
+        _tieAcrossRanks = schedule.PlaceOf(0, ranks).Rank != schedule.PlaceOf(Plan.VirtualStages - 1, ranks).Rank;
+        _optimizer = new AdamW(_chunks.SelectMany(c => c.named_parameters().Select(p => (c.HoldsEmbeddingCopy && p.name == "embed" ? "embed.copy" : p.name, p.parameter))),
+            training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
+        _recorder = new RoutingRecorder(model.MoeLayers + model.MtpDepth, Math.Max(model.RoutedExperts, 1), Device);
+        _executor = new PipelineExecutor(_chunks, link, _recorder, training.GradientAccumulation);
+        _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
+            training.DecaySteps > 0 ? training.DecaySteps : Math.Max(plannedSteps, training.WarmupSteps + 1));
+        _biasSchedule = new BiasUpdateSchedule(training.BiasUpdateSpeed, training.BiasUpdateFreezeStep);
+        _window = training.SequenceLength + 1 + model.MtpDepth;
+    }
+
+    /// <summary>The device of this rank's stages.</summary>
+    public Device Device { get; }
+
+    /// <summary>Every rank's program for a step.</summary>
+    public PipelinePlan Plan { get; }
+
+    /// <summary>The model's layers over the virtual stages.</summary>
+    public StageSplit Split { get; }
+
+    /// <summary>This rank's stages, by chunk.</summary>
+    public IReadOnlyList<PipelineChunk> Chunks => _chunks;
+
+    /// <summary>Optimizer steps completed.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>When each of this rank's computes ran in the last step (seconds from the start of its program).</summary>
+    public IReadOnlyList<PipelineInterval> LastTimeline { get; private set; } = [];
+
+    /// <summary>Runs one optimizer step over all micro-batches; every rank of the pipeline calls it together.</summary>
+    public StepReport TrainStep()
+    {
+        try
+        {
+            return RunStep();
+        }
+        catch (Exception e) when (e is not CollectiveAbortedException)
+        {
+            _pipeline.Abort(e.Message); // the other stages wait for this one in a receive or a collective
+            throw;
+        }
+    }
+
+    private StepReport RunStep()
+    {
+        var clock = Stopwatch.StartNew();
+        var batch = _training.MicroBatchSize;
+        var microBatches = _training.GradientAccumulation;
+        var windows = new Dictionary<int, Tensor>();
+        _recorder.ResetLoads();
+        foreach (var c in _chunks) c.zero_grad();
+        PipelineStepResult result;
+        try
+        {
+            result = _executor.Run(_program, m =>
+            {
+                if (windows.TryGetValue(m, out var w)) return w;
+                var buffer = new long[batch * _window];
+                _data.Fill(Step, m, buffer);
+                return windows[m] = tensor(buffer, [batch, _window], ScalarType.Int64, device: Device);
+            });
+        }
+        finally
+        {
+            foreach (var w in windows.Values) w.Dispose();
+        }
+
+        LastTimeline = result.Intervals;
+        if (_tie) PipelineGradients.TieEmbedding(_chunks, _pipeline, _tieAcrossRanks, [_model.VocabSize, _model.Dim]);
+        var norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
+        var (main, mtp, balance) = Losses(result);
+        if (!double.IsFinite(norm) || !double.IsFinite(main))
+        {
+            foreach (var c in _chunks) c.zero_grad();
+            throw new NonFiniteLossException(Step, microBatches - 1, double.IsFinite(main) ? "gradient-norm" : "main loss", double.IsFinite(main) ? norm : main);
+        }
+
+        Clip(norm);
+        var lr = _schedule.At(Step);
+        _optimizer.Step(lr);
+        var loads = GradientSync.SumLoads(_pipeline, _recorder.Loads);
+        UpdateBiases(loads, _biasSchedule.GammaAt(Step));
+
+        Step++;
+        var tokens = (long)microBatches * batch * _training.SequenceLength;
+        var total = main + balance + _model.MtpLossWeight * mtp;
+        return new StepReport(Step, total / microBatches, main / microBatches, mtp / microBatches, balance / microBatches,
+            lr, norm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
+    }
+
+    /// <summary>The step's loss sums over the pipeline: main and MTP from the last stage's rank, balance from every stage.</summary>
+    private (double Main, double Mtp, double Balance) Losses(PipelineStepResult result)
+    {
+        using var sums = tensor(new[] { result.Main, result.Mtp, result.Balance }, ScalarType.Float64, device: CPU);
+        _pipeline.AllReduceSum(sums);
+        var values = sums.data<double>().ToArray();
+        return (values[0], values[1], values[2]);
+    }
+
+    private void Clip(double norm)
+    {
+        if (_training.GradientClip <= 0 || norm <= _training.GradientClip) return;
+        using var noGrad = no_grad();
+        using var scale = (_training.GradientClip / (norm + 1e-6)).ToScalar(); // per-step value: see Scalars
+        foreach (var g in _chunks.SelectMany(c => c.parameters()).Select(p => p.grad).OfType<Tensor>()) g.mul_(scale);
+    }
+
+    /// <summary>The bias authority decides every layer from the pipeline's loads; this rank installs its own layers'.</summary>
+    private void UpdateBiases(long[][] loads, double gamma)
+    {
+        if (gamma == 0 || loads.Length == 0) return;
+        using var noGrad = no_grad();
+        var current = loads.Select(l => new float[l.Length]).ToArray();
+        var own = _chunks.SelectMany(c => c.MoeLayers.Zip(c.MoeIndices)).ToArray();
+        foreach (var (layer, index) in own) current[index] = layer.ExpertBias.cpu().data<float>().ToArray();
+        var decided = _biases.Update(Step, loads, gamma, current);
+        foreach (var (layer, index) in own)
+        {
+            using var updated = tensor(decided[index], device: CPU);
+            layer.ExpertBias.copy_(updated);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _recorder.Dispose();
+        _optimizer.Dispose();
+        foreach (var c in _chunks) c.Dispose();
+    }
+}

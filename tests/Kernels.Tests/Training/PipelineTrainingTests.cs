@@ -1,0 +1,79 @@
+using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Tests.Support;
+using Orchestrator.Kernels.Training;
+using Orchestrator.Kernels.Training.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Kernels.Tests.Training;
+
+/// <summary>
+/// Pipeline-parallel training (stages on threads, activations and gradients through stage links) against the
+/// single-process trainer with the same seed, data and micro-batching.
+/// </summary>
+public sealed class PipelineTrainingTests
+{
+    private const int Steps = 3;
+    private const int Rows = 2;
+
+    public PipelineTrainingTests() => Torch.Ready();
+
+    private static ModelConfig Model(int mtp) => TinyModels.Micro(mtp) with { Layers = 4, DenseLayers = 1 };
+
+    private static TrainingConfig Training(int microBatches) => TinyModels.MicroTraining with { MicroBatchSize = Rows, GradientAccumulation = microBatches };
+
+    private static PatternBatchSource Data(ModelConfig model, TrainingConfig training) => new(257, Rows, training.SequenceLength + 1 + model.MtpDepth);
+
+    private static (List<StepReport> Reports, Dictionary<string, float[]> Weights) Single(ModelConfig model, TrainingConfig training)
+    {
+        using var trainer = new Trainer(model, training, Data(model, training), Steps);
+        var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
+        return (reports, trainer.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray()));
+    }
+
+    private static (List<StepReport> Reports, List<(string Name, float[] Values)> Weights)[] Pipeline(
+        ModelConfig model, TrainingConfig training, string scheduleName, int stages)
+    {
+        var schedule = PipelineSchedule.Named(scheduleName)!;
+        using var links = new InProcessStageLinks(stages);
+        using var group = new InProcessGroup(stages);
+        var ranks = Enumerable.Range(0, stages).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            using var trainer = new PipelineTrainer(model, training, Data(model, training), Steps, schedule, links.Link(rank), group.Collective(rank));
+            var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
+            var weights = trainer.Chunks.SelectMany(c => c.named_parameters().Select(p => (
+                c.HoldsEmbeddingCopy && p.name == "embed" ? "embed.copy" : p.name, p.parameter.data<float>().ToArray()))).ToList();
+            return (reports, weights);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        Assert.True(Task.WaitAll(ranks, TimeSpan.FromMinutes(3)), "pipeline ranks did not finish");
+        return ranks.Select(t => t.Result).ToArray();
+    }
+
+    [Theory]
+    [InlineData("1f1b", 2, 4)]
+    [InlineData("1f1b", 4, 4)]
+    [InlineData("zb1p", 2, 4)]
+    [InlineData("zb1p", 4, 8)]
+    [InlineData("dualpipev", 2, 4)]
+    public void APipelineWithoutMtp_EndsEveryStepWithTheSingleProcessWeights_BitForBit(string schedule, int stages, int microBatches)
+    {
+        var model = Model(mtp: 0);
+        var training = Training(microBatches);
+        var single = Single(model, training);
+        var ranks = Pipeline(model, training, schedule, stages);
+
+        var held = ranks.SelectMany(r => r.Weights).ToList();
+        Assert.Equal(single.Weights.Keys.Order(), held.Select(w => w.Name).Order());
+        foreach (var (name, values) in held) Assert.True(single.Weights[name].SequenceEqual(values), $"{schedule} pp {stages}: {name} differs from the single-process weights");
+        foreach (var (reports, _) in ranks)
+            for (var step = 0; step < Steps; step++)
+            {
+                Assert.Equal(single.Reports[step].MainLoss, reports[step].MainLoss);
+                Assert.Equal(single.Reports[step].GradNorm, reports[step].GradNorm);
+                Assert.Equal(single.Reports[step].Loads.SelectMany(l => l), reports[step].Loads.SelectMany(l => l));
+                Assert.Equal(single.Reports[step].Loss, reports[step].Loss, 1e-6);
+            }
+    }
+}
