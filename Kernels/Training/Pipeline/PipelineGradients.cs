@@ -25,6 +25,7 @@ internal static class PipelineGradients
         var holders = chunks.Where(c => c.Stage.HoldsEmbedding || c.HoldsEmbeddingCopy).OrderBy(c => c.Stage.Stage).Select(Embedding).ToList();
         if (!acrossRanks)
         {
+            if (holders.Count == 0) return; // both copies live on another rank of the pipeline
             if (holders.Count != 2) throw new InvalidOperationException($"this rank holds {holders.Count} embeddings; the tie needs both");
             var sum = Gradient(holders[0]).add(Gradient(holders[1]), Scalars.One);
             holders[0].grad!.copy_(sum);

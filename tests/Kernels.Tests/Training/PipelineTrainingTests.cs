@@ -76,4 +76,38 @@ public sealed class PipelineTrainingTests
                 Assert.Equal(single.Reports[step].Loss, reports[step].Loss, 1e-6);
             }
     }
+
+    [Theory]
+    [InlineData("1f1b", 2, 4)]
+    [InlineData("zb1p", 4, 4)]
+    [InlineData("dualpipev", 2, 4)]
+    public void APipelineWithMtp_KeepsItsEmbeddingCopiesEqual_AndTracksTheSingleProcessRun(string schedule, int stages, int microBatches)
+    {
+        var model = Model(mtp: 1);
+        var training = Training(microBatches);
+        var single = Single(model, training);
+        var ranks = Pipeline(model, training, schedule, stages);
+
+        var held = ranks.SelectMany(r => r.Weights).ToList();
+        var embeddings = held.Where(w => w.Name is "embed" or "embed.copy").ToList();
+        Assert.Equal(2, embeddings.Count);
+        Assert.True(embeddings[0].Values.SequenceEqual(embeddings[1].Values), "the MTP stage's embedding copy drifted from the first stage's");
+        var largest = 0.0;
+        foreach (var (name, values) in held.Where(w => w.Name != "embed.copy"))
+        {
+            var expected = single.Weights[name];
+            largest = Math.Max(largest, values.Zip(expected, (a, b) => (double)Math.Abs(a - b)).Max());
+        }
+
+        // Not bit for bit: one process adds each micro-batch's main and MTP embedding gradients together before
+        // accumulating; the pipeline accumulates each stage's over the micro-batches and then adds the two sums.
+        Assert.True(largest < 1e-6, $"{schedule} pp {stages}: weights {largest:E2} from the single-process run");
+        foreach (var (reports, _) in ranks)
+            for (var step = 0; step < Steps; step++)
+            {
+                Assert.Equal(single.Reports[step].Loads.SelectMany(l => l), reports[step].Loads.SelectMany(l => l));
+                Assert.Equal(single.Reports[step].MainLoss, reports[step].MainLoss, 1e-6);
+                Assert.Equal(single.Reports[step].MtpLoss, reports[step].MtpLoss, 1e-6);
+            }
+    }
 }
