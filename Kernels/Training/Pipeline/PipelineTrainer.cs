@@ -21,6 +21,7 @@ public sealed class PipelineTrainer : IDisposable
     private readonly ModelConfig _model;
     private readonly IBatchSource _data;
     private readonly ICollective _pipeline;
+    private readonly IStageLink _link;
     private readonly PipelineChunk[] _chunks;
     private readonly AdamW _optimizer;
     private readonly RoutingRecorder _recorder;
@@ -54,6 +55,7 @@ public sealed class PipelineTrainer : IDisposable
         _training = training;
         _data = data;
         _pipeline = pipeline;
+        _link = link;
         _biases = biases ?? LocalBiasAuthority.Instance;
         Device = device ?? get_default_device();
         var ranks = link.WorldSize;
@@ -101,7 +103,9 @@ public sealed class PipelineTrainer : IDisposable
         }
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
-            _pipeline.Abort(e.Message); // the other stages wait for this one in a receive or a collective
+            // The other stages wait for this one in a receive or in a collective: release both.
+            _link.Abort(e.Message);
+            _pipeline.Abort(e.Message);
             throw;
         }
     }

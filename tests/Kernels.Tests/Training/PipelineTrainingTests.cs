@@ -33,15 +33,25 @@ public sealed class PipelineTrainingTests
     }
 
     private static (List<StepReport> Reports, List<(string Name, float[] Values)> Weights)[] Pipeline(
-        ModelConfig model, TrainingConfig training, string scheduleName, int stages)
+        ModelConfig model, TrainingConfig training, string scheduleName, int stages, string transport = "in-process")
     {
         var schedule = PipelineSchedule.Named(scheduleName)!;
         using var links = new InProcessStageLinks(stages);
         using var group = new InProcessGroup(stages);
+        var mailboxes = Enumerable.Range(0, stages).Select(_ => new RankMailbox()).ToArray();
+        Task Deliver(int to, CollectiveMessage message)
+        {
+            mailboxes[to].Deliver(message);
+            return Task.CompletedTask;
+        }
+
+        // In-process: shared memory; mailbox: every tensor as bytes in a message, as grain calls between silos carry them.
+        IStageLink Link(int rank) => transport == "in-process" ? links.Link(rank) : new MailboxStageLink(rank, stages, mailboxes[rank], Deliver, TimeSpan.FromMinutes(1));
+        ICollective Collective(int rank) => transport == "in-process" ? group.Collective(rank) : new MailboxCollective(rank, stages, mailboxes[rank], Deliver, TimeSpan.FromMinutes(1));
         var ranks = Enumerable.Range(0, stages).Select(rank => Task.Factory.StartNew(() =>
         {
             Torch.Ready();
-            using var trainer = new PipelineTrainer(model, training, Data(model, training), Steps, schedule, links.Link(rank), group.Collective(rank));
+            using var trainer = new PipelineTrainer(model, training, Data(model, training), Steps, schedule, Link(rank), Collective(rank));
             var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
             var weights = trainer.Chunks.SelectMany(c => c.named_parameters().Select(p => (
                 c.HoldsEmbeddingCopy && p.name == "embed" ? "embed.copy" : p.name, p.parameter.data<float>().ToArray()))).ToList();
@@ -57,12 +67,14 @@ public sealed class PipelineTrainingTests
     [InlineData("zb1p", 2, 4)]
     [InlineData("zb1p", 4, 8)]
     [InlineData("dualpipev", 2, 4)]
-    public void APipelineWithoutMtp_EndsEveryStepWithTheSingleProcessWeights_BitForBit(string schedule, int stages, int microBatches)
+    [InlineData("1f1b", 4, 4, "mailbox")]
+    [InlineData("dualpipev", 2, 4, "mailbox")]
+    public void APipelineWithoutMtp_EndsEveryStepWithTheSingleProcessWeights_BitForBit(string schedule, int stages, int microBatches, string transport = "in-process")
     {
         var model = Model(mtp: 0);
         var training = Training(microBatches);
         var single = Single(model, training);
-        var ranks = Pipeline(model, training, schedule, stages);
+        var ranks = Pipeline(model, training, schedule, stages, transport);
 
         var held = ranks.SelectMany(r => r.Weights).ToList();
         Assert.Equal(single.Weights.Keys.Order(), held.Select(w => w.Name).Order());
@@ -109,5 +121,50 @@ public sealed class PipelineTrainingTests
                 Assert.Equal(single.Reports[step].MainLoss, reports[step].MainLoss, 1e-6);
                 Assert.Equal(single.Reports[step].MtpLoss, reports[step].MtpLoss, 1e-6);
             }
+    }
+
+    /// <summary>A batch source that fails at one step, as a rank whose data went missing.</summary>
+    private sealed class FailingAt(IBatchSource inner, long step) : IBatchSource
+    {
+        public int VocabSize => inner.VocabSize;
+
+        public void Fill(long at, int microStep, Span<long> destination)
+        {
+            if (at == step) throw new IOException($"shard unreadable at step {at}");
+            inner.Fill(at, microStep, destination);
+        }
+    }
+
+    [Theory]
+    [InlineData("in-process")]
+    [InlineData("mailbox")]
+    public async Task AStageThatFails_ReleasesTheOthers_InsteadOfLeavingThemWaiting(string transport)
+    {
+        var model = Model(mtp: 0);
+        var training = Training(4);
+        var schedule = PipelineSchedule.Named("1f1b")!;
+        using var links = new InProcessStageLinks(2);
+        using var group = new InProcessGroup(2);
+        var mailboxes = new[] { new RankMailbox(), new RankMailbox() };
+        Task Deliver(int to, CollectiveMessage message)
+        {
+            mailboxes[to].Deliver(message);
+            return Task.CompletedTask;
+        }
+
+        var ranks = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            IStageLink link = transport == "in-process" ? links.Link(rank) : new MailboxStageLink(rank, 2, mailboxes[rank], Deliver, TimeSpan.FromMinutes(1));
+            ICollective collective = transport == "in-process" ? group.Collective(rank) : new MailboxCollective(rank, 2, mailboxes[rank], Deliver, TimeSpan.FromMinutes(1));
+            IBatchSource data = rank == 0 ? new FailingAt(Data(model, training), 1) : Data(model, training);
+            using var trainer = new PipelineTrainer(model, training, data, Steps, schedule, link, collective);
+            for (var s = 0; s < Steps; s++) trainer.TrainStep();
+        }, TaskCreationOptions.LongRunning)).ToArray();
+
+        var ended = Task.WhenAll(ranks.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+        Assert.Same(ended, await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(30))));
+        Assert.IsType<IOException>(ranks[0].Exception!.InnerException);
+        Assert.IsType<CollectiveAbortedException>(ranks[1].Exception!.InnerException);
     }
 }
