@@ -14,7 +14,7 @@ namespace Orchestrator.Kernels.Training;
 /// aux-loss-free bias update after every step. Every input of a step is a function of the
 /// seed and the step number, so a resumed run is bit-identical to an uninterrupted one.
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed class Trainer : IShardedTrainer, IDisposable
 {
     private readonly RunConfig _run;
     private readonly TrainingConfig _training;
@@ -211,8 +211,11 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <inheritdoc />
+    public IReadOnlyList<(string Name, Tensor Tensor)> NamedTensors() => TrainerShards.ModuleTensors(_model);
+
     /// <summary>Restores counters after the tensors were loaded from a checkpoint.</summary>
-    internal void Restore(TrainerState state)
+    public void Restore(TrainerState state)
     {
         Step = state.Step;
         TokensSeen = state.TokensSeen;

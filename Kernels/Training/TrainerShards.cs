@@ -22,7 +22,7 @@ public static class TrainerShards
     public static bool IsRoutedExpert(string name) => ExpertSet.IsRoutedExpertName(name);
 
     /// <summary>Every tensor name the trainer holds: what a restore must find.</summary>
-    public static IReadOnlyList<string> Names(Trainer trainer)
+    public static IReadOnlyList<string> Names(IShardedTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         return
@@ -32,31 +32,40 @@ public static class TrainerShards
         ];
     }
 
+    /// <summary>The trainer's parameters and buffers, each once, under its registered name.</summary>
+    public static IReadOnlyList<(string Name, Tensor Tensor)> ModelTensors(IShardedTrainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        return trainer.NamedTensors();
+    }
+
     /// <summary>
-    /// The model's parameters and buffers, each once, under its registered name. (TorchSharp's state_dict
+    /// A module's parameters and buffers, each once, under its registered name. (TorchSharp's state_dict
     /// also lists every tensor under the field names of the modules that hold it — eight aliases of an
     /// expert's weight — so a checkpoint of the state_dict would be several times the model's size.)
     /// </summary>
-    public static IReadOnlyList<(string Name, Tensor Tensor)> ModelTensors(Trainer trainer)
+    public static IReadOnlyList<(string Name, Tensor Tensor)> ModuleTensors(TorchSharp.torch.nn.Module module, Func<string, string>? rename = null)
     {
-        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(module);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var tensors = new List<(string, Tensor)>();
-        foreach (var (name, parameter) in trainer.Model.named_parameters())
+        foreach (var (name, parameter) in module.named_parameters())
         {
-            if (seen.Add(name)) tensors.Add((name, parameter));
+            var named = rename?.Invoke(name) ?? name;
+            if (seen.Add(named)) tensors.Add((named, parameter));
         }
 
-        foreach (var (name, buffer) in trainer.Model.named_buffers())
+        foreach (var (name, buffer) in module.named_buffers())
         {
-            if (seen.Add(name)) tensors.Add((name, buffer));
+            var named = rename?.Invoke(name) ?? name;
+            if (seen.Add(named)) tensors.Add((named, buffer));
         }
 
         return tensors;
     }
 
     /// <summary>The scalar state of the trainer now.</summary>
-    public static TrainerState State(Trainer trainer)
+    public static TrainerState State(IShardedTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         return new TrainerState
@@ -81,7 +90,7 @@ public static class TrainerShards
     /// The previous snapshot's entries, once nothing reads them any more (its write finished): their arrays
     /// are filled again instead of allocating new ones.
     /// </param>
-    public static TrainerSnapshot Snapshot(Trainer trainer, Func<string, bool> include, IReadOnlyList<ArchiveEntry>? reuse = null)
+    public static TrainerSnapshot Snapshot(IShardedTrainer trainer, Func<string, bool> include, IReadOnlyList<ArchiveEntry>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(include);
@@ -104,7 +113,7 @@ public static class TrainerShards
     /// Loads every tensor the trainer holds from <paramref name="tensors"/> (by prefixed name) and restores
     /// its counters; refuses a state written with another config, and any missing or misshapen tensor.
     /// </summary>
-    public static void Restore(Trainer trainer, TrainerState state, IReadOnlyDictionary<string, Tensor> tensors)
+    public static void Restore(IShardedTrainer trainer, TrainerState state, IReadOnlyDictionary<string, Tensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(state);
@@ -116,7 +125,7 @@ public static class TrainerShards
         {
             foreach (var (name, target) in ModelTensors(trainer))
             {
-                var source = tensors.TryGetValue(ModelPrefix + name, out var t)
+                var source = tensors.TryGetValue(ModelPrefix + name, out var t) || TryOriginal(tensors, ModelPrefix, name, out t)
                     ? t
                     : throw new InvalidDataException($"the checkpoint at step {state.Step} has no tensor '{ModelPrefix}{name}'");
                 if (!source.shape.SequenceEqual(target.shape) || source.dtype != target.dtype)
@@ -128,7 +137,23 @@ public static class TrainerShards
         var moments = tensors
             .Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+        foreach (var (name, _) in trainer.Optimizer.State())
+            if (!moments.ContainsKey(name) && TryOriginal(tensors, OptimizerPrefix, name, out var original)) moments[name] = original;
         trainer.Optimizer.Load(moments, state.OptimizerUpdates);
         trainer.Restore(state);
+    }
+
+    /// <summary>Suffix of a tensor that is a copy of another kept equal to it (the MTP stage's embedding).</summary>
+    public const string CopySuffix = ".copy";
+
+    /// <summary>
+    /// A copy's tensor (<c>embed.copy</c>, <c>embed.copy.m</c>) read from its original (<c>embed</c>, <c>embed.m</c>)
+    /// when the checkpoint was written by a layout without the copy: the two are equal by construction.
+    /// </summary>
+    private static bool TryOriginal(IReadOnlyDictionary<string, Tensor> tensors, string prefix, string name, out Tensor tensor)
+    {
+        var at = name.IndexOf(CopySuffix, StringComparison.Ordinal);
+        tensor = null!;
+        return at > 0 && tensors.TryGetValue(prefix + name.Remove(at, CopySuffix.Length), out tensor!);
     }
 }

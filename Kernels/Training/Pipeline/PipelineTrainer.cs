@@ -15,7 +15,7 @@ namespace Orchestrator.Kernels.Training.Pipeline;
 /// MoE layers from the loads summed over the pipeline. With the same seed, data and micro-batching the ranks end
 /// each step with the weights a single-process <see cref="Trainer"/> would hold.
 /// </summary>
-public sealed class PipelineTrainer : IDisposable
+public sealed class PipelineTrainer : IShardedTrainer, IDisposable
 {
     private readonly TrainingConfig _training;
     private readonly ModelConfig _model;
@@ -66,7 +66,7 @@ public sealed class PipelineTrainer : IDisposable
             .Select(c => new PipelineChunk(model, Split.Stages[schedule.VirtualStageOf(link.Rank, c, ranks)], training.Seed, Device)).ToArray();
         _tie = model.MtpDepth > 0 && Plan.VirtualStages > 1;
         _tieAcrossRanks = schedule.PlaceOf(0, ranks).Rank != schedule.PlaceOf(Plan.VirtualStages - 1, ranks).Rank;
-        _optimizer = new AdamW(_chunks.SelectMany(c => c.named_parameters().Select(p => (c.HoldsEmbeddingCopy && p.name == "embed" ? "embed.copy" : p.name, p.parameter))),
+        _optimizer = new AdamW(_chunks.SelectMany(c => c.named_parameters().Select(p => (Rename(c, p.name), p.parameter))),
             training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = new RoutingRecorder(model.MoeLayers + model.MtpDepth, Math.Max(model.RoutedExperts, 1), Device);
         _executor = new PipelineExecutor(_chunks, link, _recorder, training.GradientAccumulation);
@@ -90,6 +90,15 @@ public sealed class PipelineTrainer : IDisposable
 
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; private set; }
+
+    /// <inheritdoc />
+    public long TokensSeen { get; private set; }
+
+    /// <inheritdoc />
+    public RunConfig Run => new() { Model = _model, Training = _training };
+
+    /// <inheritdoc />
+    public AdamW Optimizer => _optimizer;
 
     /// <summary>When each of this rank's computes ran in the last step (seconds from the start of its program).</summary>
     public IReadOnlyList<PipelineInterval> LastTimeline { get; private set; } = [];
@@ -152,6 +161,7 @@ public sealed class PipelineTrainer : IDisposable
 
         Step++;
         var tokens = (long)microBatches * batch * _training.SequenceLength;
+        TokensSeen += tokens;
         var total = main + balance + _model.MtpLossWeight * mtp;
         return new StepReport(Step, total / microBatches, main / microBatches, mtp / microBatches, balance / microBatches,
             lr, norm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
@@ -189,6 +199,21 @@ public sealed class PipelineTrainer : IDisposable
             layer.ExpertBias.copy_(updated);
         }
     }
+
+    /// <inheritdoc />
+    /// <remarks>The MTP stage's embedding copy is <c>embed.copy</c> (a checkpoint without it restores it from <c>embed</c>).</remarks>
+    public IReadOnlyList<(string Name, Tensor Tensor)> NamedTensors() =>
+        _chunks.SelectMany(c => TrainerShards.ModuleTensors(c, name => Rename(c, name))).ToArray();
+
+    /// <inheritdoc />
+    public void Restore(TrainerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Step = state.Step;
+        TokensSeen = state.TokensSeen;
+    }
+
+    private static string Rename(PipelineChunk chunk, string name) => chunk.HoldsEmbeddingCopy && name == "embed" ? "embed" + TrainerShards.CopySuffix : name;
 
     /// <inheritdoc />
     public void Dispose()
