@@ -7,11 +7,23 @@ namespace Orchestrator.Grains;
 /// </summary>
 /// <param name="Ep">Expert-parallel degree.</param>
 /// <param name="Dp">Data-parallel degree.</param>
-/// <param name="Stages">Pipeline stages (pp); the spec refuses more than 1 for now.</param>
-/// <param name="VirtualStages">Model chunks per rank (an interleaved pipeline).</param>
+/// <param name="Stages">Pipeline stages (pp).</param>
+/// <param name="VirtualStages">Model chunks per rank (the schedule's: 2 for DualPipeV).</param>
+/// <param name="Schedule">The pipeline schedule's name (<c>parallel.schedule</c>; 1f1b, zb1p, dualpipev).</param>
+/// <param name="StageLayers">
+/// Layers per virtual stage as the spec lists them (<c>parallel.stage_layers</c>), comma-separated so that the record
+/// keeps value equality; null for the even split.
+/// </param>
 [GenerateSerializer, Immutable]
 public sealed record ParallelSpec(
     [property: Id(0)] int Ep,
     [property: Id(1)] int Dp,
     [property: Id(2)] int Stages = 1,
-    [property: Id(3)] int VirtualStages = 1);
+    [property: Id(3)] int VirtualStages = 1,
+    [property: Id(4)] string Schedule = "1f1b",
+    [property: Id(5)] string? StageLayers = null)
+{
+    /// <summary><see cref="StageLayers"/> as counts, or null for the even split.</summary>
+    public int[]? StageLayerCounts() =>
+        StageLayers is null ? null : StageLayers.Split(',').Select(c => int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+}

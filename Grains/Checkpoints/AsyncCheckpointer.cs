@@ -47,7 +47,7 @@ public sealed class AsyncCheckpointer
     public TimeSpan LastStall { get; private set; }
 
     /// <summary>Snapshots <paramref name="trainer"/> (call it on the trainer's thread, between steps) and writes it in the background.</summary>
-    public void Checkpoint(Trainer trainer)
+    public void Checkpoint(IShardedTrainer trainer)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var clock = Stopwatch.StartNew();

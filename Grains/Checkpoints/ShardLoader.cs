@@ -13,7 +13,7 @@ public static class ShardLoader
 {
     /// <summary>Restores <paramref name="trainer"/> from <paramref name="manifest"/>, whose shards lie under <paramref name="root"/>.</summary>
     /// <exception cref="InvalidDataException">A shard is missing or corrupt, or the checkpoint does not fit the trainer.</exception>
-    public static void Restore(Trainer trainer, CheckpointManifest manifest, string root)
+    public static void Restore(IShardedTrainer trainer, CheckpointManifest manifest, string root)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -23,7 +23,9 @@ public static class ShardLoader
             foreach (var name in shard.Tensors) owner.TryAdd(name, shard);
         }
 
-        var needed = TrainerShards.Names(trainer);
+        // A copy the checkpoint's layout did not have (the MTP stage's embedding, written by a layout without pipeline
+        // stages) is read from its original; TrainerShards.Restore makes the same substitution.
+        var needed = TrainerShards.Names(trainer).Select(n => owner.ContainsKey(n) ? n : Original(n)).Distinct(StringComparer.Ordinal).ToList();
         var missing = needed.Where(n => !owner.ContainsKey(n)).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException($"checkpoint {manifest.JobId}@{manifest.Step} has no shard holding {missing.Count} tensor(s) this rank needs, e.g. '{missing[0]}'");
@@ -51,5 +53,11 @@ public static class ShardLoader
         {
             foreach (var tensor in tensors.Values) tensor.Dispose();
         }
+    }
+
+    private static string Original(string name)
+    {
+        var at = name.IndexOf(TrainerShards.CopySuffix, StringComparison.Ordinal);
+        return at > 0 ? name.Remove(at, TrainerShards.CopySuffix.Length) : name;
     }
 }

@@ -43,7 +43,9 @@ public sealed partial class RankGrain(
 
         var services = new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value);
         // A simulated device runs the same protocol with the compute replaced by a timed wait (control-plane scale runs).
-        var run = _rankRun = DeviceSlot.IsSimulated(start.Assignment.Device) ? new SimulatedRankRun(Key, start, services) : new RankRun(Key, start, services);
+        var run = _rankRun = DeviceSlot.IsSimulated(start.Assignment.Device) ? new SimulatedRankRun(Key, start, services)
+            : start.Spec.Layout.Stages > 1 ? new PipelineRankRun(Key, start, services)
+            : new RankRun(Key, start, services);
         if (_stopped is { } reason) run.Stop(reason); // stopped before it started: it ends at once
         _run = run.RunAsync(executors.For(start.Assignment.Device), ended => _ended = ended) // the job may ask for it, should the end report be lost
             .ContinueWith(_ => run.Dispose(), TaskScheduler.Default);

@@ -20,6 +20,10 @@ internal sealed class RankPeers(IGrainFactory grains, string jobId, long epoch, 
     public ICollective Group(int group, IReadOnlyList<int> members, int rank) =>
         new MailboxCollective(members.ToList().IndexOf(rank), members.Count, mailbox, Send, options.PeerTimeout, group, members, options.AbortNoticeWait);
 
+    /// <summary>Point-to-point stage links among <paramref name="members"/> (a pipeline group), in the group's sequence space of the mailbox.</summary>
+    public IStageLink StageLink(int group, IReadOnlyList<int> members, int rank) =>
+        new MailboxStageLink(members.ToList().IndexOf(rank), members.Count, mailbox, Send, options.PeerTimeout, group, members);
+
     private Task Send(int to, CollectiveMessage message)
     {
         var peer = peers[to];

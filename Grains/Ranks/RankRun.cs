@@ -82,6 +82,9 @@ internal partial class RankRun : IDisposable
     /// <summary>Rank 0's link to the job's load balancer (null on the other ranks, and before the set-up).</summary>
     private protected GrainBiasAuthority? Authority { get; set; }
 
+    /// <summary>The node's services (grain factory, mailbox, options, storage).</summary>
+    private protected RankServices Services => _services;
+
     /// <summary>The storage root shared by the nodes, where checkpoint shards are read and written.</summary>
     protected string StorageRoot => _services.StorageRoot;
 
@@ -242,7 +245,7 @@ internal partial class RankRun : IDisposable
     }
 
     // The silo's factory, not an activation's: the sends are made from the device thread.
-    private RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
+    private protected RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
 
     /// <summary>Sends a step's report to the job (retried in the background; the step does not wait).</summary>
     protected void ReportStep(StepMetrics metrics)

@@ -15,7 +15,7 @@ namespace Orchestrator.Grains.Jobs;
 /// </summary>
 public static partial class JobSpecParser
 {
-    private static void Pipeline(JsonObject parallel, RunConfig run)
+    private static ParallelSpec Pipeline(JsonObject parallel, RunConfig run, int ep, int dp)
     {
         var pp = Integer(parallel, "pp", "parallel.pp", required: false, min: 1) ?? 1;
         var name = NameIn(parallel["schedule"], "parallel.schedule", ScheduleNames("must be the name of a schedule"));
@@ -23,7 +23,7 @@ public static partial class JobSpecParser
         {
             foreach (var field in new[] { "schedule", "virtual_stages", "stage_layers" })
                 if (parallel[field] is not null) throw new JobSpecException("parallel." + field, "needs pipeline stages (parallel.pp > 1)");
-            return;
+            return new ParallelSpec(ep, dp);
         }
 
         var schedule = PipelineSchedule.Named(name ?? "1f1b")
@@ -46,8 +46,19 @@ public static partial class JobSpecParser
             throw new JobSpecException(layers is null ? "parallel.pp" : "parallel.stage_layers", e.Message);
         }
 
-        // Everything above is what a pipeline job needs; the ranks cannot run stages yet, so say that last.
-        throw new JobSpecException("parallel.pp", $"pipeline stages do not run on ranks yet: pp must be 1 (got {pp}; the {schedule.Name} plan is valid)");
+        // Stages run on ranks with one rank per stage; within a stage, experts and replicas are not yet composed with them.
+        if (ep > 1) throw new JobSpecException("parallel.ep", $"pipeline stages (pp {pp}) run with ep 1 for now: pp × ep is not built yet (got ep {ep})");
+        if (dp > 1) throw new JobSpecException("parallel.dp", $"pipeline stages (pp {pp}) run with dp 1 for now: pp × dp is not built yet (got dp {dp})");
+        return new ParallelSpec(ep, dp, pp, chunks, schedule.Name, layers is null ? null : string.Join(',', layers));
+    }
+
+    /// <summary>What pipeline stages do not run with yet, refused by field.</summary>
+    private static void PipelineLimits(JobSpec spec)
+    {
+        if (spec.DataPlane == DataPlaneMode.Nccl)
+            throw new JobSpecException("data_plane", "pipeline stages exchange activations through grain calls for now: \"nccl\" cannot carry them yet (use \"auto\" or \"grains\")");
+        if (spec.Simulation is not null)
+            throw new JobSpecException("simulation", "simulated ranks do not run pipeline stages yet (parallel.pp must be 1)");
     }
 
     private static int[]? StageLayers(JsonNode? node)

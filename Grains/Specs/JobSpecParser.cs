@@ -71,13 +71,15 @@ public static partial class JobSpecParser
         // The one parse of the canonical text: it fills this process's cache with exactly what any other
         // process reading the same text gets, so the submitting silo's ranks and planner use the same bits.
         _ = run.Config();
-        return new JobSpec(id, run, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
+        var spec = new JobSpec(id, run, data, steps, layout, fp8, checkpoint, maxSeconds, resumeFrom)
         {
             Recovery = Recovery(root["recovery"]),
             DataPlane = DataPlane(root["data_plane"]),
             Kind = kind,
             Simulation = Simulation(root["simulation"]),
         };
+        if (layout.Stages > 1) PipelineLimits(spec);
+        return spec;
     }
 
     /// <summary>Writes a spec in the form <see cref="Parse"/> reads, model and training inline.</summary>
@@ -91,7 +93,7 @@ public static partial class JobSpecParser
             ["training"] = config["training"]?.DeepClone(),
             ["data"] = spec.DataDirectory,
             ["steps"] = spec.Steps,
-            ["parallel"] = new JsonObject { ["ep"] = spec.Layout.Ep, ["dp"] = spec.Layout.Dp },
+            ["parallel"] = ParallelJson(spec.Layout),
             ["fp8"] = spec.Fp8,
             ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep, ["keep_every"] = spec.Checkpoint.KeepEvery },
         };
@@ -104,6 +106,16 @@ public static partial class JobSpecParser
         if (spec.Kind != JobKind.Pretrain) root["kind"] = KindName(spec.Kind);
         if (spec.Simulation is { } simulation) root["simulation"] = SimulationJson(simulation);
         return root.ToJsonString();
+    }
+
+    private static JsonObject ParallelJson(ParallelSpec layout)
+    {
+        var parallel = new JsonObject { ["ep"] = layout.Ep, ["dp"] = layout.Dp };
+        if (layout.Stages == 1) return parallel; // written as before pipeline stages existed
+        parallel["pp"] = layout.Stages;
+        parallel["schedule"] = layout.Schedule;
+        if (layout.StageLayerCounts() is { } layers) parallel["stage_layers"] = new JsonArray([.. layers.Select(l => (JsonNode)l)]);
+        return parallel;
     }
 
     private static RunConfig ModelAndTraining(JsonObject root, Func<string, string?>? resolveConfig)
@@ -164,8 +176,7 @@ public static partial class JobSpecParser
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
             throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
-        Pipeline(parallel, run);
-        return new ParallelSpec(ep, dp);
+        return Pipeline(parallel, run, ep, dp);
     }
 
     private static CheckpointPolicy Checkpoint(JsonNode? node)

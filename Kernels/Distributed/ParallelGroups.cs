@@ -63,8 +63,11 @@ public sealed class ParallelGroups
     /// <summary>How many shards the data is split into: the ranks of a stage.</summary>
     public int DataShards => Layout.RanksPerStage;
 
-    /// <summary>Whether the rank writes the checkpoint's dense share (one copy per job: the gradient all-reduce makes every replica's bits equal).</summary>
-    public bool WritesDense => Rank == 0;
+    /// <summary>
+    /// Whether the rank writes the checkpoint's dense share of its stage (one copy per stage: the gradient all-reduce
+    /// makes every replica's bits equal): the stage's first rank, rank 0 without pipeline stages.
+    /// </summary>
+    public bool WritesDense => At.Data == 0 && At.Expert == 0;
 
     /// <summary>Whether the rank writes its expert shard: the first of its replicas (they apply the same summed gradient).</summary>
     public bool WritesExperts => At.Data == 0;

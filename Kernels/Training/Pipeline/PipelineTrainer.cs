@@ -103,12 +103,41 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     /// <summary>When each of this rank's computes ran in the last step (seconds from the start of its program).</summary>
     public IReadOnlyList<PipelineInterval> LastTimeline { get; private set; } = [];
 
+    /// <summary>
+    /// Every MoE layer's expert biases as the pipeline holds them (one array per layer, in model order): gathered from
+    /// the stages at <see cref="GatherBiases"/>, then the bias authority's answer of each step.
+    /// </summary>
+    public IReadOnlyList<float[]> Biases { get; private set; } = [];
+
+    /// <summary>Gathers every stage's expert biases into <see cref="Biases"/> (a collective: every rank calls it together).</summary>
+    public IReadOnlyList<float[]> GatherBiases()
+    {
+        var layers = _model.MoeLayers + _model.MtpDepth;
+        var experts = Math.Max(_model.RoutedExperts, 1);
+        using var noGrad = no_grad();
+        using var all = zeros([layers, experts], ScalarType.Float32, device: CPU);
+        foreach (var (layer, index) in _chunks.SelectMany(c => c.MoeLayers.Zip(c.MoeIndices)))
+        {
+            using var host = layer.ExpertBias.cpu();
+            all[index].copy_(host);
+        }
+
+        _pipeline.AllReduceSum(all); // one writer per layer: exact
+        var values = all.data<float>().ToArray();
+        Biases = Enumerable.Range(0, layers).Select(l => values.AsSpan(l * experts, experts).ToArray()).ToArray();
+        return Biases;
+    }
+
     /// <summary>Runs one optimizer step over all micro-batches; every rank of the pipeline calls it together.</summary>
-    public StepReport TrainStep()
+    /// <param name="goOn">
+    /// This rank's vote on going on after the step; the votes travel in the step's loss all-reduce, and
+    /// <see cref="StepReport.EveryRankGoesOn"/> says whether every stage voted yes, so the stages stop together.
+    /// </param>
+    public StepReport TrainStep(Func<bool>? goOn = null)
     {
         try
         {
-            return RunStep();
+            return RunStep(goOn);
         }
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
@@ -119,7 +148,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         }
     }
 
-    private StepReport RunStep()
+    private StepReport RunStep(Func<bool>? goOn)
     {
         var clock = Stopwatch.StartNew();
         var batch = _training.MicroBatchSize;
@@ -146,7 +175,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         LastTimeline = result.Intervals;
         if (_tie) PipelineGradients.TieEmbedding(_chunks, _pipeline, _tieAcrossRanks, [_model.VocabSize, _model.Dim]);
         var norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
-        var (main, mtp, balance) = Losses(result);
+        var (main, mtp, balance, everyRankGoesOn) = Losses(result, goOn?.Invoke() ?? true);
         if (!double.IsFinite(norm) || !double.IsFinite(main))
         {
             foreach (var c in _chunks) c.zero_grad();
@@ -164,16 +193,19 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         TokensSeen += tokens;
         var total = main + balance + _model.MtpLossWeight * mtp;
         return new StepReport(Step, total / microBatches, main / microBatches, mtp / microBatches, balance / microBatches,
-            lr, norm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray());
+            lr, norm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
+        {
+            EveryRankGoesOn = everyRankGoesOn,
+        };
     }
 
-    /// <summary>The step's loss sums over the pipeline: main and MTP from the last stage's rank, balance from every stage.</summary>
-    private (double Main, double Mtp, double Balance) Losses(PipelineStepResult result)
+    /// <summary>The step's loss sums over the pipeline (main and MTP from the last stage's rank, balance from every stage) and the stages' votes.</summary>
+    private (double Main, double Mtp, double Balance, bool EveryRankGoesOn) Losses(PipelineStepResult result, bool vote)
     {
-        using var sums = tensor(new[] { result.Main, result.Mtp, result.Balance }, ScalarType.Float64, device: CPU);
+        using var sums = tensor(new[] { result.Main, result.Mtp, result.Balance, vote ? 1.0 : 0.0 }, ScalarType.Float64, device: CPU);
         _pipeline.AllReduceSum(sums);
         var values = sums.data<double>().ToArray();
-        return (values[0], values[1], values[2]);
+        return (values[0], values[1], values[2], values[3] == _pipeline.WorldSize);
     }
 
     private void Clip(double norm)
@@ -192,7 +224,10 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         var current = loads.Select(l => new float[l.Length]).ToArray();
         var own = _chunks.SelectMany(c => c.MoeLayers.Zip(c.MoeIndices)).ToArray();
         foreach (var (layer, index) in own) current[index] = layer.ExpertBias.cpu().data<float>().ToArray();
+        for (var l = 0; l < current.Length && l < Biases.Count; l++)
+            if (!own.Any(o => o.Item2 == l)) current[l] = (float[])Biases[l].Clone(); // the other stages' layers as last decided
         var decided = _biases.Update(Step, loads, gamma, current);
+        Biases = decided;
         foreach (var (layer, index) in own)
         {
             using var updated = tensor(decided[index], device: CPU);

@@ -44,12 +44,34 @@ public sealed class JobSpecPipelineTests
     }
 
     [Theory]
-    [InlineData("{\"pp\": 2}", "1f1b")]
-    [InlineData("{\"pp\": 4, \"schedule\": \"zb1p\", \"stage_layers\": [1, 2, 2, 3]}", "zb1p")]
-    [InlineData("{\"pp\": 2, \"ep\": 2, \"dp\": 2, \"schedule\": \"dualpipev\", \"virtual_stages\": 2, \"ranks\": 8}", "dualpipev")]
-    public void ValidPipelines_PassEveryCheck_ThenAreRefusedUntilRanksRunStages(string parallel, string schedule) =>
-        Assert.Equal($"parallel.pp: pipeline stages do not run on ranks yet: pp must be 1 (got {JsonNode.Parse(parallel)!["pp"]}; the {schedule} plan is valid)",
-            Refusal(Spec(parallel)));
+    [InlineData("{\"pp\": 2}", 2, 1, "1f1b", null)]
+    [InlineData("{\"pp\": 4, \"schedule\": \"zb1p\", \"stage_layers\": [1, 2, 2, 3]}", 4, 1, "zb1p", "1,2,2,3")]
+    [InlineData("{\"pp\": 2, \"schedule\": \"dualpipev\", \"virtual_stages\": 2, \"ranks\": 2}", 2, 2, "dualpipev", null)]
+    public void ValidPipelines_ParseIntoTheLayout_AndWriteBackTheSame(string parallel, int pp, int chunks, string schedule, string? layers)
+    {
+        var spec = JobSpecParser.Parse(Spec(parallel));
+        Assert.Equal(new ParallelSpec(1, 1, pp, chunks, schedule, layers), spec.Layout);
+        Assert.Equal(spec, JobSpecParser.Parse(JobSpecParser.ToJson(spec)));
+    }
+
+    [Theory]
+    [InlineData("{\"pp\": 2, \"ep\": 2, \"dp\": 2, \"schedule\": \"dualpipev\", \"ranks\": 8}", "parallel.ep: pipeline stages (pp 2) run with ep 1 for now")]
+    [InlineData("{\"pp\": 2, \"dp\": 2}", "parallel.dp: pipeline stages (pp 2) run with dp 1 for now")]
+    public void PipelinesComposedWithExpertsOrReplicas_AreRefusedUntilBuilt(string parallel, string expected) =>
+        Assert.StartsWith(expected, Refusal(Spec(parallel)), StringComparison.Ordinal);
+
+    [Fact]
+    public void PipelinesOverNccl_AreRefusedNamingTheDataPlane()
+    {
+        var json = JobSpecParserTests.Valid(s =>
+        {
+            s["model"]!["n_layers"] = 8;
+            s["training"]!["gradient_accumulation"] = 8;
+            s["parallel"] = JsonNode.Parse("{\"pp\": 2}");
+            s["data_plane"] = "nccl";
+        });
+        Assert.StartsWith("data_plane: pipeline stages exchange activations through grain calls for now", Refusal(json), StringComparison.Ordinal);
+    }
 
     [Fact]
     public void OneStage_ParsesAsBefore() =>

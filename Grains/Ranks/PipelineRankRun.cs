@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Orchestrator.Grains.Balancing;
+using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Grains.DataPlane;
+using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Training.Pipeline;
+
+namespace Orchestrator.Grains.Ranks;
+
+/// <summary>
+/// A rank that runs pipeline stages (<c>parallel.pp</c> &gt; 1): its <see cref="PipelineTrainer"/> holds the virtual
+/// stages the job's schedule gives its stage coordinate, and exchanges activations and input gradients with the
+/// neighbouring stages' ranks through grain calls into their mailboxes (<see cref="MailboxStageLink"/>), beside
+/// the pipeline group's collectives (norm, loads, losses, the bias broadcast). The compute runs on the device
+/// executor's thread like every rank's; step reports, checkpoints (each stage's first rank writes its stage's
+/// tensors, under the whole model's names) and resume are the base run's.
+/// </summary>
+internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices services) : RankRun(key, start, services)
+{
+    private static readonly DataPlaneDecision Links = new(DataPlaneKind.Grains, "pipeline stages: activations and gradients through grain calls");
+
+    /// <inheritdoc />
+    protected override RankOutcome Train()
+    {
+        var training = Config.Training!;
+        TorchSharp.torch.set_num_threads(training.Threads);
+        using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
+        using var trainer = SetUpStages(dataset);
+        var clock = Stopwatch.StartNew();
+        var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
+        // Stages stop together: each votes inside the step (the loss all-reduce carries the votes).
+        var goOn = !Stopping.IsCancellationRequested;
+        while (goOn && trainer.Step < Start.Spec.Steps)
+            goOn = Step(trainer, () => !Stopping.IsCancellationRequested && clock.Elapsed < limit);
+        Checkpoints.Flush(); // the last write is prepared before the rank reports its end
+        return new RankOutcome(!Stopping.IsCancellationRequested, null, trainer.Step);
+    }
+
+    private PipelineTrainer SetUpStages(TokenDataset dataset)
+    {
+        var (model, training) = (Config.Model!, Config.Training!);
+        var layout = Start.Spec.Layout;
+        var schedule = PipelineSchedule.Named(layout.Schedule)
+            ?? throw new InvalidOperationException($"job {Key.JobId} names the pipeline schedule '{layout.Schedule}', which this node does not know");
+        var pipeline = Groups.Pipeline ?? throw new InvalidOperationException($"rank {Key.Rank} of job {Key.JobId} has no pipeline group (pp {layout.Stages})");
+        var window = training.SequenceLength + 1 + model.MtpDepth;
+        // Every stage reads the same rows (inputs on the first, targets on the last): no tokens travel.
+        var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
+            Groups.DataShard, Groups.DataShards);
+        var peers = Peers();
+        var link = peers.StageLink(pipeline.Number, pipeline.Members, Groups.Rank);
+        var collective = peers.Group(pipeline.Number, pipeline.Members, Groups.Rank);
+        ReportDataPlane(Links);
+        var device = TorchSharp.torch.CPU;
+        if (CudaDevice.IndexOf(Device) is { } cuda)
+        {
+            CudaDevice.Select(cuda);
+            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
+        }
+
+        // The first stage's rank asks the job's load balancer for every layer's biases; the other stages receive them.
+        Authority = Groups.Rank == 0 ? new GrainBiasAuthority(Services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
+        IExpertBiasAuthority biases = new BroadcastBiasAuthority(collective, Authority);
+        var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device);
+        try
+        {
+            if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, StorageRoot); // checkpoints: load (verified)
+            var all = trainer.GatherBiases(); // every stage takes part
+            Authority?.Begin(trainer.Step, all);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One step, its report (the first stage's rank sends the pipeline's loads and biases) and its checkpoint when due.</summary>
+    private bool Step(PipelineTrainer trainer, Func<bool> goOn)
+    {
+        var step = trainer.TrainStep(goOn);
+        var lead = Groups.Rank == 0;
+        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
+        {
+            StepSeconds = step.Seconds,
+            ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
+            Biases = lead ? ExpertBiases.Of(trainer.Biases) : null,
+        });
+        if (Start.Spec.Checkpoint.IsDue(step.Step))
+            Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
+        return step.EveryRankGoesOn;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Text.Json.Nodes;
+using Orchestrator.Cluster.Tests.Support;
+using Orchestrator.Grains;
+using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Grains.Storage;
+using Orchestrator.Grains.Tests.Support;
+using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Native;
+using Orchestrator.Kernels.Training;
+using Orchestrator.Silo.Cluster;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Cluster.Tests.Cluster;
+
+/// <summary>
+/// Pipeline stages on ranks of real silo processes (activations and input gradients as grain calls between rank
+/// grains, on a real PostgreSQL) against the same model trained in this process with the same micro-batching: the
+/// committed checkpoint of the last step holds the single-process weights bit for bit.
+/// </summary>
+public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Steps = 4;
+    private const int MicroBatches = 4;
+    private readonly PostgresServer _postgres = new();
+    private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-pp-").FullName;
+
+    public Task InitializeAsync() => _postgres.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _postgres.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public Task OneFOneBOverTwoSilos_EndsWithTheSingleProcessWeights() => Compare("1f1b");
+
+    [Fact]
+    public Task DualPipeVOverTwoSilos_EndsWithTheSingleProcessWeights() => Compare("dualpipev");
+
+    private async Task Compare(string schedule)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
+        var connectionString = await _postgres.DatabaseForAsync(GetType(), schedule);
+        var clusterId = "pp-" + Guid.NewGuid().ToString("N")[..8];
+        var data = TinyJob.Data(_root);
+        var ports = Ports.Free(4);
+        var storage = Path.Combine(_root, "storage-" + schedule);
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}",
+            "cpu:1", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)));
+        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
+        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+        try
+        {
+            var id = "pp2-" + schedule;
+            var spec = Spec(id, data, schedule);
+            var job = connection.Client.GetGrain<IJobGrain>(id);
+            var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
+            Assert.Equal(["n1", "n2"], status.Plan!.Ranks.Select(r => r.Node).Distinct().Order());
+            var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
+            Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>(id).Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+
+            var single = SingleProcess(data, spec);
+            var losses = (await store.QueryMetricsAsync(id, new MetricQuery("loss"))).OrderBy(m => m.Step).ToArray();
+            var maxVio = (await store.QueryMetricsAsync(id, new MetricQuery("max_vio"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+            Assert.Equal(Steps, losses.Length);
+            for (var s = 0; s < Steps; s++)
+            {
+                // The stored loss is main + balance summed per stage: the same terms in another order, so within 1e-6.
+                Assert.Equal(single.Reports[s].Loss, losses[s].Value, single.Reports[s].Loss * 1e-6);
+                Assert.Equal(single.Reports[s].MaxViolationOverLayers, maxVio[s]); // the loads summed over stages: the same routing
+            }
+
+            var checkpoint = await store.GetCheckpointAsync(id) ?? throw new InvalidOperationException("no committed checkpoint");
+            Assert.Equal(Steps, checkpoint.Step);
+            Assert.Equal([0, 1], checkpoint.Shards.Select(s => s.Rank).Order());
+            var weights = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            foreach (var shard in checkpoint.Shards)
+                foreach (var (name, tensor) in TensorArchive.Read(ShardPaths.Absolute(storage, shard.Path)))
+                    using (tensor)
+                        if (name.StartsWith(TrainerShards.ModelPrefix, StringComparison.Ordinal) && tensor.dtype == TorchSharp.torch.ScalarType.Float32)
+                            weights[name[TrainerShards.ModelPrefix.Length..]] = tensor.data<float>().ToArray();
+            Assert.Equal(single.Weights.Keys.Order(), weights.Keys.Order());
+            foreach (var (name, values) in single.Weights)
+                Assert.True(values.SequenceEqual(weights[name]), $"{schedule}: {name} in the step-{Steps} checkpoint differs from the single-process weights");
+            output.WriteLine($"{schedule} pp 2 over two silos: {weights.Count} tensors of the step-{Steps} checkpoint equal to the bit; losses {string.Join(", ", losses.Select(l => l.Value))}");
+        }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, nodes);
+            throw;
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+
+    private static JsonObject Spec(string id, string data, string schedule)
+    {
+        var spec = TinyJob.Spec(id, data, Steps);
+        spec["model"]!["n_layers"] = 4;
+        spec["training"]!["micro_batch_size"] = 1;
+        spec["training"]!["gradient_accumulation"] = MicroBatches;
+        spec["parallel"] = new JsonObject { ["pp"] = 2, ["schedule"] = schedule };
+        spec["checkpoint"] = new JsonObject { ["every"] = Steps, ["keep"] = 1 };
+        return spec;
+    }
+
+    private static (StepReport[] Reports, Dictionary<string, float[]> Weights) SingleProcess(string data, JsonObject spec)
+    {
+        LibTorchRuntime.Initialize();
+        var config = ConfigLoader.Parse(new JsonObject { ["model"] = spec["model"]!.DeepClone(), ["training"] = spec["training"]!.DeepClone() }.ToJsonString());
+        var training = config.Training!;
+        TorchSharp.torch.set_num_threads(training.Threads); // as the ranks run: the GEMMs block their sums by thread count
+        using var dataset = TokenDataset.Open(data);
+        var window = training.SequenceLength + 1 + config.Model!.MtpDepth;
+        using var trainer = new Trainer(config.Model, training,
+            new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation), Steps);
+        var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToArray();
+        var weights = trainer.NamedTensors().Where(t => t.Tensor.dtype == TorchSharp.torch.ScalarType.Float32)
+            .ToDictionary(t => t.Name, t => t.Tensor.data<float>().ToArray());
+        return (reports, weights);
+    }
+}
