@@ -40,6 +40,61 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public Task DualPipeVOverTwoSilos_EndsWithTheSingleProcessWeights() => Compare("dualpipev");
 
+    /// <summary>
+    /// Three one-slot silos, a pp 2 job on two of them; the silo that holds stage 1 is killed by pid. The job re-plans
+    /// onto the two live nodes, resumes from the newest committed checkpoint, and its last checkpoint holds the weights
+    /// of an uninterrupted single-process run, bit for bit.
+    /// </summary>
+    [Fact]
+    public async Task KillingTheSiloOfAStage_ResumesFromTheLastCommit_AndEndsWithTheUninterruptedWeights()
+    {
+        const int steps = 12;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
+        var connectionString = await _postgres.DatabaseForAsync(GetType(), "kill");
+        var clusterId = "ppk-" + Guid.NewGuid().ToString("N")[..8];
+        var data = TinyJob.Data(_root);
+        var ports = Ports.Free(6);
+        var storage = Path.Combine(_root, "storage-kill");
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}",
+            "cpu:1", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)));
+        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
+        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+        try
+        {
+            var spec = Spec("pp2-kill", data, "1f1b", steps);
+            spec["checkpoint"] = new JsonObject { ["every"] = 2, ["keep"] = 2 };
+            var job = connection.Client.GetGrain<IJobGrain>("pp2-kill");
+            var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
+            var stage1 = status.Plan!.Ranks.Single(r => r.Rank == 1).Node;
+            await OneNodeCluster.WaitForAsync(job, s => s.Step >= 3 || s.IsFinal, TimeSpan.FromSeconds(120));
+            for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("pp2-kill")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
+            nodes.Single(n => n.Node == stage1).Kill();
+
+            var recovered = await OneNodeCluster.WaitForAsync(job, s => s.Epoch == 2 || s.IsFinal, TimeSpan.FromSeconds(60));
+            Assert.Equal(2L, recovered.Epoch);
+            Assert.DoesNotContain(recovered.Plan!.Ranks, r => r.Node == stage1);
+            var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(180));
+            Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("pp2-kill").Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+            var events = await store.ListJobEventsAsync("pp2-kill");
+            var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
+            Assert.True(resumedFrom >= 2, $"resumed from step {resumedFrom}, not from a checkpoint");
+            output.WriteLine($"stage 1's silo {stage1} killed; resumed from step {resumedFrom} on {string.Join(", ", final.Plan!.Ranks.Select(r => r.Node))}");
+
+            var single = SingleProcess(data, spec, steps);
+            await VerifyCheckpointAsync(store, "pp2-kill", storage, single.Weights, steps, "after the kill");
+        }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, nodes);
+            throw;
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+
     private async Task Compare(string schedule)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
@@ -74,19 +129,8 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
                 Assert.Equal(single.Reports[s].MaxViolationOverLayers, maxVio[s]); // the loads summed over stages: the same routing
             }
 
-            var checkpoint = await store.GetCheckpointAsync(id) ?? throw new InvalidOperationException("no committed checkpoint");
-            Assert.Equal(Steps, checkpoint.Step);
-            Assert.Equal([0, 1], checkpoint.Shards.Select(s => s.Rank).Order());
-            var weights = new Dictionary<string, float[]>(StringComparer.Ordinal);
-            foreach (var shard in checkpoint.Shards)
-                foreach (var (name, tensor) in TensorArchive.Read(ShardPaths.Absolute(storage, shard.Path)))
-                    using (tensor)
-                        if (name.StartsWith(TrainerShards.ModelPrefix, StringComparison.Ordinal) && tensor.dtype == TorchSharp.torch.ScalarType.Float32)
-                            weights[name[TrainerShards.ModelPrefix.Length..]] = tensor.data<float>().ToArray();
-            Assert.Equal(single.Weights.Keys.Order(), weights.Keys.Order());
-            foreach (var (name, values) in single.Weights)
-                Assert.True(values.SequenceEqual(weights[name]), $"{schedule}: {name} in the step-{Steps} checkpoint differs from the single-process weights");
-            output.WriteLine($"{schedule} pp 2 over two silos: {weights.Count} tensors of the step-{Steps} checkpoint equal to the bit; losses {string.Join(", ", losses.Select(l => l.Value))}");
+            await VerifyCheckpointAsync(store, id, storage, single.Weights, Steps, schedule);
+            output.WriteLine($"{schedule} pp 2 over two silos: the step-{Steps} checkpoint equal to the bit; losses {string.Join(", ", losses.Select(l => l.Value))}");
         }
         catch
         {
@@ -99,18 +143,35 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private static JsonObject Spec(string id, string data, string schedule)
+    /// <summary>Every weight of the newest committed checkpoint (at <paramref name="step"/>) equals the single-process one.</summary>
+    private static async Task VerifyCheckpointAsync(PostgresMetadataStore store, string id, string storage, Dictionary<string, float[]> single, long step, string what)
     {
-        var spec = TinyJob.Spec(id, data, Steps);
+        var checkpoint = await store.GetCheckpointAsync(id) ?? throw new InvalidOperationException("no committed checkpoint");
+        Assert.Equal(step, checkpoint.Step);
+        Assert.Equal([0, 1], checkpoint.Shards.Select(s => s.Rank).Order());
+        var weights = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var shard in checkpoint.Shards)
+            foreach (var (name, tensor) in TensorArchive.Read(ShardPaths.Absolute(storage, shard.Path)))
+                using (tensor)
+                    if (name.StartsWith(TrainerShards.ModelPrefix, StringComparison.Ordinal) && tensor.dtype == TorchSharp.torch.ScalarType.Float32)
+                        weights[name[TrainerShards.ModelPrefix.Length..]] = tensor.data<float>().ToArray();
+        Assert.Equal(single.Keys.Order(), weights.Keys.Order());
+        foreach (var (name, values) in single)
+            Assert.True(values.SequenceEqual(weights[name]), $"{what}: {name} in the step-{step} checkpoint differs from the single-process weights");
+    }
+
+    private static JsonObject Spec(string id, string data, string schedule, long steps = Steps)
+    {
+        var spec = TinyJob.Spec(id, data, steps);
         spec["model"]!["n_layers"] = 4;
         spec["training"]!["micro_batch_size"] = 1;
         spec["training"]!["gradient_accumulation"] = MicroBatches;
         spec["parallel"] = new JsonObject { ["pp"] = 2, ["schedule"] = schedule };
-        spec["checkpoint"] = new JsonObject { ["every"] = Steps, ["keep"] = 1 };
+        spec["checkpoint"] = new JsonObject { ["every"] = steps, ["keep"] = 1 };
         return spec;
     }
 
-    private static (StepReport[] Reports, Dictionary<string, float[]> Weights) SingleProcess(string data, JsonObject spec)
+    private static (StepReport[] Reports, Dictionary<string, float[]> Weights) SingleProcess(string data, JsonObject spec, int steps = Steps)
     {
         LibTorchRuntime.Initialize();
         var config = ConfigLoader.Parse(new JsonObject { ["model"] = spec["model"]!.DeepClone(), ["training"] = spec["training"]!.DeepClone() }.ToJsonString());
@@ -119,8 +180,8 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
         using var dataset = TokenDataset.Open(data);
         var window = training.SequenceLength + 1 + config.Model!.MtpDepth;
         using var trainer = new Trainer(config.Model, training,
-            new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation), Steps);
-        var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToArray();
+            new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation), steps);
+        var reports = Enumerable.Range(0, steps).Select(_ => trainer.TrainStep()).ToArray();
         var weights = trainer.NamedTensors().Where(t => t.Tensor.dtype == TorchSharp.torch.ScalarType.Float32)
             .ToDictionary(t => t.Name, t => t.Tensor.data<float>().ToArray());
         return (reports, weights);
