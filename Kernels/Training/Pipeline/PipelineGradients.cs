@@ -40,6 +40,36 @@ internal static class PipelineGradients
     }
 
     /// <summary>
+    /// Data parallelism over pipelines: every gradient of the rank's stages summed over the stage's replicas in one
+    /// flattened all-reduce (rank order) and divided by their count — the gradient of the mean loss over all
+    /// replicas' rows. A parameter that got no gradient on this replica takes part as zeros, so the flat layouts agree.
+    /// </summary>
+    public static void AverageOverReplicas(IReadOnlyList<PipelineChunk> chunks, ICollective replicas)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var parameters = chunks.SelectMany(c => c.parameters()).Where(p => p.requires_grad).ToList();
+        if (parameters.Count == 0) return;
+        // Which parameters had a gradient here travels in the same sum: one that none of the replicas touched goes
+        // back to no gradient (AdamW skips it, as one process skips a parameter that no row reached).
+        var had = parameters.Select(p => p.grad is null ? 0f : 1f).ToArray();
+        var grads = parameters.Select(Gradient).ToList();
+        using var flags = tensor(had, device: CPU);
+        using var flat = cat([.. grads.Select(g => g.flatten().cpu()), flags]);
+        replicas.AllReduceSum(flat);
+        long offset = 0;
+        foreach (var g in grads)
+        {
+            g.copy_(flat.narrow(0, offset, g.numel()).view(g.shape).div(Scalars.Of(replicas.WorldSize)));
+            offset += g.numel();
+        }
+
+        var touched = flat.narrow(0, offset, parameters.Count).data<float>().ToArray();
+        for (var i = 0; i < parameters.Count; i++)
+            if (touched[i] == 0) parameters[i].grad = null;
+    }
+
+    /// <summary>
     /// The global L2 norm of every gradient of the model, each embedding counted once: each rank computes its
     /// parameters' squares in float64, the squares are laid out in the whole model's parameter order (stage by
     /// stage; within a stage in registration order), summed across ranks (one rank writes each slot, the others

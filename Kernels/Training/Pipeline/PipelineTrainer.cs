@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Kernels.Native;
 using TorchSharp;
 using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Configuration;
@@ -13,7 +14,9 @@ namespace Orchestrator.Kernels.Training.Pipeline;
 /// that runs the rank's program (<see cref="PipelineExecutor"/>) over <c>gradient_accumulation</c> micro-batches,
 /// then the cross-rank work — embedding tie, global norm, clipping — the update, and the bias update of its own
 /// MoE layers from the loads summed over the pipeline. With the same seed, data and micro-batching the ranks end
-/// each step with the weights a single-process <see cref="Trainer"/> would hold.
+/// each step with the weights a single-process <see cref="Trainer"/> would hold. With <c>replicas</c> (the stage's
+/// data-parallel group: pp × dp) each replica's pipeline trains its own rows and the gradients are averaged over the
+/// replicas before the norm, so every replica applies the same update.
 /// </summary>
 public sealed class PipelineTrainer : IShardedTrainer, IDisposable
 {
@@ -22,6 +25,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     private readonly IBatchSource _data;
     private readonly ICollective _pipeline;
     private readonly IStageLink _link;
+    private readonly ICollective? _replicas;
     private readonly PipelineChunk[] _chunks;
     private readonly AdamW _optimizer;
     private readonly RoutingRecorder _recorder;
@@ -39,7 +43,8 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     /// collective over the same ranks (norm, loads, losses). <paramref name="stageLayers"/> overrides the even split.
     /// </summary>
     public PipelineTrainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, PipelineSchedule schedule,
-        IStageLink link, ICollective pipeline, IReadOnlyList<int>? stageLayers = null, IExpertBiasAuthority? biases = null, Device? device = null)
+        IStageLink link, ICollective pipeline, IReadOnlyList<int>? stageLayers = null, IExpertBiasAuthority? biases = null, Device? device = null,
+        ICollective? replicas = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(training);
@@ -56,6 +61,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         _data = data;
         _pipeline = pipeline;
         _link = link;
+        _replicas = replicas;
         _biases = biases ?? LocalBiasAuthority.Instance;
         Device = device ?? get_default_device();
         var ranks = link.WorldSize;
@@ -174,6 +180,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
 
         LastTimeline = result.Intervals;
         if (_tie) PipelineGradients.TieEmbedding(_chunks, _pipeline, _tieAcrossRanks, [_model.VocabSize, _model.Dim]);
+        if (_replicas is not null) PipelineGradients.AverageOverReplicas(_chunks, _replicas);
         var norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
         var (main, mtp, balance, everyRankGoesOn) = Losses(result, goOn?.Invoke() ?? true);
         if (!double.IsFinite(norm) || !double.IsFinite(main))
@@ -186,6 +193,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         var lr = _schedule.At(Step);
         _optimizer.Step(lr);
         var loads = GradientSync.SumLoads(_pipeline, _recorder.Loads);
+        if (_replicas is not null) loads = GradientSync.SumLoads(_replicas, loads);
         UpdateBiases(loads, _biasSchedule.GammaAt(Step));
 
         Step++;
@@ -204,8 +212,17 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     {
         using var sums = tensor(new[] { result.Main, result.Mtp, result.Balance, vote ? 1.0 : 0.0 }, ScalarType.Float64, device: CPU);
         _pipeline.AllReduceSum(sums);
+        var votes = _pipeline.WorldSize;
+        if (_replicas is not null)
+        {
+            // Each replica's pipeline trained its own rows: the step's loss is their mean, and every replica must go on.
+            _replicas.AllReduceSum(sums);
+            sums.div_(Scalars.Of(_replicas.WorldSize));
+            votes = 1;
+        }
+
         var values = sums.data<double>().ToArray();
-        return (values[0], values[1], values[2], values[3] == _pipeline.WorldSize);
+        return (values[0], values[1], values[2], Math.Abs(values[3] - votes) < 1e-9);
     }
 
     private void Clip(double norm)
