@@ -46,12 +46,16 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
             ?? throw new InvalidOperationException($"job {Key.JobId} names the pipeline schedule '{layout.Schedule}', which this node does not know");
         var pipeline = Groups.Pipeline ?? throw new InvalidOperationException($"rank {Key.Rank} of job {Key.JobId} has no pipeline group (pp {layout.Stages})");
         var window = training.SequenceLength + 1 + model.MtpDepth;
-        // Every stage reads the same rows (inputs on the first, targets on the last): no tokens travel.
+        // Every stage of a pipeline reads the same rows (inputs on the first, targets on the last): no tokens travel;
+        // each data-parallel replica's pipeline reads its own share of the global batch.
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
             Groups.DataShard, Groups.DataShards);
         var peers = Peers();
         var link = peers.StageLink(pipeline.Number, pipeline.Members, Groups.Rank);
         var collective = peers.Group(pipeline.Number, pipeline.Members, Groups.Rank);
+        // With dp > 1 the stage's replicas average their gradients, and the biases are broadcast to every rank of the job.
+        var replicas = Groups.Replicas is { } r ? peers.Group(r.Number, r.Members, Groups.Rank) : null;
+        var world = replicas is null ? collective : peers.Group(Groups.World.Number, Groups.World.Members, Groups.Rank);
         ReportDataPlane(Links);
         var device = TorchSharp.torch.CPU;
         if (CudaDevice.IndexOf(Device) is { } cuda)
@@ -62,8 +66,8 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
 
         // The first stage's rank asks the job's load balancer for every layer's biases; the other stages receive them.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(Services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
-        IExpertBiasAuthority biases = new BroadcastBiasAuthority(collective, Authority);
-        var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device);
+        IExpertBiasAuthority biases = new BroadcastBiasAuthority(world, Authority);
+        var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device, replicas);
         try
         {
             if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, StorageRoot); // checkpoints: load (verified)

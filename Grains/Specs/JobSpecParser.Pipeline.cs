@@ -46,9 +46,8 @@ public static partial class JobSpecParser
             throw new JobSpecException(layers is null ? "parallel.pp" : "parallel.stage_layers", e.Message);
         }
 
-        // Stages run on ranks with one rank per stage; within a stage, experts and replicas are not yet composed with them.
+        // Stages run on ranks with data-parallel replicas of each stage; experts are not yet sharded within a stage.
         if (ep > 1) throw new JobSpecException("parallel.ep", $"pipeline stages (pp {pp}) run with ep 1 for now: pp × ep is not built yet (got ep {ep})");
-        if (dp > 1) throw new JobSpecException("parallel.dp", $"pipeline stages (pp {pp}) run with dp 1 for now: pp × dp is not built yet (got dp {dp})");
         return new ParallelSpec(ep, dp, pp, chunks, schedule.Name, layers is null ? null : string.Join(',', layers));
     }
 

@@ -212,17 +212,15 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     {
         using var sums = tensor(new[] { result.Main, result.Mtp, result.Balance, vote ? 1.0 : 0.0 }, ScalarType.Float64, device: CPU);
         _pipeline.AllReduceSum(sums);
-        var votes = _pipeline.WorldSize;
         if (_replicas is not null)
         {
             // Each replica's pipeline trained its own rows: the step's loss is their mean, and every replica must go on.
             _replicas.AllReduceSum(sums);
-            sums.div_(Scalars.Of(_replicas.WorldSize));
-            votes = 1;
+            sums.div_(Scalars.Of(_replicas.WorldSize)); // the votes too: every rank voted yes when the mean is the pipeline's size
         }
 
         var values = sums.data<double>().ToArray();
-        return (values[0], values[1], values[2], Math.Abs(values[3] - votes) < 1e-9);
+        return (values[0], values[1], values[2], Math.Abs(values[3] - _pipeline.WorldSize) < 1e-9);
     }
 
     private void Clip(double norm)

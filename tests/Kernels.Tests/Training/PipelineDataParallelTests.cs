@@ -68,6 +68,7 @@ public sealed class PipelineDataParallelTests
             {
                 Assert.Equal(expected[step].Loads.SelectMany(l => l), reports[step].Loads.SelectMany(l => l)); // the same routing
                 Assert.Equal(expected[step].MainLoss, reports[step].MainLoss, expected[step].MainLoss * 1e-6);
+                Assert.True(reports[step].EveryRankGoesOn, $"step {step + 1}: a rank voted to stop");
             }
 
             foreach (var (name, values) in held) largest = Math.Max(largest, values.Zip(weights[name], (a, b) => (double)Math.Abs(a - b)).Max());
