@@ -75,7 +75,7 @@ public sealed class AdamW : IDisposable
     // tensor that both read, written by a fill (no host synchronisation).
     private void FusedStep(double lr)
     {
-        _step ??= zeros(1, ScalarType.Float32, device: _parameters[0].Parameter.device);
+        _step ??= zeros(1, ScalarType.Float32, device: _parameters[0].Parameter.device).DetachFromDisposeScope(); // lives with the optimizer
         using var updates = ((double)Updates).ToScalar();
         _step.fill_(updates);
         var groups = new[] { new Group(), new Group() };

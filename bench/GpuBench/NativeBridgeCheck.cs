@@ -70,7 +70,7 @@ internal static class NativeBridgeCheck
         long[] counts = [300, 0, 17, 129, 64];
         const long k = 1024, n = 512;
         var total = counts.Sum();
-        var experts = cat(counts.Select((c, e) => full(c, e, ScalarType.Int64, device: Cuda)).ToArray(), 0);
+        var experts = cat(counts.Select((c, e) => full(c, Scalars.OfInteger(e), ScalarType.Int64, device: Cuda)).ToArray(), 0);
         var loads = tensor(counts, ScalarType.Int64, device: Cuda);
         var (positions, offsets) = GroupedMmExperts.Layout(loads, experts);
         var rows = randn(total, k, device: Cuda).to(ScalarType.BFloat16).requires_grad_(true);
@@ -120,7 +120,7 @@ internal static class NativeBridgeCheck
         FeedForward[] ffns;
         using (ModuleDevice.Use(Cuda)) ffns = Enumerable.Range(0, experts).Select(i => new FeedForward($"expert{i}", dim, hidden, GemmPrecision.BFloat16)).ToArray();
         for (var i = 0; i < experts; i++) ParameterInit.Initialize(ffns[i], 11, 0.02, $"experts.{i}.");
-        var sortedExperts = cat(counts.Select((c, e) => full(c, e, ScalarType.Int64, device: Cuda)).ToArray(), 0);
+        var sortedExperts = cat(counts.Select((c, e) => full(c, Scalars.OfInteger(e), ScalarType.Int64, device: Cuda)).ToArray(), 0);
         var loads = tensor(counts, ScalarType.Int64, device: Cuda);
         var input = randn(rows, dim, device: Cuda);
         var dy = randn(rows, dim, device: Cuda);

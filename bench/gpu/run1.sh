@@ -105,8 +105,9 @@ fi
 
 if has train; then
   for c in $CONFIGS; do
-    say "$c: ours ($OURS), reference eager, reference compiled (same GPU, one after another)"
-    for v in $OURS; do variant $c $v 2 5 ${OURS_TIMEOUT:-90}; done
+    say "$c: ours, reference eager, reference compiled (same GPU, one after another)"
+    ours_of=OURS_${c//-/_}  # a per-config list (OURS_moe_2b=...) wins over OURS
+    for v in ${!ours_of:-$OURS}; do variant $c $v 2 5 ${OURS_TIMEOUT:-90}; done
     reference $c eager "$c-ref-eager" 2 5 ${REF_TIMEOUT:-90}
     reference $c compiled "$c-ref-compiled" 3 5 ${COMPILE_TIMEOUT:-200}
   done

@@ -62,7 +62,7 @@ public sealed class AtenBridgeTests
         using var p = new Parameter(ones(3, 4));
         using var optimizer = new AdamW([("w", p)], 0.9, 0.95, 1e-8, 0.1);
         Assert.False(optimizer.UsesFusedKernel);
-        p.grad = full(3, 4, 0.5f);
+        p.grad = full(3, 4, Scalars.Of(0.5));
         optimizer.Step(0.01);
         // First step: m̂ = g, v̂ = g², so the update is lr·g/(|g| + ε) ≈ lr after the decay p·(1 − lr·wd).
         var expected = (1 - (0.01 * 0.1)) - (0.01 * 0.5 / (0.5 + 1e-8));
@@ -74,7 +74,7 @@ public sealed class AtenBridgeTests
     {
         long[] counts = [300, 0, 17, 129, 64, 1];
         using var scope = NewDisposeScope();
-        var sorted = cat(counts.Select((c, e) => full(c, e, ScalarType.Int64)).ToArray(), 0);
+        var sorted = cat(counts.Select((c, e) => full(c, Scalars.OfInteger(e), ScalarType.Int64)).ToArray(), 0);
         var (positions, offsets) = GroupedMmExperts.Layout(tensor(counts), sorted);
         var total = counts.Sum();
         var size = GroupedMmExperts.BufferRows(total, counts.Length);
