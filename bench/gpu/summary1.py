@@ -33,7 +33,7 @@ if fp8:
 native = load("native.json")
 if native:
     print(f"native bridge: {native.get('bridge', {}).get('status', '?')}; failed checks {native.get('failed_checks', 'not reached')}")
-    for key in ("grouped_mm_vs_loop", "grouped_mm_layer", "fused_adamw_vs_plain", "rms_norm_vs_module", "error_path"):
+    for key in ("grouped_mm_vs_loop", "grouped_mm_layer", "fused_adamw_vs_plain", "fused_adamw_update", "rms_norm_vs_module", "error_path"):
         r = native.get(key)
         if r:
             figures = {k: v for k, v in r.items() if isinstance(v, float)}
