@@ -50,17 +50,8 @@ public sealed class ExpertRouter(ModelConfig config)
         return grouped.masked_fill(keep.logical_not().unsqueeze(-1), Scalars.Of(double.NegativeInfinity)).view(tokens, _experts);
     }
 
-    /// <summary>
-    /// Tokens routed to each expert, [E] int64: a count by index_add into E zeros (the same integers as a bincount,
-    /// which on a GPU reads the largest index on the host first; this stays on the device).
-    /// </summary>
-    public Tensor Loads(Tensor experts)
-    {
-        ArgumentNullException.ThrowIfNull(experts);
-        using var scope = NewDisposeScope();
-        var flat = experts.flatten().to(ScalarType.Int64);
-        return zeros(_experts, ScalarType.Int64, device: flat.device).index_add_(0, flat, ones_like(flat), Scalars.One).MoveToOuterDisposeScope();
-    }
+    /// <summary>Tokens routed to each expert: bincount of the choices, [E] int64.</summary>
+    public Tensor Loads(Tensor experts) => experts.flatten().bincount(null, _experts);
 
     /// <summary>
     /// Sequence-wise balance loss (V3 eq. 17–20): α·Σ_i f_i·P_i per sequence, averaged over sequences,

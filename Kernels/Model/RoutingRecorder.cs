@@ -1,21 +1,16 @@
-using Orchestrator.Kernels.Native;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Model;
 
 /// <summary>
 /// Collects what the MoE layers report during forward passes: the balance-loss terms of this
-/// pass (with grad) and the per-expert loads summed over every micro-batch of the step. Loads are summed
-/// where they were computed (on the GPU, a [layers, E] counter on the device) and copied to the host once,
-/// when <see cref="Loads"/> is first read after new records: no host synchronisation inside a forward pass.
+/// pass (with grad) and the per-expert loads summed over every micro-batch of the step.
 /// </summary>
 public sealed class RoutingRecorder : IDisposable
 {
     private readonly long[][] _loads;
     private readonly List<Tensor> _balanceTerms = [];
     private readonly Device _device;
-    private Tensor? _pending;
-    private bool _unread;
 
     /// <summary>
     /// One load row per MoE layer (main model first, then MTP modules), each of <paramref name="experts"/> counts;
@@ -28,41 +23,14 @@ public sealed class RoutingRecorder : IDisposable
         for (var i = 0; i < moeLayers; i++) _loads[i] = new long[experts];
     }
 
-    /// <summary>Loads summed since the last <see cref="ResetLoads"/>, [moe layer][expert] (one device-to-host copy after new records).</summary>
-    public IReadOnlyList<long[]> Loads
-    {
-        get
-        {
-            if (_unread && _pending is not null)
-            {
-                using var host = _pending.cpu();
-                var counts = host.data<long>().ToArray();
-                var experts = _loads.Length == 0 ? 0 : _loads[0].Length;
-                for (var layer = 0; layer < _loads.Length; layer++)
-                    for (var i = 0; i < experts; i++) _loads[layer][i] += counts[(layer * experts) + i];
-                _pending.zero_();
-                _unread = false;
-            }
-            return _loads;
-        }
-    }
+    /// <summary>Loads summed since the last <see cref="ResetLoads"/>, [moe layer][expert].</summary>
+    public IReadOnlyList<long[]> Loads => _loads;
 
     internal void Record(int moeLayer, Tensor loads, Tensor? balanceLoss)
     {
-        if (_loads.Length > 0)
-        {
-            var elsewhere = _pending is not null && (_pending.device_type != loads.device_type || _pending.device_index != loads.device_index);
-            if (elsewhere) _ = Loads; // fold what is there before switching device
-            if (_pending is null || elsewhere)
-            {
-                _pending?.Dispose();
-                _pending = zeros([_loads.Length, _loads[0].Length], ScalarType.Int64, device: loads.device).DetachFromDisposeScope();
-            }
-            using var row = _pending.select(0, moeLayer);
-            using var counts = loads.to(ScalarType.Int64);
-            row.add_(counts, Scalars.One);
-            _unread = true;
-        }
+        var counts = loads.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var row = _loads[moeLayer];
+        for (var i = 0; i < row.Length; i++) row[i] += counts[i];
         if (balanceLoss is not null) _balanceTerms.Add(balanceLoss);
     }
 
@@ -79,14 +47,10 @@ public sealed class RoutingRecorder : IDisposable
     public void ResetLoads()
     {
         foreach (var row in _loads) Array.Clear(row);
-        _pending?.zero_();
-        _unread = false;
     }
 
     public void Dispose()
     {
-        _pending?.Dispose();
-        _pending = null;
         foreach (var t in _balanceTerms) t.Dispose();
         _balanceTerms.Clear();
     }

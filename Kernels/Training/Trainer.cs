@@ -115,20 +115,12 @@ public sealed class Trainer : IDisposable
             _data.Fill(Step, micro, buffer);
             var windows = tensor(buffer, [batch, _window], ScalarType.Int64, device: _device);
             using var loss = Forward(windows, micro);
-            // The backward pass is launched before the loss is read: reading it first would wait for the whole forward
-            // pass on a GPU before the first backward kernel could be queued. A non-finite loss still stops the step
-            // (CheckFinite clears the gradients it produced), also when the backward pass failed because of it.
-            try
-            {
-                loss.Total.div(Scalars.Of(accumulation)).backward();
-            }
-            catch (Exception) when (!float.IsFinite(loss.Total.item<float>()) || !float.IsFinite(loss.Main.item<float>()))
-            {
-                ReadLoss(loss, micro);
-                throw;
-            }
+            var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
+                Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
+            CheckFinite(micro, "total loss", values.Total);
+            CheckFinite(micro, "main loss", values.Main);
+            loss.Total.div(Scalars.Of(accumulation)).backward();
             BackwardTensors.Release(_device); // the custom functions' backward wrappers, now that libtorch holds its own references
-            var values = ReadLoss(loss, micro);
             total += values.Total;
             main += values.Main;
             mtp += values.Mtp;
@@ -177,16 +169,6 @@ public sealed class Trainer : IDisposable
             _recorder.TakeBalanceLoss().Dispose();
             throw new NonFiniteLossException(Step, micro, e);
         }
-    }
-
-    /// <summary>The loss components on the host; a non-finite total or main loss stops the step (<see cref="NonFiniteLossException"/>).</summary>
-    private (float Total, float Main, float Mtp, float Balance) ReadLoss(ModelLoss loss, int micro)
-    {
-        var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
-            Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
-        CheckFinite(micro, "total loss", values.Total);
-        CheckFinite(micro, "main loss", values.Main);
-        return values;
     }
 
     private void CheckFinite(int micro, string component, float value)
