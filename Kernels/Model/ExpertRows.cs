@@ -10,6 +10,9 @@ namespace Orchestrator.Kernels.Model;
 /// </summary>
 internal sealed record ExpertRows(Tensor Order, Tensor Rows, long[] Counts)
 {
+    /// <summary>The expert of each sorted row, ascending (set by <see cref="SortOnDevice"/> only).</summary>
+    public Tensor? SortedExperts { get; init; }
+
     /// <summary>Sorts the <c>N·k</c> rows of <paramref name="flat"/> [N, d] by expert; counts come from the layer's loads.</summary>
     public static ExpertRows Sort(Tensor flat, RouteDecision route, Tensor loads)
     {
@@ -17,6 +20,18 @@ internal sealed record ExpertRows(Tensor Order, Tensor Rows, long[] Counts)
         var order = route.Experts.flatten().sort(stable: true).Indices;
         var rows = flat.index_select(0, order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor));
         return new ExpertRows(order, rows, loads.cpu().data<long>().ToArray()); // one device→host copy: the split sizes
+    }
+
+    /// <summary>
+    /// The same sort with nothing read on the host: no counts (<see cref="Counts"/> is empty), and each sorted
+    /// row's expert in <see cref="SortedExperts"/> instead, for paths whose split sizes stay on the device.
+    /// </summary>
+    public static ExpertRows SortOnDevice(Tensor flat, RouteDecision route)
+    {
+        var k = route.Experts.shape[1];
+        var (values, order) = route.Experts.flatten().sort(stable: true);
+        var rows = flat.index_select(0, order.div(Scalars.OfInteger(k), rounding_mode: RoundingMode.floor));
+        return new ExpertRows(order, rows, []) { SortedExperts = values };
     }
 
     /// <summary>Expert outputs in sorted order → [N, d], each token's k outputs weighted by its gates and summed.</summary>

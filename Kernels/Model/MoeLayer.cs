@@ -11,7 +11,8 @@ namespace Orchestrator.Kernels.Model;
 /// Mixture-of-experts FFN: shared experts see every token; each token also goes to its top-k
 /// routed experts. Tokens are grouped by expert (a stable sort, so the order is deterministic),
 /// each expert runs once on its rows (a loop over experts, or with <c>grouped_experts</c> one padded
-/// batched GEMM per projection: <see cref="GroupedExperts"/>), and the outputs are combined with the gates.
+/// batched GEMM per projection: <see cref="GroupedExperts"/>, or with the native bridge loaded one grouped_mm per
+/// projection over device offsets: <see cref="GroupedMmExperts"/>), and the outputs are combined with the gates.
 /// </summary>
 public sealed class MoeLayer : nn.Module
 {
@@ -74,6 +75,13 @@ public sealed class MoeLayer : nn.Module
 
     private Tensor RunRoutedExperts(Tensor flat, RouteDecision route, Tensor loads, bool grouped)
     {
+        if (grouped && GroupedMmExperts.Supports(flat, _experts[0].Precision))
+        {
+            // The native bridge's grouped_mm: split sizes stay on the device (no host copy of the counts).
+            var onDevice = ExpertRows.SortOnDevice(flat, route);
+            var experts = Enumerable.Range(0, _config.RoutedExperts).Select(e => _experts[e]).ToArray();
+            return onDevice.Combine(GroupedMmExperts.Run(onDevice.Rows, onDevice.SortedExperts!, loads, experts), route);
+        }
         var sorted = ExpertRows.Sort(flat, route, loads);
         if (grouped)
         {

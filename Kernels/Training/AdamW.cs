@@ -8,7 +8,9 @@ namespace Orchestrator.Kernels.Training;
 /// <summary>
 /// AdamW with decoupled weight decay (matrices only; norms and 1-D gains are not decayed).
 /// Written here rather than taken from TorchSharp so that its state is addressable by parameter
-/// name: an expert shard owns exactly its experts' moments, and checkpoints hold them by name.
+/// name: an expert shard owns exactly its experts' moments, and checkpoints hold them by name. With the native
+/// bridge loaded and the parameters on a GPU the update is ATen's fused kernel over the same moments
+/// (<see cref="UsesFusedKernel"/>): the same formula, rounded differently (√v/√(1−β2^t) rather than √(v/(1−β2^t))).
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -18,6 +20,7 @@ public sealed class AdamW : IDisposable
     private readonly double _beta2;
     private readonly double _eps;
     private readonly double _weightDecay;
+    private Tensor? _step;
 
     public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1, double beta2, double eps, double weightDecay)
     {
@@ -40,6 +43,11 @@ public sealed class AdamW : IDisposable
         var correction2 = 1 - Math.Pow(_beta2, Updates);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        if (UsesFusedKernel)
+        {
+            FusedStep(lr);
+            return;
+        }
         // Per-step values: held in using-variables so that they outlive every native call (see Scalars).
         using var decay = (1 - lr * _weightDecay).ToScalar();
         using var bias2 = correction2.ToScalar();
@@ -54,6 +62,51 @@ public sealed class AdamW : IDisposable
             if (_weightDecay > 0 && p.dim() >= 2) p.mul_(decay);
             var denominator = v.div(bias2).sqrt_().add_(Scalars.Of(_eps), Scalars.One);
             p.addcdiv_(m, denominator, value: step);
+        }
+    }
+
+    /// <summary>
+    /// True when <see cref="Step"/> runs ATen's fused multi-tensor AdamW through the native bridge (loaded and in use,
+    /// every parameter on a GPU); otherwise it runs the per-parameter TorchSharp ops below.
+    /// </summary>
+    public bool UsesFusedKernel => AtenBridge.Uses(AtenOperations.FusedAdamW) && _parameters.Count > 0 && _parameters.All(x => x.Parameter.device_type == DeviceType.CUDA);
+
+    // Two fused calls a step (matrices with weight decay, the rest without); the update count lives in one device
+    // tensor that both read, written by a fill (no host synchronisation).
+    private void FusedStep(double lr)
+    {
+        _step ??= zeros(1, ScalarType.Float32, device: _parameters[0].Parameter.device).DetachFromDisposeScope(); // lives with the optimizer
+        using var updates = ((double)Updates).ToScalar();
+        _step.fill_(updates);
+        var groups = new[] { new Group(), new Group() };
+        foreach (var (name, p) in _parameters)
+        {
+            var g = p.grad;
+            if (g is null) continue;
+            var (m, v) = _moments[name];
+            groups[_weightDecay > 0 && p.dim() >= 2 ? 0 : 1].Add(p, g, m, v);
+        }
+        for (var i = 0; i < groups.Length; i++)
+        {
+            if (groups[i].Parameters.Count == 0) continue;
+            AtenOps.FusedAdamW(groups[i].Parameters, groups[i].Gradients, groups[i].First, groups[i].Second, _step, lr, _beta1, _beta2,
+                i == 0 ? _weightDecay : 0, _eps);
+        }
+    }
+
+    private sealed class Group
+    {
+        public List<Tensor> Parameters { get; } = [];
+        public List<Tensor> Gradients { get; } = [];
+        public List<Tensor> First { get; } = [];
+        public List<Tensor> Second { get; } = [];
+
+        public void Add(Tensor p, Tensor g, Tensor m, Tensor v)
+        {
+            Parameters.Add(p);
+            Gradients.Add(g);
+            First.Add(m);
+            Second.Add(v);
         }
     }
 
@@ -90,6 +143,7 @@ public sealed class AdamW : IDisposable
 
     public void Dispose()
     {
+        _step?.Dispose();
         foreach (var (m, v) in _moments.Values)
         {
             m.Dispose();

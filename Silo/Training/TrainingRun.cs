@@ -24,6 +24,7 @@ public static class TrainingRun
         var device = TrainingDevice.Resolve(options.Device);
         if (CudaDeviceIndex(device) is { } index) Kernels.Distributed.CudaDevice.Select(index);
         if (model.GemmPrecision == "fp8") LogFp8Backend(options.Device);
+        if (CudaDeviceIndex(device) is not null) LogAtenBridge();
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);
@@ -97,6 +98,15 @@ public static class TrainingRun
             Log.Warning("No checkpoint in {Folder} yet; starting from step 0", options.CheckpointDirectory);
         }
         return new Trainer(config.Model!, config.Training!, batches, options.Steps, device: device);
+    }
+
+    /// <summary>On CUDA, the native bridge to ATen when <c>ORCHESTRATOR_ATEN_BRIDGE</c> names it (grouped_mm experts, fused AdamW, rms_norm): say whether.</summary>
+    private static void LogAtenBridge()
+    {
+        if (Kernels.Native.AtenBridge.TryLoad())
+            Log.Information("ATen bridge {Status}: {Operations} through it", Kernels.Native.AtenBridge.Status, Kernels.Native.AtenBridge.Operations);
+        else
+            Log.Information("ATen bridge {Status}: plain TorchSharp ops", Kernels.Native.AtenBridge.Status);
     }
 
     /// <summary>FP8 GEMMs are real (cuBLASLt) on CUDA with the kernel library, emulated otherwise: say which.</summary>

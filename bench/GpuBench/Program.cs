@@ -6,7 +6,7 @@ using Orchestrator.Kernels.Native;
 // ORCHESTRATOR_LIBTORCH (a PyTorch install's torch/lib), the kernels from ORCHESTRATOR_CUDA_KERNELS.
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: orchestrator-gpu-bench fp8|train|nccl [options]  (see bench/gpu/run.sh)");
+    Console.Error.WriteLine("usage: orchestrator-gpu-bench fp8|train|nccl|native [options]  (see bench/gpu/run.sh)");
     return 2;
 }
 
@@ -22,11 +22,16 @@ if (!CudaKernels.TryLoad())
     return 3;
 }
 
+// The native bridge to ATen when ORCHESTRATOR_ATEN_BRIDGE names it; without it every path is plain TorchSharp.
+AtenBridge.TryLoad();
+Console.WriteLine($"ATen bridge {AtenBridge.Status}");
+
 var options = BenchOptions.Parse(args[1..]);
 return args[0] switch
 {
     "fp8" => Fp8Bench.Run(options),
     "train" => TrainBench.Run(options),
     "nccl" => NcclBench.Run(options),
+    "native" => NativeBridgeCheck.Run(options),
     _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
 };

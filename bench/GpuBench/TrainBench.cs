@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Gpu;
+using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Training;
 using TorchSharp;
@@ -32,6 +33,12 @@ internal static class TrainBench
         var steps = options.Int("steps", 10);
         var results = new Results(options.Required("out"));
         Fp8Gpu.Configure(Environment.GetEnvironmentVariable(Fp8Gpu.EnvironmentVariable));
+        AtenBridge.Enabled = options.Text("bridge", "on") switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new ArgumentException($"--bridge: unknown value \"{other}\" (on, off)"),
+        };
         set_num_threads(4);
         set_default_device(new Device(DeviceType.CUDA, 0));
         using var memory = new MemorySampler(0);
@@ -45,6 +52,8 @@ internal static class TrainBench
         var counts = ParameterCount.For(model);
         var backend = (dtype == "fp8" ? $"FP8 GEMMs: {(Fp8Gpu.Available ? "cuBLASLt block-scaled (CUDA kernels " + CudaKernels.Status + ")" : "emulation")}" : $"{dtype} GEMMs")
             + $"; routed experts {(model.GroupedExperts == "off" ? "per expert" : "grouped")}{(dtype == "fp8" && model.GroupedExperts != "off" && !Fp8Gpu.GroupedExperts ? " (FP8 products per expert: grouped=0)" : "")}";
+        var bridge = AtenBridge.InUse ? $"ATen bridge in use ({AtenBridge.Operations}; AdamW {(trainer.Optimizer.UsesFusedKernel ? "fused" : "per parameter")})" : $"ATen bridge not in use ({(AtenBridge.IsLoaded ? "off" : AtenBridge.Status)})";
+        backend += "; " + bridge;
         Results.Say($"train {dtype}: {counts.Total:N0} parameters ({counts.Activated:N0} activated), batch {training.MicroBatchSize}x{training.SequenceLength}; {backend}");
         var losses = new JsonArray();
         var seconds = new List<double>();
@@ -76,6 +85,7 @@ internal static class TrainBench
         {
             ["implementation"] = "orchestrator (C#, TorchSharp)", ["dtype"] = dtype, ["backend"] = backend,
             ["grouped_experts"] = model.GroupedExperts != "off",
+            ["aten_bridge"] = AtenBridge.InUse, ["aten_bridge_operations"] = AtenBridge.InUse ? AtenBridge.Operations.ToString() : "none",
             ["parameters"] = counts.Total, ["activated_parameters"] = counts.Activated,
             ["micro_batch"] = training.MicroBatchSize, ["seq_len"] = training.SequenceLength,
             ["warmup_steps"] = warmup, ["timed_steps"] = seconds.Count, ["seed"] = training.Seed, ["tokens_per_second"] = tokensPerSecond,

@@ -30,11 +30,23 @@ if fp8:
         keys = [k for k in r if k.endswith("fraction_of_copy")]
         print(f"{name}: " + ", ".join(f"{k} {r[k]:.0%}" for k in keys) + " (goal 85%)")
 
+native = load("native.json")
+if native:
+    print(f"native bridge: {native.get('bridge', {}).get('status', '?')}; failed checks {native.get('failed_checks', 'not reached')}")
+    for key in ("grouped_mm_vs_loop", "grouped_mm_layer", "fused_adamw_vs_plain", "fused_adamw_update", "rms_norm_vs_module", "error_path"):
+        r = native.get(key)
+        if r:
+            figures = {k: v for k, v in r.items() if isinstance(v, float)}
+            print(f"  {key}: {'PASS' if r.get('pass') else 'FAIL'} " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
+
 for c in sys.argv[2:] or ["moe-2b", "moe-1b"]:
     model = json.load(open(os.path.join(repo, f"deploy/configs/{c}.json")))["model"]
-    runs = {k: load(f"{c}-{k}.json") for k in ("ours-bf16", "ours-fp8", "ref-eager", "ref-compiled")}
+    runs = {k: load(f"{c}-{k}.json") for k in ("ours-bf16", "ours-bf16-bridge", "ours-bf16-bridge-gmm", "ours-bf16-bridge-gmm-adamw",
+                                               "ours-fp8", "ref-eager", "ref-compiled")}
     for k, r in runs.items():
         if not r:
+            if k.startswith("ours-bf16-bridge-"):
+                continue  # optional variants
             print(f"{c} {k}: no result")
             continue
         mfu = r["tokens_per_second"] * flops_per_token(model, r["seq_len"]) / PEAK_BF16
@@ -48,6 +60,9 @@ for c in sys.argv[2:] or ["moe-2b", "moe-1b"]:
 
     ratio("ours-bf16", "ref-eager", 1.2)
     ratio("ours-bf16", "ref-compiled", 1.0)
+    ratio("ours-bf16-bridge", "ref-eager", 1.2)
+    ratio("ours-bf16-bridge", "ref-compiled", 1.0)
+    ratio("ours-bf16-bridge", "ours-bf16", 1.0)
     ratio("ours-fp8", "ours-bf16", 1.3)
 
 for who in ("ours-bf16", "ref-eager"):
