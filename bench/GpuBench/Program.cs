@@ -6,11 +6,13 @@ using Orchestrator.Kernels.Native;
 // ORCHESTRATOR_LIBTORCH (a PyTorch install's torch/lib), the kernels from ORCHESTRATOR_CUDA_KERNELS.
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: orchestrator-gpu-bench fp8|train|nccl|native [options]  (see bench/gpu/run.sh)");
+    Console.Error.WriteLine("usage: orchestrator-gpu-bench fp8|train|nccl|native|pipeline [options]  (see bench/gpu/run.sh)");
     return 2;
 }
 
 LibTorchRuntime.Initialize();
+// Pipeline schedules run on CPU threads: no CUDA needed.
+if (args[0] == "pipeline") return PipelineBench.Run(BenchOptions.Parse(args[1..]));
 if (!LibTorchRuntime.CudaAvailable)
 {
     Console.Error.WriteLine($"no CUDA through libtorch from {LibTorchRuntime.Source}");
