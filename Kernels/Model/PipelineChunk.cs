@@ -1,4 +1,5 @@
 using Orchestrator.Kernels.Configuration;
+using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Native;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -24,7 +25,8 @@ public sealed class PipelineChunk : nn.Module
     private readonly MtpModule[] _mtp;
 
     /// <summary>Builds the stage's modules on <paramref name="device"/>, initialised as the whole model would be.</summary>
-    public PipelineChunk(ModelConfig config, StageLayers stage, ulong seed, Device device) : base($"stage{stage.Stage}")
+    /// <remarks>With <paramref name="parallel"/> the stage holds only its EP rank's share of each MoE layer's routed experts.</remarks>
+    public PipelineChunk(ModelConfig config, StageLayers stage, ulong seed, Device device, ExpertParallelism? parallel = null) : base($"stage{stage.Stage}")
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(stage);
@@ -49,7 +51,7 @@ public sealed class PipelineChunk : nn.Module
         for (var j = 0; j < stage.LayerCount; j++)
         {
             var i = stage.FirstLayer + j;
-            _blocks[j] = new TransformerBlock($"layer{i}", config, _rope, i < config.DenseLayers ? -1 : i - config.DenseLayers);
+            _blocks[j] = new TransformerBlock($"layer{i}", config, _rope, i < config.DenseLayers ? -1 : i - config.DenseLayers, parallel);
             layers.Add(i, _blocks[j]);
         }
         register_module("layers", layers);
@@ -63,7 +65,7 @@ public sealed class PipelineChunk : nn.Module
             register_module("head", _head);
             var mtp = new ModuleList<MtpModule>();
             _mtp = new MtpModule[config.MtpDepth];
-            for (var k = 0; k < config.MtpDepth; k++) mtp.Add(_mtp[k] = new MtpModule($"mtp{k}", config, _rope, config.MoeLayers + k));
+            for (var k = 0; k < config.MtpDepth; k++) mtp.Add(_mtp[k] = new MtpModule($"mtp{k}", config, _rope, config.MoeLayers + k, parallel));
             register_module("mtp", mtp);
         }
 

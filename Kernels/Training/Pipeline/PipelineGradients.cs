@@ -101,7 +101,7 @@ internal static class PipelineGradients
 
     private static Parameter Embedding(PipelineChunk chunk) => chunk.named_parameters().First(p => p.name == "embed").parameter;
 
-    private static Tensor Gradient(Parameter p)
+    internal static Tensor Gradient(Parameter p)
     {
         if (p.grad is null)
         {

@@ -26,6 +26,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     private readonly ICollective _pipeline;
     private readonly IStageLink _link;
     private readonly ICollective? _replicas;
+    private readonly ExpertParallelism? _experts;
     private readonly PipelineChunk[] _chunks;
     private readonly AdamW _optimizer;
     private readonly RoutingRecorder _recorder;
@@ -44,7 +45,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     /// </summary>
     public PipelineTrainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, PipelineSchedule schedule,
         IStageLink link, ICollective pipeline, IReadOnlyList<int>? stageLayers = null, IExpertBiasAuthority? biases = null, Device? device = null,
-        ICollective? replicas = null)
+        ICollective? replicas = null, ExpertParallelism? experts = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(training);
@@ -61,7 +62,10 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         _data = data;
         _pipeline = pipeline;
         _link = link;
-        _replicas = replicas;
+        if (experts is not null && replicas is not null)
+            throw new ArgumentException("with experts sharded within a stage, the stage's data-parallel group is experts.World; give no separate replicas", nameof(replicas));
+        _experts = experts;
+        _replicas = replicas ?? experts?.World;
         _biases = biases ?? LocalBiasAuthority.Instance;
         Device = device ?? get_default_device();
         var ranks = link.WorldSize;
@@ -69,7 +73,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         Split = StageSplit.Of(model.Layers, Plan.VirtualStages, stageLayers);
         _program = Plan.Ranks[link.Rank];
         _chunks = Enumerable.Range(0, schedule.ChunksPerRank)
-            .Select(c => new PipelineChunk(model, Split.Stages[schedule.VirtualStageOf(link.Rank, c, ranks)], training.Seed, Device)).ToArray();
+            .Select(c => new PipelineChunk(model, Split.Stages[schedule.VirtualStageOf(link.Rank, c, ranks)], training.Seed, Device, experts)).ToArray();
         _tie = model.MtpDepth > 0 && Plan.VirtualStages > 1;
         _tieAcrossRanks = schedule.PlaceOf(0, ranks).Rank != schedule.PlaceOf(Plan.VirtualStages - 1, ranks).Rank;
         _optimizer = new AdamW(_chunks.SelectMany(c => c.named_parameters().Select(p => (Rename(c, p.name), p.parameter))),
@@ -180,8 +184,17 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
 
         LastTimeline = result.Intervals;
         if (_tie) PipelineGradients.TieEmbedding(_chunks, _pipeline, _tieAcrossRanks, [_model.VocabSize, _model.Dim]);
-        if (_replicas is not null) PipelineGradients.AverageOverReplicas(_chunks, _replicas);
-        var norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
+        double norm;
+        if (_experts is not null)
+        {
+            PipelineStageGradients.AverageOverStage(_chunks, _experts);
+            norm = PipelineStageGradients.ShardedNorm(_chunks, _pipeline, _experts);
+        }
+        else
+        {
+            if (_replicas is not null) PipelineGradients.AverageOverReplicas(_chunks, _replicas);
+            norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
+        }
         var (main, mtp, balance, everyRankGoesOn) = Losses(result, goOn?.Invoke() ?? true);
         if (!double.IsFinite(norm) || !double.IsFinite(main))
         {

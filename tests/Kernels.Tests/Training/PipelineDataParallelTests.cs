@@ -82,4 +82,49 @@ public sealed class PipelineDataParallelTests
         foreach (var d in links) d.Dispose();
         foreach (var g in pipelines.Concat(stageGroups)) g.Dispose();
     }
+
+    [Theory]
+    [InlineData("1f1b", 2, 2, 1)]
+    [InlineData("zb1p", 2, 2, 1)]
+    [InlineData("1f1b", 2, 2, 2)]
+    public async Task PipelinesWithExpertsShardedInEachStage_TrainAsOneProcessOverTheWholeBatch(string scheduleName, int stages, int ep, int dp)
+    {
+        var window = TinyModels.MicroTraining.SequenceLength + 1;
+        var ranksPerStage = ep * dp;
+        using var single = new Trainer(Model(), Training(Rows * ranksPerStage), new PatternBatchSource(257, Rows * ranksPerStage, window), Steps);
+        var expected = Enumerable.Range(0, Steps).Select(_ => single.TrainStep()).ToList();
+
+        var schedule = PipelineSchedule.Named(scheduleName)!;
+        var layout = new ParallelLayout(ep, dp, stages);
+        var groups = Enumerable.Range(0, layout.Ranks).Select(r => new ParallelGroups(layout, r)).ToArray();
+        var shared = groups.SelectMany(g => new[] { g.Stage, g.Experts, g.Replicas, g.Pipeline }).OfType<ProcessGroup>()
+            .DistinctBy(g => g.Number).ToDictionary(g => g.Number, g => new InProcessGroup(g.Members.Count));
+        var links = groups.Select(g => g.Pipeline!).DistinctBy(g => g.Number).ToDictionary(g => g.Number, g => new InProcessStageLinks(g.Members.Count));
+        ICollective Join(ProcessGroup group, int rank) => shared[group.Number].Collective(group.IndexOf(rank));
+        var ranks = groups.Select(g => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            var experts = new ExpertParallelism(Join(g.Experts, g.Rank), ExpertPlacement.Create(Model().RoutedExperts, ep))
+            {
+                World = Join(g.Stage, g.Rank),
+                Replicas = g.Replicas is { } r ? Join(r, g.Rank) : null,
+            };
+            using var trainer = new PipelineTrainer(Model(), Training(Rows), new ReplicaRows(g.DataShard, ranksPerStage, window), Steps, schedule,
+                links[g.Pipeline!.Number].Link(g.At.Stage), Join(g.Pipeline, g.Rank), experts: experts);
+            return Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var all = Task.WhenAll(ranks);
+        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromMinutes(3))));
+
+        foreach (var reports in await all)
+            for (var step = 0; step < Steps; step++)
+            {
+                Assert.Equal(expected[step].Loads.SelectMany(l => l), reports[step].Loads.SelectMany(l => l)); // the same routing
+                Assert.Equal(expected[step].MainLoss, reports[step].MainLoss, expected[step].MainLoss * 1e-5);
+                Assert.True(reports[step].EveryRankGoesOn, $"step {step + 1}: a rank voted to stop");
+            }
+
+        foreach (var l in links.Values) l.Dispose();
+        foreach (var g in shared.Values) g.Dispose();
+    }
 }
