@@ -53,9 +53,16 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         var peers = Peers();
         var link = peers.StageLink(pipeline.Number, pipeline.Members, Groups.Rank);
         var collective = peers.Group(pipeline.Number, pipeline.Members, Groups.Rank);
-        // With dp > 1 the stage's replicas average their gradients, and the biases are broadcast to every rank of the job.
+        // With dp > 1 the stage's replicas average their gradients; with ep > 1 the stage shards its routed experts over its
+        // EP group (the all-to-all inside its forward and backward). The biases are broadcast to every rank of the job.
         var replicas = Groups.Replicas is { } r ? peers.Group(r.Number, r.Members, Groups.Rank) : null;
-        var world = replicas is null ? collective : peers.Group(Groups.World.Number, Groups.World.Members, Groups.Rank);
+        var experts = layout.Ep == 1 ? null
+            : new ExpertParallelism(peers.Group(Groups.Experts.Number, Groups.Experts.Members, Groups.Rank), ExpertPlacement.Create(model.RoutedExperts, layout.Ep))
+            {
+                World = peers.Group(Groups.Stage.Number, Groups.Stage.Members, Groups.Rank),
+                Replicas = replicas,
+            };
+        var world = Groups.World.Members.Count == pipeline.Members.Count ? collective : peers.Group(Groups.World.Number, Groups.World.Members, Groups.Rank);
         ReportDataPlane(Links);
         var device = TorchSharp.torch.CPU;
         if (CudaDevice.IndexOf(Device) is { } cuda)
@@ -67,7 +74,8 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         // The first stage's rank asks the job's load balancer for every layer's biases; the other stages receive them.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(Services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
         IExpertBiasAuthority biases = new BroadcastBiasAuthority(world, Authority);
-        var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device, replicas);
+        var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device,
+            experts is null ? replicas : null, experts);
         try
         {
             if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, StorageRoot); // checkpoints: load (verified)

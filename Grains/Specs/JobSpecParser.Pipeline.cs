@@ -46,8 +46,6 @@ public static partial class JobSpecParser
             throw new JobSpecException(layers is null ? "parallel.pp" : "parallel.stage_layers", e.Message);
         }
 
-        // Stages run on ranks with data-parallel replicas of each stage; experts are not yet sharded within a stage.
-        if (ep > 1) throw new JobSpecException("parallel.ep", $"pipeline stages (pp {pp}) run with ep 1 for now: pp × ep is not built yet (got ep {ep})");
         return new ParallelSpec(ep, dp, pp, chunks, schedule.Name, layers is null ? null : string.Join(',', layers));
     }
 

@@ -96,39 +96,43 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>
-    /// pp 2 × dp 2 over two silos: each replica's pipeline trains its half of the batch and the stages average their
-    /// gradients across silos; against one process over the whole batch (not bit for bit: a replica's GEMMs reduce over
-    /// its own rows).
+    /// pp 2 × dp 2, or pp 2 × ep 2, over two silos: each replica's pipeline trains its rows and the stages average their
+    /// gradients across silos, or each stage shards its routed experts over two ranks (tokens through the all-to-all);
+    /// against one process over the whole batch (not bit for bit: a rank's GEMMs reduce over its own rows).
     /// </summary>
-    [Fact]
-    public async Task ReplicatedPipelinesOverTwoSilos_TrainAsOneProcessOverTheWholeBatch()
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 1)]
+    public async Task ReplicatedOrExpertShardedPipelinesOverTwoSilos_TrainAsOneProcessOverTheWholeBatch(int ep, int dp)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
-        var connectionString = await _postgres.DatabaseForAsync(GetType(), "dp");
+        var connectionString = await _postgres.DatabaseForAsync(GetType(), $"ep{ep}dp{dp}");
         var clusterId = "ppd-" + Guid.NewGuid().ToString("N")[..8];
         var data = TinyJob.Data(_root);
         var ports = Ports.Free(4);
-        var storage = Path.Combine(_root, "storage-dp");
+        var storage = Path.Combine(_root, $"storage-ep{ep}-dp{dp}");
         var nodes = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}",
             "cpu:2", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)));
         await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
         await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
         try
         {
-            var spec = Spec("pp2-dp2", data, "1f1b");
-            spec["parallel"]!["dp"] = 2;
-            var job = connection.Client.GetGrain<IJobGrain>("pp2-dp2");
+            var id = $"pp2-ep{ep}-dp{dp}";
+            var spec = Spec(id, data, "1f1b");
+            spec["parallel"]!["dp"] = dp;
+            spec["parallel"]!["ep"] = ep;
+            var job = connection.Client.GetGrain<IJobGrain>(id);
             var status = await job.Submit(JobSpecParser.Parse(spec.ToJsonString()));
             Assert.Equal(["n1", "n2"], status.Plan!.Ranks.Select(r => r.Node).Distinct().Order());
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
             Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
-            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("pp2-dp2").Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>(id).Drain(TimeSpan.FromSeconds(60)), "commits still pending");
 
             var whole = (JsonObject)spec.DeepClone();
-            whole["training"]!["micro_batch_size"] = 2; // both replicas' rows in one process
+            whole["training"]!["micro_batch_size"] = 2; // every rank's rows of a stage in one process
             var single = SingleProcess(data, whole);
-            var losses = (await store.QueryMetricsAsync("pp2-dp2", new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
-            var maxVio = (await store.QueryMetricsAsync("pp2-dp2", new MetricQuery("max_vio"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+            var losses = (await store.QueryMetricsAsync(id, new MetricQuery("loss"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+            var maxVio = (await store.QueryMetricsAsync(id, new MetricQuery("max_vio"))).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
             Assert.Equal(Steps, losses.Length);
             for (var s = 0; s < Steps; s++)
             {
@@ -136,8 +140,8 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
                 Assert.Equal(single.Reports[s].MaxViolationOverLayers, maxVio[s]); // loads summed over stages and replicas
             }
 
-            await VerifyCheckpointAsync(store, "pp2-dp2", storage, single.Weights, Steps, "pp 2 × dp 2", ranks: 4, tolerance: 1e-5);
-            output.WriteLine($"pp 2 × dp 2 over two silos: losses {string.Join(", ", losses)}; single {string.Join(", ", single.Reports.Select(r => r.Loss))}");
+            await VerifyCheckpointAsync(store, id, storage, single.Weights, Steps, id, ranks: 4, tolerance: 1e-5);
+            output.WriteLine($"{id} over two silos: losses {string.Join(", ", losses)}; single {string.Join(", ", single.Reports.Select(r => r.Loss))}");
         }
         catch
         {
