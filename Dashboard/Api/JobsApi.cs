@@ -45,6 +45,8 @@ public static partial class JobsApi
             .WithName("GetJobMetrics").WithSummary("Per-step loss, tokens_per_s, max_vio and lr from step `from` on.");
         api.MapGet("/jobs/{id}/expert-load", GetExpertLoads)
             .WithName("GetJobExpertLoad").WithSummary("Per-layer expert loads and routing biases of steps `from` to `to`.");
+        api.MapGet("/jobs/{id}/pipeline", PipelineQueries.GetAsync)
+            .WithName("GetJobPipeline").WithSummary("Each pipeline stage's newest step timeline (F, B, Bi, W per micro-batch) and the bubble; 409 without pipeline stages.");
         api.MapPost("/jobs/{id}/cancel", Cancel)
             .WithName("CancelJob").WithSummary("Cancels a job (a finished job is left as it is).")
             .Produces<JobView>().Produces<ApiError>(StatusCodes.Status404NotFound);

@@ -254,6 +254,9 @@ internal partial class RankRun : IDisposable
         if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
     }
 
+    /// <summary>Sends a report of the run's own (a pipeline stage's timeline) on the step reports' channel, retried in the background.</summary>
+    private protected void Report(Func<Task> call) => _reports.Post(call);
+
     /// <summary>Tells the job (and the log) which data plane the rank uses.</summary>
     private protected void ReportDataPlane(DataPlaneDecision plane)
     {

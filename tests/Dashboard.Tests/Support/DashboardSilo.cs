@@ -12,7 +12,7 @@ namespace Orchestrator.Dashboard.Tests.Support;
 
 /// <summary>
 /// A real silo in this process, as <c>orchestrator demo</c> builds it (localhost clustering, SQLite
-/// index, node <c>local</c> with one CPU slot), serving the dashboard on a free loopback port with one
+/// index, node <c>local</c> with two CPU slots: a pipeline job needs two), serving the dashboard on a free loopback port with one
 /// API token. Shared by the API and browser tests (one collection, so they take turns).
 /// </summary>
 public sealed class DashboardSilo : IAsyncLifetime
@@ -43,7 +43,7 @@ public sealed class DashboardSilo : IAsyncLifetime
         Store = await SqliteMetadataStore.OpenAsync(Path.Combine(Root, "index.db"));
         var ports = Ports.Free(3);
         BaseUrl = new Uri($"http://127.0.0.1:{ports[2]}/");
-        var node = new NodeOptions { Name = "local", Devices = ["cpu:0"], StorageRoot = Path.Combine(Root, "checkpoints") };
+        var node = new NodeOptions { Name = "local", Devices = ["cpu:0", "cpu:1"], StorageRoot = Path.Combine(Root, "checkpoints") };
         var dashboard = DashboardHosting.For(BaseUrl.ToString().TrimEnd('/'), [ApiTokens.Hash(Token)], Data);
         Host = SiloHost.ForDemo(node, Store, ports[0], ports[1], dashboard);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
