@@ -15,9 +15,13 @@ public static class JobRestore
     /// <param name="step">The checkpoint's step.</param>
     /// <param name="committedSteps">The steps of the source job's committed checkpoints.</param>
     /// <param name="newId">The new job's id; null or blank for <c>SOURCE-from-STEP</c>.</param>
+    /// <param name="parallelJson">
+    /// A new <c>parallel</c> section (another pp, ep or dp) or null to keep the stored one: shards are read by tensor
+    /// name, so a pp 4 checkpoint restores into pp 2 or into one rank.
+    /// </param>
     /// <exception cref="KeyNotFoundException">No such job, or no committed checkpoint at that step (the message lists the committed ones).</exception>
     /// <exception cref="JobSpecException">The new id is not an id, or the stored spec no longer reads; nothing is recorded.</exception>
-    public static JobSpec From(string sourceId, string? storedSpecJson, long step, IReadOnlyCollection<long> committedSteps, string? newId)
+    public static JobSpec From(string sourceId, string? storedSpecJson, long step, IReadOnlyCollection<long> committedSteps, string? newId, string? parallelJson = null)
     {
         ArgumentNullException.ThrowIfNull(committedSteps);
         if (storedSpecJson is null) throw new KeyNotFoundException($"no job '{sourceId}'");
@@ -26,6 +30,20 @@ public static class JobRestore
         var json = JsonNode.Parse(storedSpecJson)!.AsObject();
         json["id"] = string.IsNullOrWhiteSpace(newId) ? $"{sourceId}-from-{step}" : newId;
         json["resume_from"] = new JsonObject { ["job"] = sourceId, ["step"] = step };
+        if (parallelJson is not null)
+        {
+            JsonNode? parallel;
+            try
+            {
+                parallel = JsonNode.Parse(parallelJson);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new JobSpecException("parallel", $"the new layout is not JSON: {e.Message}");
+            }
+
+            json["parallel"] = parallel as JsonObject ?? throw new JobSpecException("parallel", "the new layout must be an object such as {\"pp\": 2}");
+        }
         return JobSpecParser.Parse(json.ToJsonString());
     }
 }

@@ -18,9 +18,10 @@ public static class RestoreCommand
         var job = new Argument<string>("job") { Description = "The job whose checkpoint to start from" };
         var step = new Option<long>("--step") { Description = "The committed checkpoint's step (see: orchestrator checkpoints JOB)", Required = true };
         var id = new Option<string?>("--id") { Description = "The new job's id (default: JOB-from-S)" };
+        var parallel = new Option<string?>("--parallel") { Description = "A new parallel section, e.g. '{\"pp\": 2}' (default: the job's own); shards are read by tensor name" };
         var postgres = ClusterOptions.Postgres();
         var clusterId = ClusterOptions.ClusterId();
-        var command = new Command("restore", "Start a new job from a committed checkpoint") { job, step, id, postgres, clusterId };
+        var command = new Command("restore", "Start a new job from a committed checkpoint") { job, step, id, parallel, postgres, clusterId };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
             GlobalOptions.StartLogging(result);
@@ -34,7 +35,7 @@ public static class RestoreCommand
             {
                 var record = await store.GetJobAsync(source, cancellation);
                 IReadOnlyCollection<long> committed = record is null ? [] : (await store.ListCheckpointsAsync(source, cancellation)).Select(c => c.Step).ToList();
-                spec = JobRestore.From(source, record?.SpecJson, at, committed, result.GetValue(id));
+                spec = JobRestore.From(source, record?.SpecJson, at, committed, result.GetValue(id), result.GetValue(parallel));
             }
 
             await using var cluster = await ClusterConnection.OpenAsync(settings.Postgres, settings.ClusterId, cancellation);

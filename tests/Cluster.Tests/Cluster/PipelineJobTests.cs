@@ -189,6 +189,7 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
             }
 
             await VerifyCheckpointAsync(store, id, storage, single.Weights, Steps, schedule);
+            if (schedule == "dualpipev") await VerifyRestoreIntoOneRankAsync(connection, store, id, storage, single.Weights);
             output.WriteLine($"{schedule} pp 2 over two silos: the step-{Steps} checkpoint equal to the bit; losses {string.Join(", ", losses.Select(l => l.Value))}");
         }
         catch
@@ -200,6 +201,26 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
         {
             foreach (var node in nodes) node.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The pp 2 job's step-2 checkpoint restored into one rank (`orchestrator restore --parallel`): its shards are read by
+    /// tensor name, and the continuation ends with the uninterrupted single-process weights bit for bit.
+    /// </summary>
+    private async Task VerifyRestoreIntoOneRankAsync(ClusterConnection connection, PostgresMetadataStore store, string id, string storage, Dictionary<string, float[]> single)
+    {
+        var record = await store.GetJobAsync(id) ?? throw new InvalidOperationException("no such job");
+        var committed = (await store.ListCheckpointsAsync(id)).Select(c => c.Step).ToList();
+        Assert.Throws<JobSpecException>(() => JobRestore.From(id, record.SpecJson, 2, committed, id + "-x", "{\"pp\": "));
+        var spec = JobRestore.From(id, record.SpecJson, 2, committed, id + "-pp1", "{\"pp\": 1}");
+        Assert.Equal(1, spec.Layout.Stages);
+        var job = connection.Client.GetGrain<IJobGrain>(spec.Id);
+        await job.Submit(spec);
+        var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(120));
+        Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+        Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>(spec.Id).Drain(TimeSpan.FromSeconds(60)), "commits still pending");
+        await VerifyCheckpointAsync(store, spec.Id, storage, single, Steps, "restored from pp 2 into one rank", ranks: 1);
+        output.WriteLine($"{id}@2 restored into pp 1: the step-{Steps} checkpoint equal to the bit");
     }
 
     /// <summary>Every weight of the newest committed checkpoint (at <paramref name="step"/>) equals the single-process one.</summary>
@@ -228,7 +249,7 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
         spec["training"]!["micro_batch_size"] = 1;
         spec["training"]!["gradient_accumulation"] = MicroBatches;
         spec["parallel"] = new JsonObject { ["pp"] = 2, ["schedule"] = schedule };
-        spec["checkpoint"] = new JsonObject { ["every"] = steps, ["keep"] = 1 };
+        spec["checkpoint"] = new JsonObject { ["every"] = Math.Min(steps, 2), ["keep"] = 2 };
         return spec;
     }
 
