@@ -49,11 +49,13 @@ public sealed partial class CheckpointCoordinatorGrain : IIncomingGrainCallFilte
         span?.SetTag(JobTrace.CheckpointStepTag, step).SetTag("ranks", ranks);
     }
 
-    /// <summary>The span of one commit (its retries inside it).</summary>
-    private async Task<Activity?> StartCommitSpanAsync(CheckpointManifest manifest)
+    /// <summary>
+    /// The span of one commit (its retries inside it), in the job's trace <paramref name="trace"/>. Synchronous, so
+    /// that it is the current span of the caller: the commit's log events carry its ids.
+    /// </summary>
+    private Activity? StartCommitSpan(CheckpointManifest manifest, ActivityContext trace)
     {
-        if (!OrchestratorTelemetry.Source.HasListeners()) return null;
-        var span = JobTrace.Start(JobTrace.CheckpointCommit, Id, manifest.Epoch, await TraceAsync());
+        var span = JobTrace.Start(JobTrace.CheckpointCommit, Id, manifest.Epoch, trace);
         span?.SetTag(JobTrace.CheckpointStepTag, manifest.Step).SetTag("bytes", manifest.Bytes).SetTag("shards", manifest.Shards.Count);
         return span;
     }

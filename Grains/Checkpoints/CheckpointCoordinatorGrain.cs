@@ -151,7 +151,7 @@ public sealed partial class CheckpointCoordinatorGrain(
     {
         while (_ready.TryPeek(out var manifest))
         {
-            using var span = await StartCommitSpanAsync(manifest);
+            using var span = StartCommitSpan(manifest, await TraceAsync());
             try
             {
                 if (await CommitAsync(manifest)) await CollectAsync(manifest.Step);

@@ -50,10 +50,14 @@ internal partial class RankRun : IDisposable
         _config = new(() => start.Spec.Run.Config());
         Groups = new ParallelGroups(start.Layout.ToLayout(), start.Assignment.Rank);
         _job = services.Grains.GetGrain<IJobGrain>(key.JobId);
-        _reports = new RankReporter(services.Logger, services.Options.ReportRetry);
-        // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
-        // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
-        _votes = new RankReporter(services.Logger, services.Options.ReportRetry);
+        // The reporters' pumps start here and keep this logging scope: their retries' events name the job and epoch too.
+        using (_logger.BeginScope(LogScope))
+        {
+            _reports = new RankReporter(services.Logger, services.Options.ReportRetry);
+            // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
+            // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
+            _votes = new RankReporter(services.Logger, services.Options.ReportRetry);
+        }
         Checkpoints = CheckpointWriter();
         DataPlane = new RankDataPlane(services.Grains, key.JobId, key.Epoch, services.Options);
     }

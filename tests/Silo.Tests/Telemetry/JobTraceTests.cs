@@ -55,7 +55,8 @@ public sealed class JobTraceTests
         Assert.Equal((submit.TraceId, submit.SpanId), (planned.TraceId, planned.SpanId)); // logged inside the submit span
         var ready = Assert.Single(jobsOwn, e => e.MessageTemplate.Text.Contains("ready in", StringComparison.Ordinal));
         Assert.Equal((rank.TraceId, rank.SpanId), (ready.TraceId, ready.SpanId)); // logged on the device thread, inside the rank's start span
-        Assert.Contains(jobsOwn, e => e.MessageTemplate.Text.Contains("committed", StringComparison.Ordinal)); // the coordinator's, in its scope
+        var committed = jobsOwn.First(e => e.MessageTemplate.Text.Contains("committed", StringComparison.Ordinal) && Property(e, "Step") == "2");
+        Assert.Equal((commit.TraceId, commit.SpanId), (committed.TraceId, committed.SpanId)); // the coordinator's, in its scope and span
     }
 
     [Fact]
