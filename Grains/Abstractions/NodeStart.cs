@@ -12,4 +12,9 @@ namespace Orchestrator.Grains;
 public sealed record NodeStart(
     [property: Id(0)] JobSpec Spec,
     [property: Id(1)] IReadOnlyList<RankAssignment> Plan,
-    [property: Id(2)] CheckpointManifest? Resume = null);
+    [property: Id(2)] CheckpointManifest? Resume = null)
+{
+    /// <summary>The W3C <c>traceparent</c> of the job's trace (its submit span), so the ranks' spans join it; null when untraced.</summary>
+    [Id(3)]
+    public string? TraceParent { get; init; }
+}

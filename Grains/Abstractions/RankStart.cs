@@ -12,4 +12,9 @@ public sealed record RankStart(
     [property: Id(1)] RankAssignment Assignment,
     [property: Id(2)] ParallelSpec Layout,
     [property: Id(3)] IReadOnlyList<RankAssignment> Peers,
-    [property: Id(4)] CheckpointManifest? Resume = null);
+    [property: Id(4)] CheckpointManifest? Resume = null)
+{
+    /// <summary>The W3C <c>traceparent</c> of the job's trace (its submit span), so the ranks' spans join it; null when untraced.</summary>
+    [Id(5)]
+    public string? TraceParent { get; init; }
+}

@@ -42,9 +42,11 @@ public sealed partial class CheckpointCoordinatorGrain(
         if (_abandoned.Contains(shard.Step) || shard.Step <= _lastCommitted) return;
         if (!_preparing.TryGetValue(shard.Step, out var shards)) _preparing[shard.Step] = shards = [];
         shards[rank] = shard;
+        VoteCame(shard.Step);
         if (shards.Count < job.Ranks) return;
 
         _preparing.Remove(shard.Step);
+        await TracePreparedAsync(shard.Step, epoch, job.Ranks);
         var ordered = shards.Values.OrderBy(s => s.Shard.Rank).ToList();
         _ready.Enqueue(new CheckpointManifest(Id, shard.Step, epoch, DateTimeOffset.UtcNow, ordered.Sum(s => s.Shard.Bytes),
             ordered.Max(s => s.WriteSeconds), ordered[0].StateJson, [.. ordered.Select(s => s.Shard)]));
@@ -149,13 +151,16 @@ public sealed partial class CheckpointCoordinatorGrain(
     {
         while (_ready.TryPeek(out var manifest))
         {
+            using var span = StartCommitSpan(manifest, await TraceAsync());
             try
             {
                 if (await CommitAsync(manifest)) await CollectAsync(manifest.Step);
+                else span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "refused: the job has moved to another epoch");
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // Not a matter of waiting (the job is gone, the manifest is refused): this checkpoint is lost, say so.
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
                 LogCommitFailed(e, Id, manifest.Step);
             }
 

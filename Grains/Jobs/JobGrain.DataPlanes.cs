@@ -20,7 +20,7 @@ public sealed partial class JobGrain
         RequireEpoch(epoch);
         if (_record is null || JobMoves.IsTerminal(_record.State)) return Task.CompletedTask;
         _pendingDataPlanes.Add(new { rank, device, data_plane = dataPlane, reason, epoch });
-        _dataPlaneFlush ??= this.RegisterGrainTimer(_ => FlushDataPlanesAsync(), new GrainTimerCreationOptions(DataPlaneBatchWindow, Timeout.InfiniteTimeSpan) { Interleave = false });
+        _dataPlaneFlush ??= this.RegisterGrainTimer(Scoped(_ => FlushDataPlanesAsync()), new GrainTimerCreationOptions(DataPlaneBatchWindow, Timeout.InfiniteTimeSpan) { Interleave = false });
         return Task.CompletedTask;
     }
 

@@ -22,7 +22,7 @@ public sealed partial class JobGrain
             // One start per node, all at once: its first rank starts the node's others on their silo, so the plan
             // crosses the network once per node (per rank it was R × R assignments: the 2,048-rank submit timed out),
             // and a start returns as soon as the runs are queued; the first failure fails the start as before.
-            var start = new NodeStart(_spec!, plan.Ranks, resume);
+            var start = new NodeStart(_spec!, plan.Ranks, resume) { TraceParent = _traceParent };
             await Task.WhenAll(plan.Ranks.GroupBy(rank => rank.Node, StringComparer.Ordinal).Select(node => node.First()).Select(first =>
                 GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, first.Rank, first.Node).ToString()).StartNode(plan.Epoch, start)));
             LogRanksStarted(Id, plan.Ranks.Count, plan.Epoch, clock.ElapsedMilliseconds, resumeMs);
@@ -46,6 +46,7 @@ public sealed partial class JobGrain
         {
             await RecordAsync(move, move.Records[0], // started, or recovered
                 JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
+            EndRecoverySpan();
             await CompleteIfDoneAsync();
         }
     }

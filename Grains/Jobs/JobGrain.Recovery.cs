@@ -40,6 +40,7 @@ public sealed partial class JobGrain
         _finishedRanks.Clear();
         _waitingReported = false;
         await RecordAsync(move, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
+        BeginRecoverySpan(epoch, reason);
         LogRecovering(Id, epoch, reason);
         await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         StopInBackground(old);
@@ -49,7 +50,7 @@ public sealed partial class JobGrain
     private void ScheduleReplan(TimeSpan due)
     {
         _replan?.Dispose();
-        _replan = this.RegisterGrainTimer(ReplanAsync, new GrainTimerCreationOptions(due, _timing.ReplanPeriod) { Interleave = false });
+        _replan = this.RegisterGrainTimer(Scoped(ReplanAsync), new GrainTimerCreationOptions(due, _timing.ReplanPeriod) { Interleave = false });
     }
 
     private async Task ReplanAsync(CancellationToken cancellation)
@@ -62,6 +63,7 @@ public sealed partial class JobGrain
 
         var epoch = _record.Epoch;
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var planning = DateTimeOffset.UtcNow;
         RankPlan plan;
         try
         {
@@ -91,6 +93,7 @@ public sealed partial class JobGrain
         _plan = plan;
         _lostNodesRecorded.Clear();
         await RecordAsync(JobMoves.Find(_record.State, JobTrigger.Replanned, new JobFacts())!, JobEvents.Planned, JobEvents.Detail(plan));
+        TracePlan(plan, planning);
         LogPlanned(Id, clock.ElapsedMilliseconds, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
     }

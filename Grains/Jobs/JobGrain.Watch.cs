@@ -17,7 +17,7 @@ public sealed partial class JobGrain
     private void Watch()
     {
         if (_watch is not null || _record is null || JobMoves.IsTerminal(_record.State)) return;
-        _watch = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(_timing.WatchPeriod, _timing.WatchPeriod) { Interleave = false });
+        _watch = this.RegisterGrainTimer(Scoped(WatchAsync), new GrainTimerCreationOptions(_timing.WatchPeriod, _timing.WatchPeriod) { Interleave = false });
     }
 
     private async Task WatchAsync(CancellationToken cancellation)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orchestrator.Grains.Storage;
+using Orchestrator.Grains.Telemetry;
 
 namespace Orchestrator.Grains.Jobs;
 
@@ -34,6 +35,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         _spec = JobSpecParser.Parse(_record.SpecJson);
         var events = await jobStore.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
+        ResumeTrace(events);
         await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
         if (_record.State == JobPhase.Recovering) ScheduleReplan(TimeSpan.Zero);
@@ -48,8 +50,11 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({_record.State})");
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
         var model = checkedSpec.Run.Model();
+        // The job's trace starts here (a child of the caller's span, when the caller traces).
+        using var submit = JobTrace.Start(JobTrace.Submit, Id, FirstEpoch);
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var planning = DateTimeOffset.UtcNow;
         var plan = await cluster.PlanJob(Id, FirstEpoch, checkedSpec.Layout, model.ExpertGroups, checkedSpec.Simulation is not null);
         try
         {
@@ -63,12 +68,13 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         }
 
         _spec = checkedSpec;
-        await RecordAsync(JobMoves.Find(null, JobTrigger.Submit, new JobFacts())!, JobEvents.Submitted);
+        await RecordAsync(JobMoves.Find(null, JobTrigger.Submit, new JobFacts())!, JobEvents.Submitted, BeginTrace(submit));
         var planned = JobMoves.Find(_record.State, JobTrigger.Plan, new JobFacts())!;
         if (!await MoveAsync(planned, FirstEpoch)) return Status();
         _plan = plan;
         _lostNodesRecorded.Clear();
         await RecordAsync(planned, JobEvents.Planned, JobEvents.Detail(plan));
+        TracePlan(plan, planning);
         LogPlanned(Id, clock.ElapsedMilliseconds, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
         Watch();
@@ -99,6 +105,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (await MoveAsync(move, _record.Epoch))
         {
             await RecordAsync(move, JobEvents.Cancelled);
+            EndRecoverySpan("cancelled");
             await StopRanksAsync();
         }
 
@@ -114,7 +121,9 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         Heard();
         _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
         _last = metrics;
-        if (rank == 0) await StoreStepAsync(metrics);
+        if (rank != 0) return;
+        TraceStep(epoch, metrics);
+        await StoreStepAsync(metrics);
     }
 
     /// <inheritdoc />
@@ -194,6 +203,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         if (!await MoveAsync(move, _record.Epoch, reason)) return;
         await RecordAsync(move, JobEvents.Failed, JobEvents.Detail(detail));
+        EndRecoverySpan(reason);
         LogFailed(Id, reason);
         await StopRanksAsync();
     }

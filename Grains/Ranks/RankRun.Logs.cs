@@ -1,10 +1,33 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Telemetry;
 
 namespace Orchestrator.Grains.Ranks;
 
-/// <summary>What a rank's run logs: its start, its ready time by phase, its data plane, its failure.</summary>
+/// <summary>
+/// What a rank's run logs — its start, its ready time by phase, its data plane, its failure — in a scope naming its
+/// job and epoch; and its one span, <see cref="JobTrace.RankStart"/>, in the job's trace.
+/// </summary>
 internal partial class RankRun
 {
+    private Activity? _startSpan;
+
+    private JobLogScope LogScope => new(Key.JobId, Key.Epoch);
+
+    /// <summary>Opens the rank's start span (from queued to ready for the first step), left out of the caller's context.</summary>
+    private void BeginStartSpan()
+    {
+        _startSpan = JobTrace.StartDetached(JobTrace.RankStart, Key.JobId, Key.Epoch, JobTrace.Context(Start.TraceParent));
+        _startSpan?.SetTag(JobTrace.RankTag, Key.Rank).SetTag("node", Key.Node).SetTag("device", Device);
+    }
+
+    /// <summary>The rank is ready for its first step (or failed before it): its start span ends.</summary>
+    protected void Ready()
+    {
+        _startSpan?.Dispose();
+        _startSpan = null;
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} starts on device {Device}")]
     private partial void LogStarting(string rank, string device);
 

@@ -50,10 +50,14 @@ internal partial class RankRun : IDisposable
         _config = new(() => start.Spec.Run.Config());
         Groups = new ParallelGroups(start.Layout.ToLayout(), start.Assignment.Rank);
         _job = services.Grains.GetGrain<IJobGrain>(key.JobId);
-        _reports = new RankReporter(services.Logger, services.Options.ReportRetry);
-        // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
-        // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
-        _votes = new RankReporter(services.Logger, services.Options.ReportRetry);
+        // The reporters' pumps start here and keep this logging scope: their retries' events name the job and epoch too.
+        using (_logger.BeginScope(LogScope))
+        {
+            _reports = new RankReporter(services.Logger, services.Options.ReportRetry);
+            // Checkpoint votes have their own channel: a commit never waits behind step reports (which retry
+            // while the index is down), so the coordinator's own retry carries a pending commit through an outage.
+            _votes = new RankReporter(services.Logger, services.Options.ReportRetry);
+        }
         Checkpoints = CheckpointWriter();
         DataPlane = new RankDataPlane(services.Grains, key.JobId, key.Epoch, services.Options);
     }
@@ -98,8 +102,9 @@ internal partial class RankRun : IDisposable
     public Task RunAsync(DeviceExecutor executor, Action<RankOutcome> ended)
     {
         ArgumentNullException.ThrowIfNull(executor);
-        LogStarting(Key.ToString(), Device);
+        using (_logger.BeginScope(LogScope)) LogStarting(Key.ToString(), Device);
         _sinceRun.Start();
+        BeginStartSpan();
         return executor.Run(Execute).ContinueWith(async _ =>
         {
             await _votes.CompleteAsync(); // the last checkpoint vote is in before the rank says it finished
@@ -133,6 +138,7 @@ internal partial class RankRun : IDisposable
         TorchSharp.torch.set_num_threads(training.Threads);
         using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
         using var trainer = SetUp(dataset);
+        Ready();
         var clock = Stopwatch.StartNew();
         var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         // Ranks stop together: each votes on going on inside the step (its loss all-reduce carries the votes),
@@ -226,12 +232,17 @@ internal partial class RankRun : IDisposable
     /// <summary>On the device thread: the run, a failure turned into its outcome, the communicators destroyed after the last collective.</summary>
     private void Execute()
     {
+        // Everything the rank logs names its job and epoch; its set-up's events carry the start span's trace and span ids.
+        using var scope = _logger.BeginScope(LogScope);
+        Activity.Current = _startSpan;
         try
         {
             _outcome = Train();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            _startSpan?.SetStatus(ActivityStatusCode.Error, e.Message);
+            Ready();
             LogFailed(e, Key.ToString());
             _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
             {

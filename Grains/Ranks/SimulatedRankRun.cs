@@ -32,6 +32,7 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         var biases = Start.Resume is { } resume ? SimulatedShards.ReadBiases(resume, StorageRoot, Groups.Rank) : ZeroBiases(model);
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(_grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
         Authority?.Begin(step, biases);
+        Ready();
         long tokensPerRank = (long)training.MicroBatchSize * training.SequenceLength * training.GradientAccumulation;
         var tokens = tokensPerRank * Groups.DataShards; // every rank trains on its own rows of the global batch
         var wait = TimeSpan.FromMilliseconds(simulation.StepMilliseconds);

@@ -11,6 +11,7 @@ public static class OrchestratorCli
         root.Options.Add(GlobalOptions.LibTorch);
         root.Options.Add(GlobalOptions.LogFile);
         root.Options.Add(GlobalOptions.Verbose);
+        root.Options.Add(GlobalOptions.LogFormat);
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(PrepareDataCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

@@ -1,14 +1,29 @@
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting;
 using Serilog.Formatting.Compact;
+using Serilog.Templates;
 
 namespace Orchestrator.Silo.Logging;
 
-/// <summary>Serilog set-up shared by every command: console, and an optional JSON-lines file.</summary>
+/// <summary>Serilog set-up shared by every command: console (text or JSON), and an optional JSON-lines file.</summary>
 public static class Logs
 {
-    /// <summary>Configures the global logger; warnings and above go to standard error so that command output stays clean.</summary>
-    public static void Configure(bool verbose, string? jsonFile)
+    /// <summary>
+    /// The JSON console format: compact JSON's field names (<c>@t</c>, <c>@l</c> only when not Information, <c>@x</c>,
+    /// <c>@tr</c>/<c>@sp</c> for the span current when the event was written, then the properties), with the message
+    /// rendered as the text format shows it (<c>@m</c>, strings unquoted), so a search for a log line's text finds it.
+    /// </summary>
+    private const string JsonTemplate =
+        "{ {@t: UtcDateTime(@t), @l: if @l = 'Information' then undefined() else @l, @m, @x, @tr, @sp, ..@p} }\n";
+
+    private const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>
+    /// Configures the global logger. Every event goes to standard error, so that command output (standard output)
+    /// stays clean; <paramref name="format"/> null picks JSON when standard error is not a terminal (<see cref="LogFormats.Detect"/>).
+    /// </summary>
+    public static void Configure(bool verbose, string? jsonFile, LogFormat? format = null)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information)
@@ -20,12 +35,16 @@ public static class Logs
             // so the advice is noise a user cannot act on. Only those two notes are dropped.
             .Filter.ByExcluding(e => e.MessageTemplate.Text.StartsWith("Note: Silo not running with ServerGC", StringComparison.Ordinal)
                 || e.MessageTemplate.Text.StartsWith("Note: ServerGC only kicks in", StringComparison.Ordinal))
-            .Enrich.FromLogContext()
-            .WriteTo.Console(
-                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
-                standardErrorFromLevel: LogEventLevel.Verbose);
+            // Job and Epoch come from the grains' and ranks' logging scopes (JobLogScope) through the provider.
+            .Enrich.FromLogContext();
+        configuration = (format ?? LogFormats.Detect()) == LogFormat.Json
+            ? configuration.WriteTo.Console(Json, standardErrorFromLevel: LogEventLevel.Verbose)
+            : configuration.WriteTo.Console(outputTemplate: TextTemplate, standardErrorFromLevel: LogEventLevel.Verbose);
         if (!string.IsNullOrWhiteSpace(jsonFile))
             configuration = configuration.WriteTo.File(new CompactJsonFormatter(), jsonFile);
         Log.Logger = configuration.CreateLogger();
     }
+
+    /// <summary>The JSON console formatter (<see cref="JsonTemplate"/>).</summary>
+    public static ITextFormatter Json { get; } = new ExpressionTemplate(JsonTemplate);
 }

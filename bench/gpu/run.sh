@@ -57,7 +57,7 @@ if has demo; then
   # Two GPU ranks in one silo (EP = 2, one rank per GPU), NCCL as their data plane, the unique id
   # published by rank 0 through the job's NcclRendezvousGrain; the summary names each rank's data plane.
   say "demo EP=2: the one-node cluster, ranks on cuda:0 and cuda:1 of one silo, data plane nccl (id via grains)"
-  timeout -k 5 45 $O demo --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
+  timeout -k 5 45 $O demo --log-format text --libtorch "$TORCH_LIB" --devices cuda:0-1 --ep 2 --data-plane nccl --seconds 15 --no-dashboard --work-dir /tmp/demo \
     --summary-json "$RES/demo-ep2-summary.json" > "$RES/demo-ep2.log" 2>&1
   echo "demo EP=2 exit $?" >> "$RES/demo-ep2.log"
   grep -E "planned|data plane|Done:|ended|ERR|FTL|Exception|exit" "$RES/demo-ep2.log" | tail -14 | tee -a "$LOG"
