@@ -114,7 +114,9 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         Heard();
         _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
         _last = metrics;
-        if (rank == 0) await StoreStepAsync(metrics);
+        if (rank != 0) return;
+        await StoreStepAsync(metrics);
+        RecordStep(epoch, metrics);
     }
 
     /// <inheritdoc />
