@@ -8,6 +8,7 @@ using Orchestrator.Dashboard;
 using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Membership;
 using Orchestrator.Grains.Storage;
+using Orchestrator.Silo.Telemetry;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
@@ -15,7 +16,7 @@ using Serilog;
 
 namespace Orchestrator.Silo.Cluster;
 
-/// <summary>Builds the host of one orchestrator silo: Orleans, the metadata store, the node's services, Serilog.</summary>
+/// <summary>Builds the host of one orchestrator silo: Orleans, the metadata store, the node's services, Serilog, the metrics export.</summary>
 public static class SiloHost
 {
     /// <summary>A cluster silo: PostgreSQL membership and failure detection, the PostgreSQL store.</summary>
@@ -24,8 +25,9 @@ public static class SiloHost
     /// <param name="store">The metadata store.</param>
     /// <param name="dashboard">Serve the dashboard too, if given.</param>
     /// <param name="portOffset">Added to both ports (the n-th node of a process that hosts several).</param>
-    public static IHost ForCluster(SiloSettings settings, NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard = null, int portOffset = 0) =>
-        Build(node, store, dashboard, silo =>
+    /// <param name="metrics">Where its metrics go; none if null (the meters are the process's: one silo of a process exports them).</param>
+    public static IHost ForCluster(SiloSettings settings, NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard = null, int portOffset = 0, MetricsExport? metrics = null) =>
+        Build(node, store, dashboard, metrics, silo =>
         {
             var address = string.IsNullOrWhiteSpace(settings.Address) ? IPAddress.Loopback : IPAddress.Parse(settings.Address);
             silo.UsePostgresClustering(o => o.ConnectionString = settings.Postgres!)
@@ -39,21 +41,21 @@ public static class SiloHost
         });
 
     /// <summary>The single-silo demo: localhost clustering, the SQLite store in the work folder.</summary>
-    public static IHost ForDemo(NodeOptions node, SqlMetadataStore store, int siloPort, int gatewayPort, DashboardHosting? dashboard = null) =>
-        Build(node, store, dashboard, silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "orchestrator-demo", clusterId: "demo"));
+    public static IHost ForDemo(NodeOptions node, SqlMetadataStore store, int siloPort, int gatewayPort, DashboardHosting? dashboard = null, MetricsExport? metrics = null) =>
+        Build(node, store, dashboard, metrics, silo => silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "orchestrator-demo", clusterId: "demo"));
 
-    private static IHost Build(NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard, Action<ISiloBuilder> clustering)
+    private static IHost Build(NodeOptions node, SqlMetadataStore store, DashboardHosting? dashboard, MetricsExport? metrics, Action<ISiloBuilder> clustering)
     {
         if (dashboard is null)
         {
             var builder = Host.CreateApplicationBuilder();
-            Configure(builder, node, store, clustering, withDashboard: false);
+            Configure(builder, node, store, metrics, clustering, withDashboard: false);
             return builder.Build();
         }
 
         // With a dashboard the silo is also a web host (Kestrel on the dashboard's URL only).
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        Configure(web, node, store, clustering, withDashboard: true);
+        Configure(web, node, store, metrics, clustering, withDashboard: true);
         web.WebHost.UseUrls(dashboard.Url);
         web.Services.AddOrchestratorDashboard(dashboard.Configure);
         var app = web.Build();
@@ -61,11 +63,12 @@ public static class SiloHost
         return app;
     }
 
-    private static void Configure(IHostApplicationBuilder builder, NodeOptions node, SqlMetadataStore store, Action<ISiloBuilder> clustering, bool withDashboard)
+    private static void Configure(IHostApplicationBuilder builder, NodeOptions node, SqlMetadataStore store, MetricsExport? metrics, Action<ISiloBuilder> clustering, bool withDashboard)
     {
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(Log.Logger, dispose: false);
         builder.Services.AddMetadataStore(store);
+        metrics?.AddTo(builder.Services, node.Name);
         builder.UseOrleans(silo =>
         {
             clustering(silo);
