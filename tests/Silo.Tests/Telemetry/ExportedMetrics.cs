@@ -16,6 +16,9 @@ public static class ExportedMetrics
     /// <summary>One instrument: its OpenTelemetry name and kind, and the series it is exported as.</summary>
     public sealed record Exported(string Name, string Kind, string Base, IReadOnlyList<string> Series);
 
+    /// <summary>Series of other meters (Orleans', the runtime's) that the deploy files may query; the scrape test finds each in a real silo's exposition.</summary>
+    public static IReadOnlyList<string> OtherSeries { get; } = ["orleans_app_requests_latency_milliseconds_bucket"];
+
     /// <summary>Every instrument of the orchestrator's meter.</summary>
     public static IReadOnlyList<Exported> All { get; } = Read();
 

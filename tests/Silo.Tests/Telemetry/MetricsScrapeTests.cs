@@ -68,6 +68,7 @@ public sealed class MetricsScrapeTests : IDisposable
 
         // Orleans' own meter (grain call latency) and the runtime's are exported too.
         Assert.Contains(samples, s => s.Name == "orleans_app_requests_latency_milliseconds_count" && s.Value > 0);
+        Assert.All(ExportedMetrics.OtherSeries, name => Assert.Contains(samples, s => s.Name == name));
         Assert.Contains(samples, s => s.Name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
 
         // The names the deploy files are checked against are the exporter's: every instrument this run records is
