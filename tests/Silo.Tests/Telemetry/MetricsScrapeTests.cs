@@ -16,18 +16,7 @@ public sealed class MetricsScrapeTests : IDisposable
     [Fact]
     public async Task Demo_WithAMetricsPort_ServesTheJobsStepsLossThroughputMaxVioAndExpertLoads_AsItsIndexHasThem()
     {
-        var port = DemoProcess.FreePort();
-        string exposition;
-        using (var demo = await DemoProcess.StartAsync("The metrics stay at", TimeSpan.FromMinutes(4),
-                   "demo", "--steps", $"{Steps}", "--seconds", "180", "--no-dashboard", "--metrics-port", $"{port}", "--stay", "--work-dir", _dir))
-        {
-            Assert.Contains($"Metrics: http://127.0.0.1:{port}/metrics", demo.Output, StringComparison.Ordinal);
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
-            Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}\n{demo.Output}");
-            Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
-            exposition = await response.Content.ReadAsStringAsync();
-        }
+        var exposition = await ScrapeDemoAsync("--steps", $"{Steps}");
 
         var samples = PrometheusText.Parse(exposition);
         await using var store = await SqliteMetadataStore.OpenAsync(Path.Combine(_dir, "index.db"));
@@ -77,5 +66,36 @@ public sealed class MetricsScrapeTests : IDisposable
         foreach (var instrument in ExportedMetrics.All.Where(e => !e.Name.StartsWith("orchestrator.recover", StringComparison.Ordinal)
                                                                && !e.Name.StartsWith("orchestrator.collective", StringComparison.Ordinal)))
             Assert.All(instrument.Series, name => Assert.True(names.Contains(name), $"{instrument.Name} ({instrument.Kind}) is not exposed as {name}"));
+    }
+
+    [Fact]
+    public async Task Demo_WithTwoExpertParallelRanks_ServesTheBytesAndTimesOfTheirCollectives_OverGrainCalls()
+    {
+        var samples = PrometheusText.Parse(await ScrapeDemoAsync("--steps", "2", "--devices", "cpu:2", "--ep", "2"));
+
+        foreach (var collective in new[] { "all_to_all", "all_reduce", "all_gather" })
+        {
+            var bytes = samples.Single(s => s.Name == "orchestrator_collective_bytes_total" && s.Label("collective") == collective);
+            var count = samples.Single(s => s.Name == "orchestrator_collective_duration_seconds_count" && s.Label("collective") == collective);
+            Assert.Equal("grains", bytes.Label("transport"));
+            Assert.StartsWith("demo-", bytes.Label("job"), StringComparison.Ordinal);
+            Assert.True(bytes.Value > 0 && count.Value > 0, $"{collective}: {bytes.Value} bytes in {count.Value} calls");
+        }
+        // Two ranks, two steps: the job's step count is rank 0's, not one per rank.
+        Assert.Equal(2, samples.Single(s => s.Name == "orchestrator_steps_total").Value);
+    }
+
+    /// <summary>Runs the demo with <c>--metrics-port --stay</c> and <paramref name="args"/>, scrapes its <c>/metrics</c> once the job ended, then stops it.</summary>
+    private async Task<string> ScrapeDemoAsync(params string[] args)
+    {
+        var port = DemoProcess.FreePort();
+        using var demo = await DemoProcess.StartAsync("The metrics stay at", TimeSpan.FromMinutes(4),
+            ["demo", .. args, "--seconds", "180", "--no-dashboard", "--metrics-port", $"{port}", "--stay", "--work-dir", _dir]);
+        Assert.Contains($"Metrics: http://127.0.0.1:{port}/metrics", demo.Output, StringComparison.Ordinal);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}\n{demo.Output}");
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        return await response.Content.ReadAsStringAsync();
     }
 }
