@@ -14,7 +14,7 @@ namespace Orchestrator.Cluster.Tests.Cluster;
 /// <summary>
 /// A recovery, seen through the metrics: three silo processes (sim:2 each, <c>--metrics-port</c>) joined through
 /// PostgreSQL run a simulated job of four ranks; a process holding ranks (not the job grain's) is killed by pid; once
-/// the job has recovered and completed, the job grain's silo's <c>/metrics</c> counts the recovery, its time and the
+/// the job has recovered and completed, the surviving silos' <c>/metrics</c> count the recovery, its time and the
 /// steps it replayed, as the job's events record them.
 /// </summary>
 public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifetime
@@ -32,7 +32,7 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
-    public async Task AJobRecoveringFromAKilledProcess_IsCountedTimedAndItsReplayedStepsCounted_OnItsGrainsSilo()
+    public async Task AJobRecoveringFromAKilledProcess_IsCountedTimedAndItsReplayedStepsCounted_OnTheSurvivingSilos()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
         var connectionString = await _postgres.DatabaseForAsync(GetType());
@@ -76,7 +76,10 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
                 (long)JsonNode.Parse(from.DetailJson!)!["step"]! - (long)JsonNode.Parse(to.DetailJson!)!["from_step"]!).Sum();
             var longest = recovering.Zip(recovered, (from, to) => (to.At - from.At).TotalSeconds).Sum();
 
-            var samples = await ScrapeAsync(metricsPorts[host]);
+            // Summed over the surviving silos: while the killed silo's death spreads, Orleans' directory may activate the
+            // job grain a second time elsewhere (DESIGN: "The store is the truth"), and that activation records what it does.
+            var samples = new List<PrometheusSample>();
+            foreach (var node in metricsPorts.Keys.Where(n => n != victim)) samples.AddRange(await ScrapeAsync(metricsPorts[node]));
             double Sum(string name) => samples.Where(s => s.Name == name && s.Label("job") == "sim").Sum(s => s.Value);
             Assert.Equal(recovering.Count, Sum("orchestrator_recoveries_total"));
             Assert.Equal(recovered.Count, Sum("orchestrator_recovery_duration_seconds_count"));
@@ -86,7 +89,7 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
             // Rank 0's reports, per epoch: the last epoch trained from its resume point to the end; the first at least
             // to the checkpoint the job resumed from (simulated ranks do not step in lockstep: the job's last step,
             // which the replayed count starts from, may be another rank's).
-            double Epoch(long epoch) => samples.Single(s => s.Name == "orchestrator_steps_total" && s.Label("job") == "sim" && s.Label("epoch") == $"{epoch}").Value;
+            double Epoch(long epoch) => samples.Where(s => s.Name == "orchestrator_steps_total" && s.Label("job") == "sim" && s.Label("epoch") == $"{epoch}").Sum(s => s.Value);
             var resumedFrom = (long)JsonNode.Parse(recovered[^1].DetailJson!)!["from_step"]!;
             Assert.Equal(Steps - resumedFrom, Epoch(done.Epoch));
             Assert.InRange(Epoch(1), (long)JsonNode.Parse(recovered[0].DetailJson!)!["from_step"]!, Steps);
