@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Orchestrator.Grains.Telemetry;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
 
@@ -9,7 +10,8 @@ namespace Orchestrator.Grains.Checkpoints;
 /// A rank's asynchronous checkpoints: at a step boundary the trainer's tensors are copied to host memory
 /// (the only pause training sees), then written, hashed and renamed in the background while training goes
 /// on. The next checkpoint waits only if the previous write is still running. A failed write (a full disk,
-/// say) leaves no file and is reported as aborted; training continues.
+/// say) leaves no file and is reported as aborted; training continues. The stall and the write are recorded
+/// (<see cref="CheckpointInstruments"/>).
 /// </summary>
 public sealed class AsyncCheckpointer
 {
@@ -20,6 +22,7 @@ public sealed class AsyncCheckpointer
     private readonly Func<string, bool> _owns;
     private readonly Action<PreparedShard> _prepared;
     private readonly Action<long, string> _aborted;
+    private readonly KeyValuePair<string, object?>[] _tags;
     private Task _pending = Task.CompletedTask;
 
     /// <summary>Checkpoints the rank of <paramref name="groups"/> of <paramref name="jobId"/> in <paramref name="epoch"/> under <paramref name="root"/>.</summary>
@@ -39,6 +42,7 @@ public sealed class AsyncCheckpointer
         _owns = ShardOwnership.For(groups);
         _prepared = prepared;
         _aborted = aborted;
+        _tags = TelemetryTags.Of(jobId);
     }
 
     private IReadOnlyList<ArchiveEntry>? _previous;
@@ -56,6 +60,7 @@ public sealed class AsyncCheckpointer
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
         _previous = snapshot.Entries;
         LastStall = clock.Elapsed;
+        CheckpointInstruments.Stall.Record(LastStall.TotalSeconds, _tags);
         _pending = Task.Run(() => Write(snapshot, clock));
     }
 
@@ -76,6 +81,8 @@ public sealed class AsyncCheckpointer
             return;
         }
 
-        _prepared(new PreparedShard(step, shard, JsonSerializer.Serialize(snapshot.State), clock.Elapsed.TotalSeconds));
+        var seconds = clock.Elapsed.TotalSeconds;
+        CheckpointInstruments.RecordWrite(shard.Bytes, seconds, _tags);
+        _prepared(new PreparedShard(step, shard, JsonSerializer.Serialize(snapshot.State), seconds));
     }
 }

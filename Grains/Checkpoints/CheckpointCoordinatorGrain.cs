@@ -5,6 +5,7 @@ using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Jobs;
 using Orchestrator.Grains.Resilience;
 using Orchestrator.Grains.Storage;
+using Orchestrator.Grains.Telemetry;
 
 namespace Orchestrator.Grains.Checkpoints;
 
@@ -189,6 +190,7 @@ public sealed partial class CheckpointCoordinatorGrain(
 
             if (_job?.Epoch == manifest.Epoch) _lastCommitted = Math.Max(_lastCommitted, manifest.Step);
             LogCommitted(Id, manifest.Step, manifest.Bytes, manifest.DurationSeconds, attempt);
+            CheckpointInstruments.Commits.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Job, Id));
             return true;
         });
     }

@@ -1,13 +1,41 @@
 using Orchestrator.Grains.Storage;
+using Orchestrator.Grains.Telemetry;
 
 namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
 /// The job's step metrics: rank 0's report of each step goes to the store (scalars, and the per-layer expert
-/// loads and biases for the dashboard's heatmap), and a new activation reads the last stored step back.
+/// loads and biases for the dashboard's heatmap), and a new activation reads the last stored step back. The same
+/// report feeds the step instruments and this silo's gauges of the job's latest step (<see cref="StepInstruments"/>,
+/// <see cref="LatestSteps"/>); an activation that goes takes its gauges with it.
 /// </summary>
 public sealed partial class JobGrain
 {
+    /// <summary>The (job, epoch) tags of the step instruments, built once per epoch rather than once per report.</summary>
+    private KeyValuePair<string, object?>[]? _stepTags;
+
+    private long _stepTagsEpoch;
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LatestSteps.Remove(Id);
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    /// <summary>Records rank 0's report of one step of <paramref name="epoch"/> in the step instruments and the latest-step gauges.</summary>
+    private void RecordStep(long epoch, StepMetrics metrics)
+    {
+        if (_stepTags is null || _stepTagsEpoch != epoch)
+        {
+            _stepTags = TelemetryTags.Of(Id, epoch);
+            _stepTagsEpoch = epoch;
+        }
+
+        StepInstruments.Record(metrics, _plan?.Ranks.Count ?? 1, _stepTags);
+        LatestSteps.Set(Id, epoch, metrics, _tokensPerSecond);
+    }
+
     /// <summary>Stores rank 0's report of one step (its loads are already summed over all ranks).</summary>
     private async Task StoreStepAsync(StepMetrics metrics)
     {

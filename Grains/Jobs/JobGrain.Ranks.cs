@@ -42,8 +42,10 @@ public sealed partial class JobGrain
 
         if (_record is null || !JobMoves.Handles(_record.State, JobTrigger.Start)) return;
         var move = JobMoves.Find(_record.State, JobTrigger.Start, new JobFacts())!;
+        DateTimeOffset? recoveringSince = _record.State == JobPhase.Recovering ? _record.UpdatedAt : null;
         if (await MoveAsync(move, plan.Epoch))
         {
+            if (recoveringSince is { } since) RecordRecovered(since, plan.Epoch, resume?.Step ?? 0);
             await RecordAsync(move, move.Records[0], // started, or recovered
                 JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
             EndRecoverySpan();

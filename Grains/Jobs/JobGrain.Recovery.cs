@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orchestrator.Grains.Telemetry;
 
 namespace Orchestrator.Grains.Jobs;
 
@@ -37,6 +38,7 @@ public sealed partial class JobGrain
         var old = _plan;
         var epoch = _record.Epoch + 1;
         if (!await MoveAsync(move, epoch, reason)) return;
+        RecoveryInstruments.Recoveries.Add(1, TelemetryTags.Of(Id, epoch));
         _finishedRanks.Clear();
         _waitingReported = false;
         await RecordAsync(move, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
@@ -96,6 +98,17 @@ public sealed partial class JobGrain
         TracePlan(plan, planning);
         LogPlanned(Id, clock.ElapsedMilliseconds, string.Join(", ", plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}")));
         await StartRanksAsync(plan);
+    }
+
+    /// <summary>
+    /// Records a recovery that ended with the new epoch's ranks running: its time since the move to Recovering
+    /// (<paramref name="since"/>, the store's time of that move) and the steps it replays from <paramref name="resumeStep"/>.
+    /// </summary>
+    private void RecordRecovered(DateTimeOffset since, long epoch, long resumeStep)
+    {
+        var tags = TelemetryTags.Of(Id, epoch);
+        RecoveryInstruments.Duration.Record(Math.Max(0, (DateTimeOffset.UtcNow - since).TotalSeconds), tags);
+        RecoveryInstruments.StepsLost.Add(Math.Max(0, (_last?.Step ?? 0) - resumeStep), tags);
     }
 
     private void StopReplanning()

@@ -124,6 +124,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (rank != 0) return;
         TraceStep(epoch, metrics);
         await StoreStepAsync(metrics);
+        RecordStep(epoch, metrics);
     }
 
     /// <inheritdoc />

@@ -8,7 +8,8 @@ namespace Orchestrator.Grains.Ranks;
 /// grain calls on whether libnccl loads), builds its collectives — mailboxes fed by grain calls, or NCCL
 /// communicators (one per process group) whose unique ids the groups' first ranks publish through the job's
 /// <see cref="INcclRendezvousGrain"/>, one per group of the rank's <see cref="ParallelGroups"/> — and
-/// aborts them when the rank is stopped, so a rank blocked in a collective returns.
+/// aborts them when the rank is stopped, so a rank blocked in a collective returns. Every collective it hands out
+/// records its bytes and time (<see cref="MeteredCollective"/>).
 /// </summary>
 internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epoch, RankOptions options) : IDisposable
 {
@@ -75,11 +76,11 @@ internal sealed class RankDataPlane(IGrainFactory grains, string jobId, long epo
     /// every member finishes the earlier ones first, so no rank waits on one that waits on it).
     /// </summary>
     private ExpertParallelism Communicators(RankStart start, ParallelGroups groups, int routedExperts, CancellationToken stop) =>
-        Build(groups, routedExperts, group => Join(start, group, stop));
+        Build(groups, routedExperts, group => new MeteredCollective(Join(start, group, stop), jobId, "nccl"));
 
     /// <summary>The rank's collectives over grain calls (mailboxes), one sequence space per group.</summary>
-    private static ExpertParallelism Mailboxes(ParallelGroups groups, int routedExperts, RankPeers peers) =>
-        Build(groups, routedExperts, group => peers.Group(group.Number, group.Members, groups.Rank));
+    private ExpertParallelism Mailboxes(ParallelGroups groups, int routedExperts, RankPeers peers) =>
+        Build(groups, routedExperts, group => new MeteredCollective(peers.Group(group.Number, group.Members, groups.Rank), jobId, "grains"));
 
     /// <summary>The job's collective, then the EP group's (the job's itself when they are one group), then the replicas'.</summary>
     private static ExpertParallelism Build(ParallelGroups groups, int routedExperts, Func<ProcessGroup, ICollective> join)

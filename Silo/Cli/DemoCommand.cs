@@ -11,6 +11,7 @@ using Orchestrator.Grains.Storage;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Silo.Cluster;
+using Orchestrator.Silo.Telemetry;
 using Orchestrator.Silo.Training;
 using Serilog;
 
@@ -34,10 +35,12 @@ public static class DemoCommand
         var dataPlane = new Option<string>("--data-plane") { Description = "How the ranks exchange tensors: auto (NCCL when every rank is on a GPU), nccl or grains", DefaultValueFactory = _ => "auto" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "Dashboard port on 127.0.0.1 (0: a free port)", DefaultValueFactory = _ => 0 };
         var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the dashboard" };
-        var stay = new Option<bool>("--stay") { Description = "Keep the silo and its dashboard running after the job ends, until Ctrl+C" };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics on http://127.0.0.1:PORT/metrics" };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Also push metrics to this OTLP collector (gRPC), e.g. http://localhost:4317" };
+        var stay = new Option<bool>("--stay") { Description = "Keep the silo, its dashboard and its metrics running after the job ends, until Ctrl+C" };
         var command = new Command("demo", "Train the tiny DeepSeek-V3-style model on a generated corpus, as a job of a one-silo cluster on this machine, for a minute")
         {
-            workDir, duration, steps, summary, devices, ep, dataPlane, dashboardPort, noDashboard, stay,
+            workDir, duration, steps, summary, devices, ep, dataPlane, dashboardPort, noDashboard, metricsPort, otlpEndpoint, stay,
         };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
@@ -52,6 +55,7 @@ public static class DemoCommand
             if (plane is not ("auto" or "nccl" or "grains")) throw new ArgumentException($"--data-plane: expected auto, nccl or grains (got \"{plane}\")");
             var slots = DeviceList.Parse(result.GetValue(devices)!);
             if (slots.Count < ranks) throw new ArgumentException($"--devices: the demo job has {ranks} rank(s), one slot each; name at least {ranks} slot(s) (got {slots.Count})");
+            var metrics = MetricsExport.From(result.GetValue(metricsPort), result.GetValue(otlpEndpoint));
             var data = PrepareDemoData(root);
             GlobalOptions.StartTorch(result);
 
@@ -62,11 +66,12 @@ public static class DemoCommand
             var port = result.GetValue(dashboardPort) is > 0 and var chosen ? chosen : FreePort();
             var dashboard = token is null ? null : DashboardHosting.For(
                 DashboardHosting.UrlOf(null, port)!, ClusterOptions.LoadSettings().DashboardTokenHashes.Append(ApiTokens.Hash(token)), data);
-            using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort(), dashboard);
+            using var host = SiloHost.ForDemo(node, store, FreePort(), FreePort(), dashboard, metrics, metrics.TraceExporter);
             await host.StartAsync(cancellation);
             await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
             // On the console only, never in a log: the token is this run's key to the dashboard.
             if (dashboard is not null) Console.WriteLine($"Dashboard: {dashboard.Url}/  (sign in with the token {token}; it is valid for this run only)");
+            if (metrics.ScrapeUrl is { } scrape) Console.WriteLine($"Metrics: {scrape}");
 
             var spec = JobSpecParser.Parse(SpecJson(data, result.GetValue(steps), seconds, ranks, plane), ConfigCatalog.Resolver(null));
             var job = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(spec.Id);
@@ -76,9 +81,9 @@ public static class DemoCommand
             var client = host.Services.GetRequiredService<IConfiguration>().GetSection(ClientOptions.Section).Get<ClientOptions>() ?? new ClientOptions();
             var final = await JobProgress.FollowAsync(job, seconds, client.Validated().ProgressPoll, cancellation);
             var outcome = await Summarize(store, final, spec, node, clock.Elapsed.TotalSeconds, result.GetValue(summary)?.FullName);
-            if (result.GetValue(stay) && dashboard is not null)
+            if (result.GetValue(stay) && (dashboard is not null || metrics.ScrapeUrl is not null))
             {
-                Console.WriteLine($"The dashboard stays at {dashboard.Url}/ until Ctrl+C.");
+                Console.WriteLine(dashboard is not null ? $"The dashboard stays at {dashboard.Url}/ until Ctrl+C." : $"The metrics stay at {metrics.ScrapeUrl} until Ctrl+C.");
                 await Task.Delay(Timeout.Infinite, cancellation).ContinueWith(_ => { }, TaskScheduler.Default);
             }
 

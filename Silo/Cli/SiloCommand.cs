@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Orchestrator.Grains.Hosting;
 using Orchestrator.Grains.Storage;
 using Orchestrator.Silo.Cluster;
+using Orchestrator.Silo.Telemetry;
 using Orleans.Runtime;
 using Serilog;
 
@@ -24,6 +25,8 @@ public static class SiloCommand
         var address = new Option<string?>("--address") { Description = "IP address to listen on and advertise (default: loopback)" };
         var dashboardPort = new Option<int?>("--dashboard-port") { Description = "Serve the dashboard on 127.0.0.1:PORT (tokens: Orchestrator:DashboardTokenHashes; see dashboard-token)" };
         var dashboardUrl = new Option<string?>("--dashboard-url") { Description = "Serve the dashboard on this URL instead, e.g. http://0.0.0.0:5080" };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics on http://HOST:PORT/metrics (127.0.0.1 unless --address is not loopback; also ORCHESTRATOR__METRICSPORT); off when not set" };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Also push metrics to this OTLP collector (gRPC), e.g. http://collector:4317 (also ORCHESTRATOR__OTLPENDPOINT)" };
         var nodes = new Option<int>("--nodes")
         {
             Description = "Host this many nodes in this process, one silo each (names counted up from --node, ports from --silo-port and --gateway-port): for control-plane scale runs with --devices sim:N",
@@ -31,7 +34,7 @@ public static class SiloCommand
         };
         var command = new Command("silo", "Run this node's silo: join the cluster through PostgreSQL and offer its devices to jobs")
         {
-            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address, dashboardPort, dashboardUrl, nodes,
+            node, devices, postgres, clusterId, siloPort, gatewayPort, storage, address, dashboardPort, dashboardUrl, metricsPort, otlpEndpoint, nodes,
         };
         command.SetAction((result, cancellation) => CommandErrors.Run(async () =>
         {
@@ -45,7 +48,10 @@ public static class SiloCommand
             settings.Address = result.GetValue(address) ?? settings.Address;
             settings.DashboardPort = result.GetValue(dashboardPort) ?? settings.DashboardPort;
             settings.DashboardUrl = result.GetValue(dashboardUrl) ?? settings.DashboardUrl;
+            settings.MetricsPort = result.GetValue(metricsPort) ?? settings.MetricsPort;
+            settings.OtlpEndpoint = result.GetValue(otlpEndpoint) ?? settings.OtlpEndpoint;
             var nodeOptions = Validate(settings);
+            var metrics = MetricsExport.From(settings.MetricsPort, settings.OtlpEndpoint, settings.Address);
             var names = NodeNames.From(nodeOptions.Name, result.GetValue(nodes));
             if (settings.SiloPort + names.Count - 1 > 65535 || settings.GatewayPort + names.Count - 1 > 65535)
                 throw new ArgumentException($"--nodes {names.Count}: the ports from --silo-port {settings.SiloPort} and --gateway-port {settings.GatewayPort} pass 65535");
@@ -58,7 +64,9 @@ public static class SiloCommand
                 for (var i = 0; i < names.Count; i++)
                 {
                     var served = new NodeOptions { Name = names[i], Devices = nodeOptions.Devices, StorageRoot = nodeOptions.StorageRoot };
-                    var host = SiloHost.ForCluster(settings, served, store, i == 0 ? dashboard : null, portOffset: i);
+                    // The meters are the process's: its first node exports them for all its nodes.
+                    var host = SiloHost.ForCluster(settings, served, store, i == 0 ? dashboard : null, portOffset: i, i == 0 ? metrics : null,
+                        i == 0 ? metrics.TraceExporter : null);
                     hosts.Add(host);
                     await host.StartAsync(cancellation);
                     await host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(cancellation);
@@ -69,6 +77,7 @@ public static class SiloCommand
                 }
 
                 if (dashboard is not null) Console.WriteLine($"dashboard: {dashboard.Url}/");
+                if (metrics.ScrapeUrl is { } scrape) Console.WriteLine($"metrics: {scrape}");
                 await Task.WhenAll(hosts.Select(h => h.WaitForShutdownAsync(cancellation)));
             }
             finally

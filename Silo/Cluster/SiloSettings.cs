@@ -36,6 +36,12 @@ public sealed class SiloSettings
     /// <summary>Dashboard port on 127.0.0.1; no dashboard when neither this nor <see cref="DashboardUrl"/> is set.</summary>
     public int? DashboardPort { get; set; }
 
+    /// <summary>Port of the Prometheus scrape endpoint (<c>/metrics</c>); no endpoint when not set.</summary>
+    public int? MetricsPort { get; set; }
+
+    /// <summary>OTLP collector to push metrics to (gRPC, e.g. <c>http://collector:4317</c>); none when not set.</summary>
+    public string? OtlpEndpoint { get; set; }
+
     /// <summary>Hashes (<c>sha256:…</c>) of the API tokens that may use the dashboard; see <c>orchestrator dashboard-token</c>.</summary>
     public List<string> DashboardTokenHashes { get; } = [];
 }

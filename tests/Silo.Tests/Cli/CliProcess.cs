@@ -14,8 +14,15 @@ public static class CliProcess
 
     public static Task<Result> Run(TimeSpan timeout, params string[] args) => RunFrom(AppContext.BaseDirectory, timeout, args);
 
+    /// <summary>Runs it with <paramref name="environment"/> added to its environment.</summary>
+    public static Task<Result> RunWith(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunFrom(AppContext.BaseDirectory, TimeSpan.FromMinutes(5), environment, args);
+
     /// <summary>Runs the orchestrator.dll found in <paramref name="appDirectory"/>.</summary>
-    public static async Task<Result> RunFrom(string appDirectory, TimeSpan timeout, params string[] args)
+    public static Task<Result> RunFrom(string appDirectory, TimeSpan timeout, params string[] args) =>
+        RunFrom(appDirectory, timeout, new Dictionary<string, string>(), args);
+
+    private static async Task<Result> RunFrom(string appDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -26,6 +33,7 @@ public static class CliProcess
         start.ArgumentList.Add(Path.Combine(appDirectory, "orchestrator.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment.Remove("ORCHESTRATOR_LIBTORCH");
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
