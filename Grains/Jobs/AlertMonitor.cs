@@ -43,6 +43,13 @@ internal sealed class AlertMonitor(AlertPolicy policy)
         _stalled[rank] = false;
     }
 
+    /// <summary>The run of <paramref name="rank"/> ended: its silence from now on is no stall.</summary>
+    public void Finished(int rank)
+    {
+        if ((uint)rank >= (uint)_stalled.Length) return;
+        _lastHeard[rank] = long.MaxValue;
+    }
+
     /// <summary>Rank 0's report of a step (the job's loss, MaxVio and step time): the alerts it starts.</summary>
     public IReadOnlyList<JobAlert> OnStep(StepMetrics step, DateTimeOffset at)
     {
@@ -85,7 +92,7 @@ internal sealed class AlertMonitor(AlertPolicy policy)
         var longest = 0.0;
         for (var rank = 0; rank < _lastHeard.Length; rank++)
         {
-            if (_stalled[rank]) continue;
+            if (_stalled[rank] || _lastHeard[rank] == long.MaxValue) continue; // already reported, or finished
             var silent = Stopwatch.GetElapsedTime(_lastHeard[rank], now).TotalSeconds;
             if (silent <= limit) continue;
             _stalled[rank] = true;

@@ -146,8 +146,12 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
             var move = JobMoves.Find(_record.State, JobTrigger.RankFailed, RecoveryFacts() with { Retryable = retryable })!;
             if (outcome.NonFinite) await AlertOnNonFiniteAsync(rank, outcome, rollback && move.To == JobPhase.Recovering);
             if (rollback)
+            {
+                // The commits in flight land first (the last good checkpoint may be the one just written), then the new epoch fences them.
+                await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).Drain(_timing.AskTimeout);
                 await RecoverOrGiveUpAsync(move, $"rollback: rank {rank} stopped on a non-finite loss: {outcome.Error}",
                     new { rank, node, error = outcome.Error, rollback = true }, TimeSpan.Zero);
+            }
             else if (retryable)
                 await RecoverOrGiveUpAsync(move, $"rank {rank} on {node} failed: {outcome.Error}", new { rank, node, error = outcome.Error }, _timing.RankFailureGrace);
             else
@@ -155,6 +159,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
             return;
         }
 
+        Monitor.Finished(rank);
         if (outcome.Finished) _finishedRanks.Add(rank);
         await CompleteIfDoneAsync();
     }

@@ -201,7 +201,11 @@ internal partial class RankRun : IDisposable
         ArgumentNullException.ThrowIfNull(trainer);
         var step = trainer.TrainStep(goOn);
         if (step.Skipped && Start.Spec.Alerts.OnNan != NonFiniteLossAction.Skip)
+        {
+            Checkpoints.Flush(); // the last good checkpoint's write (and vote) is done before the rank stops: a rollback may resume from it
             throw new NonFiniteLossException(step.Step - 1, Config.Training!.GradientAccumulation - 1, "total loss or gradient norm", step.Loss);
+        }
+
         // Only rank 0's loads and biases are stored (they are the job's, summed), so only it sends them.
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
