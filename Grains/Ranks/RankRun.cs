@@ -246,7 +246,7 @@ internal partial class RankRun : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogFailed(e, Key.ToString());
-            _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
+            _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", e is NonFiniteLossException n ? n.Step : 0)
             {
                 Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
                 NonFinite = e is NonFiniteLossException,
