@@ -85,9 +85,6 @@ internal partial class RankRun : IDisposable
     /// <summary>The storage root shared by the nodes, where checkpoint shards are read and written.</summary>
     protected string StorageRoot => _services.StorageRoot;
 
-    /// <summary>The spec's deliberate faults when they fire in this rank's epoch (tests and drills only); null otherwise.</summary>
-    protected FaultInjection? Faults => Start.Spec.Faults is { } faults && faults.Epoch == Key.Epoch ? faults : null;
-
     /// <summary>Stops the run at the next step boundary.</summary>
     protected CancellationToken Stopping => _stop.Token;
 
@@ -200,12 +197,7 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var step = trainer.TrainStep(goOn);
-        if (step.Skipped && Start.Spec.Alerts.OnNan != NonFiniteLossAction.Skip)
-        {
-            Checkpoints.Flush(); // the last good checkpoint's write (and vote) is done before the rank stops: a rollback may resume from it
-            throw new NonFiniteLossException(step.Step - 1, Config.Training!.GradientAccumulation - 1, "total loss or gradient norm", step.Loss);
-        }
-
+        StopOnSkippedStep(step);
         // Only rank 0's loads and biases are stored (they are the job's, summed), so only it sends them.
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
