@@ -43,17 +43,40 @@ public sealed record JobView(
     string Id, string Phase, long Epoch, long Step, long Steps, double? Loss, double? TokensPerSecond, double? MaxVio,
     string? Error, bool Final, DateTimeOffset UpdatedAt, IReadOnlyList<RankView> Plan)
 {
+    /// <summary>The alerts the job raised, oldest first (NaN loss or spike, MaxVio, stalled rank, checkpoint failure, low disk).</summary>
+    public IReadOnlyList<AlertView> Alerts { get; init; } = [];
+
     /// <summary>The view of a grain's status.</summary>
     public static JobView Of(JobStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
         return new JobView(status.Id, status.Phase.ToString(), status.Epoch, status.Step, status.Steps, Finite(status.Loss),
             Finite(status.TokensPerSecond), Finite(status.MaxVio), status.Error, status.IsFinal, status.UpdatedAt,
-            status.Plan?.Ranks.Select(r => new RankView(r.Rank, r.EpRank, r.DpRank, r.Node, r.Device)).ToList() ?? []);
+            status.Plan?.Ranks.Select(r => new RankView(r.Rank, r.EpRank, r.DpRank, r.Node, r.Device)).ToList() ?? [])
+        {
+            Alerts = [.. status.Alerts.Select(AlertView.Of)],
+        };
     }
 
     /// <summary>JSON has no NaN: an unknown or diverged number is null.</summary>
     public static double? Finite(double value) => double.IsFinite(value) ? value : null;
+}
+
+/// <summary>One alert of a job.</summary>
+/// <param name="Kind"><c>loss-nan</c>, <c>loss-spike</c>, <c>max-vio</c>, <c>rank-stalled</c>, <c>checkpoint-failed</c>, <c>disk-low</c>.</param>
+/// <param name="Step">The step it concerns.</param>
+/// <param name="Message">What happened and what was done.</param>
+/// <param name="Values">The values that triggered it (null where not finite).</param>
+/// <param name="At">When it was raised.</param>
+public sealed record AlertView(string Kind, long Step, string Message, IReadOnlyDictionary<string, double?> Values, DateTimeOffset At)
+{
+    /// <summary>The view of a job's alert.</summary>
+    public static AlertView Of(JobAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return new AlertView(alert.Kind, alert.Step, alert.Message,
+            alert.Values.ToDictionary(v => v.Key, v => JobView.Finite(v.Value), StringComparer.Ordinal), alert.At);
+    }
 }
 
 /// <summary>A job with its spec as stored (model inline).</summary>

@@ -44,6 +44,13 @@ public interface IJobGrain : IGrainWithStringKey
     [OneWay]
     Task NodeLost(string node);
 
+    /// <summary>
+    /// Another grain of the job (its checkpoint coordinator) raises an alert: the job records it, logs it, keeps it in
+    /// its status and counts it. One-way, so the coordinator never waits on the job (which waits on it for resume points).
+    /// </summary>
+    [OneWay]
+    Task RaiseAlert(JobAlert alert);
+
     /// <summary>The silo this activation runs on (its address, <c>S{ip}:{port}:{generation}</c>); tests kill it.</summary>
     [AlwaysInterleave]
     Task<string> GetSiloIdentity();

@@ -42,4 +42,12 @@ public sealed record JobSpec(
     /// <summary>Set when the job runs on simulated devices (spec <c>simulation</c>): its ranks then only take <c>sim:N</c> slots.</summary>
     [Id(23)]
     public SimulationSpec? Simulation { get; init; }
+
+    /// <summary>When the job raises alerts and what a non-finite loss does (spec <c>alerts</c>).</summary>
+    [Id(24)]
+    public AlertPolicy Alerts { get; init; } = AlertPolicy.Default;
+
+    /// <summary>Deliberate faults for tests and drills (spec <c>faults</c>); null, as for every real job, injects none.</summary>
+    [Id(25)]
+    public FaultInjection? Faults { get; init; }
 }

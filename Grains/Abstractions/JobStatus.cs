@@ -28,4 +28,8 @@ public sealed record JobStatus(
 {
     /// <summary>True once the job will not change again.</summary>
     public bool IsFinal => Phase is JobPhase.Completed or JobPhase.Failed or JobPhase.Cancelled;
+
+    /// <summary>The alerts the job raised, oldest first (the latest ones, at most <c>JobGrain</c>'s limit).</summary>
+    [Id(11)]
+    public IReadOnlyList<JobAlert> Alerts { get; init; } = [];
 }

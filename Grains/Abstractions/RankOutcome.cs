@@ -17,4 +17,8 @@ public sealed record RankOutcome(
     /// </summary>
     [Id(3)]
     public bool Retryable { get; init; }
+
+    /// <summary>True when the run stopped on a non-finite loss (the job then fails or rolls back, by its spec's <c>alerts.on_nan</c>).</summary>
+    [Id(4)]
+    public bool NonFinite { get; init; }
 }

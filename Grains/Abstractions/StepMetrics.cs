@@ -27,4 +27,8 @@ public sealed record StepMetrics(
     /// <summary>Per MoE layer, each routed expert's bias after the step's update (the dashboard shows them); null when not reported.</summary>
     [Id(8)]
     public IReadOnlyList<double[]>? Biases { get; init; }
+
+    /// <summary>True when the step's loss was not finite and its update was not applied (spec <c>alerts.on_nan: skip</c>).</summary>
+    [Id(9)]
+    public bool Skipped { get; init; }
 }

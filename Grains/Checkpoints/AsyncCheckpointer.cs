@@ -47,6 +47,12 @@ public sealed class AsyncCheckpointer
 
     private IReadOnlyList<ArchiveEntry>? _previous;
 
+    /// <summary>
+    /// Fault injection, for tests and drills only (spec <c>faults.checkpoint_fail_step</c>): the write of this step's shard
+    /// fails as an I/O error would, and is voted aborted; null (the default) injects nothing.
+    /// </summary>
+    public long? InjectFailureAtStep { get; init; }
+
     /// <summary>How long the last <see cref="Checkpoint"/> held training up (waiting for the previous write, plus the snapshot).</summary>
     public TimeSpan LastStall { get; private set; }
 
@@ -73,6 +79,7 @@ public sealed class AsyncCheckpointer
         CheckpointShard shard;
         try
         {
+            if (step == InjectFailureAtStep) throw new IOException($"fault injection: the write of step {step} fails (faults.checkpoint_fail_step)");
             shard = ShardFile.Write(_root, _jobId, step, _epoch, _rank, snapshot.Entries);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -28,6 +28,7 @@ public sealed partial class CheckpointCoordinatorGrain(
     private CheckpointTarget? _job;
     private long _lastCommitted;
     private Task _committing = Task.CompletedTask;
+    private bool _diskLow;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -48,6 +49,7 @@ public sealed partial class CheckpointCoordinatorGrain(
 
         _preparing.Remove(shard.Step);
         await TracePreparedAsync(shard.Step, epoch, job.Ranks);
+        CheckFreeSpace(shard.Step, job.Alerts);
         var ordered = shards.Values.OrderBy(s => s.Shard.Rank).ToList();
         _ready.Enqueue(new CheckpointManifest(Id, shard.Step, epoch, DateTimeOffset.UtcNow, ordered.Sum(s => s.Shard.Bytes),
             ordered.Max(s => s.WriteSeconds), ordered[0].StateJson, [.. ordered.Select(s => s.Shard)]));
@@ -59,8 +61,9 @@ public sealed partial class CheckpointCoordinatorGrain(
     {
         await FenceAsync(epoch);
         _preparing.Remove(step);
-        _abandoned.Add(step);
+        var first = _abandoned.Add(step);
         LogAborted(Id, step, rank, reason);
+        if (first) Alert(JobAlert.CheckpointFailed, step, $"checkpoint at step {step} abandoned: {reason}", ("rank", rank));
         try
         {
             await jobStore.AppendJobEventAsync(Id, CheckpointEvents.Failed, JobEvents.Detail(new { step, rank, reason }));
@@ -145,7 +148,7 @@ public sealed partial class CheckpointCoordinatorGrain(
             _lastCommitted = 0;
         }
 
-        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint);
+        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint, spec.Alerts);
     }
 
     private async Task CommitReadyAsync()
@@ -163,6 +166,7 @@ public sealed partial class CheckpointCoordinatorGrain(
                 // Not a matter of waiting (the job is gone, the manifest is refused): this checkpoint is lost, say so.
                 span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
                 LogCommitFailed(e, Id, manifest.Step);
+                Alert(JobAlert.CheckpointFailed, manifest.Step, $"checkpoint at step {manifest.Step} could not be committed: {e.Message}", ("shards", manifest.Shards.Count));
             }
 
             _ready.Dequeue();
@@ -219,13 +223,43 @@ public sealed partial class CheckpointCoordinatorGrain(
         }
     }
 
+    /// <summary>
+    /// At a checkpoint: the storage root's free space against <see cref="AlertPolicy.DiskFreeMinMegabytes"/>; one alert
+    /// while it stays low (again once it has been above the threshold at a checkpoint).
+    /// </summary>
+    private void CheckFreeSpace(long step, AlertPolicy alerts)
+    {
+        if (alerts.DiskFreeMinMegabytes <= 0) return;
+        long free;
+        try
+        {
+            free = new DriveInfo(Path.GetFullPath(Root)).AvailableFreeSpace / (1024 * 1024);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            LogFreeSpaceUnknown(e, Id, Root);
+            return;
+        }
+
+        var low = free < alerts.DiskFreeMinMegabytes;
+        if (low && !_diskLow)
+            Alert(JobAlert.DiskLow, step, $"the checkpoint storage {Root} has {free} MB free, under alerts.disk_free_min_mb ({alerts.DiskFreeMinMegabytes} MB)",
+                ("free_mb", free), ("min_mb", alerts.DiskFreeMinMegabytes));
+        _diskLow = low;
+    }
+
+    /// <summary>Hands an alert to the job grain, which records, logs and counts it (one-way: never waits on the job).</summary>
+    private void Alert(string kind, long step, string message, params (string Name, double Value)[] values) =>
+        _ = GrainFactory.GetGrain<IJobGrain>(Id).RaiseAlert(new JobAlert(kind, step, message,
+            values.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal), DateTimeOffset.UtcNow));
+
     private IReadOnlyList<string> Problems(CheckpointManifest manifest) =>
         [.. manifest.Shards.Select(s => ShardFile.Problem(Root, s)).OfType<string>()];
 
     private static bool IsTransient(Exception e) =>
         e is DbException or TimeoutException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException;
 
-    private sealed record CheckpointTarget(long Epoch, int Ranks, CheckpointPolicy Policy);
+    private sealed record CheckpointTarget(long Epoch, int Ranks, CheckpointPolicy Policy, AlertPolicy Alerts);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: checkpoint at step {Step} committed ({Bytes} bytes, written in {Seconds:F3} s, attempt {Attempt})")]
     private partial void LogCommitted(string job, long step, long bytes, double seconds, int attempt);
@@ -250,6 +284,9 @@ public sealed partial class CheckpointCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: retention or collection failed; the next commit tries again")]
     private partial void LogCollectFailed(Exception exception, string job);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: the free space of the checkpoint storage {Root} could not be read")]
+    private partial void LogFreeSpaceUnknown(Exception exception, string job, string root);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job}: a {Kind} event could not be recorded")]
     private partial void LogEventLost(Exception exception, string job, string kind);

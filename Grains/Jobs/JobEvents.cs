@@ -17,6 +17,9 @@ internal static class JobEvents
     public const string Recovered = "recovered";
     public const string DataPlane = "data-plane";
 
+    /// <summary>An alert the job raised: {kind, step, message, values} (JobGrain.Alerts.cs).</summary>
+    public const string Alert = "alert";
+
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 
     public static string Detail<T>(T detail) => JsonSerializer.Serialize(detail, Options);

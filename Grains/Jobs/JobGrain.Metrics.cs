@@ -40,9 +40,11 @@ public sealed partial class JobGrain
     private async Task StoreStepAsync(StepMetrics metrics)
     {
         var at = DateTimeOffset.UtcNow;
+        // A skipped step's loss is NaN: not stored (its alert says what it was), so the loss series stays a number.
+        MetricSample[] loss = double.IsFinite(metrics.Loss) ? [new MetricSample(metrics.Step, "loss", metrics.Loss, at)] : [];
         await metricStore.AppendMetricsAsync(Id,
         [
-            new MetricSample(metrics.Step, "loss", metrics.Loss, at),
+            .. loss,
             new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
             new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),

@@ -23,6 +23,7 @@ public sealed partial class JobGrain
             // crosses the network once per node (per rank it was R × R assignments: the 2,048-rank submit timed out),
             // and a start returns as soon as the runs are queued; the first failure fails the start as before.
             var start = new NodeStart(_spec!, plan.Ranks, resume) { TraceParent = _traceParent };
+            WatchStalls(plan);
             await Task.WhenAll(plan.Ranks.GroupBy(rank => rank.Node, StringComparer.Ordinal).Select(node => node.First()).Select(first =>
                 GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, first.Rank, first.Node).ToString()).StartNode(plan.Epoch, start)));
             LogRanksStarted(Id, plan.Ranks.Count, plan.Epoch, clock.ElapsedMilliseconds, resumeMs);

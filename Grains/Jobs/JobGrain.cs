@@ -36,6 +36,8 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         var events = await jobStore.ListJobEventsAsync(Id, cancellationToken: cancellationToken);
         _plan = JobEvents.ReadPlan(events.LastOrDefault(e => e.Kind == JobEvents.Planned)?.DetailJson);
         ResumeTrace(events);
+        RestoreAlerts(events);
+        if (_plan is not null && _record.State == JobPhase.Running) WatchStalls(_plan);
         await RestoreLastStepAsync(cancellationToken);
         // A job found again after its grain's silo died in the middle of a recovery carries on with it.
         if (_record.State == JobPhase.Recovering) ScheduleReplan(TimeSpan.Zero);
@@ -119,12 +121,14 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         RequireEpoch(epoch);
         if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         Heard();
+        Monitor.Heard(rank, System.Diagnostics.Stopwatch.GetTimestamp());
         _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
         _last = metrics;
         if (rank != 0) return;
         TraceStep(epoch, metrics);
         await StoreStepAsync(metrics);
         RecordStep(epoch, metrics);
+        await AlertOnStepAsync(metrics); // rank 0's report is the job's step: its loss and MaxVio are the job's
     }
 
     /// <inheritdoc />
@@ -144,15 +148,26 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         {
             if (!JobMoves.Handles(_record.State, JobTrigger.RankFailed)) return;
             var node = _plan?.Ranks.FirstOrDefault(r => r.Rank == rank)?.Node;
-            var retryable = outcome.Retryable && _plan is { Ranks.Count: > 1 };
+            // A NaN loss with alerts.on_nan: rollback is recovered from as a lost rank is (any rank count: the checkpoint mends it).
+            var rollback = outcome.NonFinite && _spec?.Alerts.OnNan == NonFiniteLossAction.Rollback;
+            var retryable = rollback || (outcome.Retryable && _plan is { Ranks.Count: > 1 });
             var move = JobMoves.Find(_record.State, JobTrigger.RankFailed, RecoveryFacts() with { Retryable = retryable })!;
-            if (retryable)
+            if (outcome.NonFinite) await AlertOnNonFiniteAsync(rank, outcome, rollback && move.To == JobPhase.Recovering);
+            if (rollback)
+            {
+                // The commits in flight land first (the last good checkpoint may be the one just written), then the new epoch fences them.
+                await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).Drain(_timing.AskTimeout);
+                await RecoverOrGiveUpAsync(move, $"rollback: rank {rank} stopped on a non-finite loss: {outcome.Error}",
+                    new { rank, node, error = outcome.Error, rollback = true }, TimeSpan.Zero);
+            }
+            else if (retryable)
                 await RecoverOrGiveUpAsync(move, $"rank {rank} on {node} failed: {outcome.Error}", new { rank, node, error = outcome.Error }, _timing.RankFailureGrace);
             else
                 await FailAsync(move, outcome.Error, new { rank, error = outcome.Error });
             return;
         }
 
+        Monitor.Finished(rank);
         if (outcome.Finished) _finishedRanks.Add(rank);
         await CompleteIfDoneAsync();
     }
@@ -257,7 +272,10 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     {
         var record = _record!;
         return new JobStatus(Id, record.State, record.Epoch, _last?.Step ?? 0, _spec?.Steps ?? 0,
-            _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt);
+            _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt)
+        {
+            Alerts = [.. _alerts],
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} planned and recorded in {Ms} ms: {Ranks}")]

@@ -175,7 +175,13 @@ internal partial class RankRun : IDisposable
         // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(_services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
         IExpertBiasAuthority biases = parallel is null ? Authority! : new BroadcastBiasAuthority(parallel.World, Authority);
-        var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device);
+        // A NaN step is always skipped inside the trainer (every rank alike, after the all-reduce); TrainStep then carries
+        // on, or stops the run on it, as the spec's alerts.on_nan says.
+        var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device)
+        {
+            OnNonFinite = NonFiniteSteps.Skip,
+            InjectNanAtStep = Faults?.NanStep - 1, // fault injection (spec faults), never set otherwise
+        };
         try
         {
             var built = _sinceRun.Elapsed;
@@ -200,6 +206,7 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(trainer);
         var step = trainer.TrainStep(goOn);
+        StopOnSkippedStep(step);
         // Only rank 0's loads and biases are stored (they are the job's, summed), so only it sends them.
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
@@ -207,6 +214,7 @@ internal partial class RankRun : IDisposable
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
             Biases = lead ? ExpertBiases.Read(trainer.Model) : null,
+            Skipped = step.Skipped,
         });
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
@@ -244,9 +252,10 @@ internal partial class RankRun : IDisposable
             _startSpan?.SetStatus(ActivityStatusCode.Error, e.Message);
             Ready();
             LogFailed(e, Key.ToString());
-            _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", 0)
+            _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", e is NonFiniteLossException n ? n.Step : 0)
             {
                 Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+                NonFinite = e is NonFiniteLossException,
             };
         }
         finally
@@ -282,7 +291,10 @@ internal partial class RankRun : IDisposable
         // point) then does not lack its step's metrics when the silo dies between the two (the kill test saw
         // it). Only a little: while the index is down the report retries, and the vote must reach the
         // coordinator, whose own retry carries the commit through the outage.
-        return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, Key.Epoch, Groups, VotePrepared, VoteAborted);
+        return new AsyncCheckpointer(_services.StorageRoot, Key.JobId, Key.Epoch, Groups, VotePrepared, VoteAborted)
+        {
+            InjectFailureAtStep = Groups.Rank == 0 ? Faults?.CheckpointFailStep : null, // fault injection (spec faults)
+        };
     }
 
     /// <summary>Sends the abort vote of a shard that could not be written (the coordinator aborts that step's checkpoint).</summary>

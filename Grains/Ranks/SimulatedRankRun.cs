@@ -42,6 +42,8 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         while (!Stopping.IsCancellationRequested && step < Start.Spec.Steps && clock.Elapsed < limit)
         {
             var began = Stopwatch.GetTimestamp();
+            if (Faults is { StallRank: { } stalling } stall && stalling == Groups.Rank && stall.StallStep == step + 1
+                && Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(stall.StallSeconds))) break; // fault injection: this rank stalls
             var loads = SimulatedRouting.Loads(training.Seed, step, tokens, model.ActivatedExperts, model.RoutedExperts, simulation.Skew, biases);
             if (Stopping.WaitHandle.WaitOne(wait)) break; // stopped inside the step: it does not count, as a real rank's aborted step
             var gamma = training.BiasUpdateFreezeStep > 0 && step >= training.BiasUpdateFreezeStep ? 0 : training.BiasUpdateSpeed;
@@ -68,6 +70,8 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         var clock = Stopwatch.StartNew();
         try
         {
+            if (Groups.Rank == 0 && Faults?.CheckpointFailStep == step) // fault injection (spec faults)
+                throw new IOException($"fault injection: the write of step {step} fails (faults.checkpoint_fail_step)");
             var shard = SimulatedShards.Write(StorageRoot, Key.JobId, step, Key.Epoch, Groups.Rank, biases, kilobytes);
             var state = new TrainerState { Step = step, OptimizerUpdates = step, TokensSeen = tokensSeen, DataStep = step, Config = Start.Spec.Run.Json, Seed = Config.Training!.Seed };
             VotePrepared(new PreparedShard(step, shard, JsonSerializer.Serialize(state), clock.Elapsed.TotalSeconds));

@@ -15,7 +15,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation"];
+        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
@@ -77,6 +77,8 @@ public static partial class JobSpecParser
             DataPlane = DataPlane(root["data_plane"]),
             Kind = kind,
             Simulation = Simulation(root["simulation"]),
+            Alerts = Alerts(root["alerts"]),
+            Faults = Faults(root["faults"], steps, layout),
         };
         if (layout.Stages > 1) PipelineLimits(spec);
         return spec;
@@ -105,6 +107,9 @@ public static partial class JobSpecParser
         // before "kind" existed, and stored specs without it read back equal.
         if (spec.Kind != JobKind.Pretrain) root["kind"] = KindName(spec.Kind);
         if (spec.Simulation is { } simulation) root["simulation"] = SimulationJson(simulation);
+        // Written only when set or not the default, so stored specs from before alerts read back byte for byte.
+        if (spec.Alerts != AlertPolicy.Default) root["alerts"] = AlertsJson(spec.Alerts);
+        if (spec.Faults is { } faults) root["faults"] = FaultsJson(faults);
         return root.ToJsonString();
     }
 

@@ -23,6 +23,12 @@ public sealed record StepReport(
     /// </summary>
     public bool EveryRankGoesOn { get; init; } = true;
 
+    /// <summary>
+    /// True when the step's loss or gradient norm was not finite and, by <see cref="Trainer.OnNonFinite"/>, nothing of
+    /// it was applied (parameters, optimizer moments and expert biases are as before it).
+    /// </summary>
+    public bool Skipped { get; init; }
+
     /// <summary>Tokens per second of this step.</summary>
     public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
 

@@ -78,6 +78,22 @@ public sealed class Trainer : IShardedTrainer, IDisposable
     /// <summary>Tokens a window covers: seq_len inputs, their next tokens, and one more per MTP depth.</summary>
     public int WindowLength => _window;
 
+    /// <summary>
+    /// What a step whose loss or gradient norm is not finite does: <see cref="NonFiniteSteps.Fail"/> (the default)
+    /// throws <see cref="NonFiniteLossException"/>; <see cref="NonFiniteSteps.Skip"/> applies nothing of it (no
+    /// optimizer update, biases unchanged), moves on to the next step's data and reports it as
+    /// <see cref="StepReport.Skipped"/>. With expert parallelism the decision is taken after the loss and gradient
+    /// all-reduce, whose results every rank shares, so all ranks skip the same steps.
+    /// </summary>
+    public NonFiniteSteps OnNonFinite { get; init; }
+
+    /// <summary>
+    /// Fault injection, for tests and drills only (the job spec's <c>faults.nan_step</c>): the 0-based step whose
+    /// loss is multiplied by NaN before its backward pass, so its loss and gradients are NaN; null (the default)
+    /// injects nothing.
+    /// </summary>
+    public long? InjectNanAtStep { get; init; }
+
     /// <summary>Runs one optimizer step (all micro-batches), then updates the expert biases.</summary>
     /// <param name="goOn">
     /// This rank's vote on going on after the step, asked once its backward pass is done; with expert
@@ -115,11 +131,15 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             _data.Fill(Step, micro, buffer);
             var windows = tensor(buffer, [batch, _window], ScalarType.Int64, device: _device);
             using var loss = Forward(windows, micro);
-            var values = (Total: loss.Total.item<float>(), Main: loss.Main.item<float>(),
+            var objective = InjectNanAtStep == Step ? loss.Total.mul(Scalars.Of(double.NaN)) : loss.Total; // fault injection only
+            var values = (Total: objective.item<float>(), Main: loss.Main.item<float>(),
                 Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
-            CheckFinite(micro, "total loss", values.Total);
-            CheckFinite(micro, "main loss", values.Main);
-            loss.Total.div(Scalars.Of(accumulation)).backward();
+            if (OnNonFinite == NonFiniteSteps.Fail)
+            {
+                CheckFinite(micro, "total loss", values.Total);
+                CheckFinite(micro, "main loss", values.Main);
+            }
+            objective.div(Scalars.Of(accumulation)).backward();
             BackwardTensors.Release(_device); // the custom functions' backward wrappers, now that libtorch holds its own references
             total += values.Total;
             main += values.Main;
@@ -135,17 +155,21 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             (total, main, mtp, balance, everyRankGoesOn) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance, vote);
         }
         var gradNorm = ClipGradients();
-        if (!double.IsFinite(gradNorm))
+        // Skipping: the loss and the norm are the all-reduced ones (the same on every rank), so every rank decides alike.
+        var skipped = OnNonFinite == NonFiniteSteps.Skip && !(double.IsFinite(total) && double.IsFinite(gradNorm));
+        if (!double.IsFinite(gradNorm) && !skipped)
         {
             _model.zero_grad();
             throw new NonFiniteLossException(Step, accumulation - 1, "gradient-norm", gradNorm);
         }
         var lr = _schedule.At(Step);
-        _optimizer.Step(lr);
+        if (skipped) _model.zero_grad(); // nothing of the step is applied
+        else _optimizer.Step(lr);
         var loads = _parallel is null
             ? _recorder.Loads.Select(l => (long[])l.Clone()).ToArray()
             : GradientSync.SumLoads(_parallel.World, _recorder.Loads);
-        UpdateBiases(loads, _biasSchedule.GammaAt(Step));
+        // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0: unchanged biases.
+        UpdateBiases(loads, skipped ? 0 : _biasSchedule.GammaAt(Step), always: skipped);
 
         Step++;
         var tokens = (long)accumulation * batch * _training.SequenceLength;
@@ -154,6 +178,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
         {
             EveryRankGoesOn = everyRankGoesOn,
+            Skipped = skipped,
         };
     }
 
@@ -198,9 +223,9 @@ public sealed class Trainer : IShardedTrainer, IDisposable
     }
 
     /// <summary>Asks the bias authority (local, or the job's load balancer) and installs its answer.</summary>
-    private void UpdateBiases(long[][] loads, double gamma)
+    private void UpdateBiases(long[][] loads, double gamma, bool always = false)
     {
-        if (gamma == 0 || _model.MoeLayers.Count == 0) return;
+        if ((gamma == 0 && !always) || _model.MoeLayers.Count == 0) return;
         using var noGrad = no_grad();
         var current = _model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray();
         var decided = _biases.Update(Step, loads, gamma, current);

@@ -83,6 +83,7 @@ function status(job) {
   document.getElementById('maxvio').textContent = fmt(job.maxVio, 3);
   document.getElementById('epoch').textContent = job.epoch;
   document.getElementById('cancel').hidden = job.final;
+  alerts(job.alerts ?? []);
   const error = document.getElementById('job-error');
   error.hidden = !job.error;
   error.textContent = job.error ?? '';
@@ -91,6 +92,19 @@ function status(job) {
     const row = el('tr');
     row.append(el('td', r.rank, 'num'), el('td', r.epRank, 'num'), el('td', r.dpRank, 'num'), el('td', r.node), el('td', r.device));
     return row;
+  }));
+}
+
+/** The job's alerts, newest first, as a banner above the figures (hidden while there are none). */
+function alerts(list) {
+  const box = document.getElementById('alerts');
+  box.hidden = list.length === 0;
+  document.getElementById('alert-count').textContent = list.length;
+  document.getElementById('alert-list').replaceChildren(...list.slice().reverse().map(a => {
+    const item = el('li');
+    item.dataset.kind = a.kind;
+    item.append(el('span', a.kind, 'kind'), el('span', `step ${a.step}`, 'muted'), el('span', a.message, 'detail'), el('span', time(a.at), 'muted'));
+    return item;
   }));
 }
 
