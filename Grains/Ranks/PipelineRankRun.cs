@@ -28,6 +28,7 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         TorchSharp.torch.set_num_threads(training.Threads);
         using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
         using var trainer = SetUpStages(dataset);
+        Ready(); // the rank's start span ends: the first step comes next
         var clock = Stopwatch.StartNew();
         var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         // Stages stop together: each votes inside the step (the loss all-reduce carries the votes).
