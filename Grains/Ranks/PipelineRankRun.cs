@@ -75,8 +75,14 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         // The first stage's rank asks the job's load balancer for every layer's biases; the other stages receive them.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(Services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
         IExpertBiasAuthority biases = new BroadcastBiasAuthority(world, Authority);
+        // A NaN step is skipped inside the trainer (every stage alike, after the all-reduce); Step then carries on, or
+        // stops the run on it, as the spec's alerts.on_nan says.
         var trainer = new PipelineTrainer(model, training, batches, Start.Spec.Steps, schedule, link, collective, layout.StageLayerCounts(), biases, device,
-            experts is null ? replicas : null, experts);
+            experts is null ? replicas : null, experts)
+        {
+            OnNonFinite = Kernels.Training.NonFiniteSteps.Skip,
+            InjectNanAtStep = Faults?.NanStep - 1, // fault injection (spec faults), never set otherwise
+        };
         try
         {
             if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, StorageRoot); // checkpoints: load (verified)
@@ -95,12 +101,14 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
     private bool Step(PipelineTrainer trainer, Func<bool> goOn)
     {
         var step = trainer.TrainStep(goOn);
+        StopOnSkippedStep(step);
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
             Biases = lead ? ExpertBiases.Of(trainer.Biases) : null,
+            Skipped = step.Skipped,
         });
         if (Groups.At is { Data: 0, Expert: 0 }) RecordTimeline(trainer, step.Step); // one record per stage per step
         if (Start.Spec.Checkpoint.IsDue(step.Step))

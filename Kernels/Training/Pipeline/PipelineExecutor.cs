@@ -15,6 +15,9 @@ namespace Orchestrator.Kernels.Training.Pipeline;
 internal sealed class PipelineExecutor(IReadOnlyList<PipelineChunk> chunks, IStageLink link, RoutingRecorder recorder, int microBatches)
 {
     private readonly Dictionary<StageMessageKey, Tensor> _handoff = [];
+
+    /// <summary>Fault injection (tests and drills only): the last stage's losses of this step are multiplied by NaN.</summary>
+    public bool InjectNan { get; set; }
     private readonly Dictionary<(int MicroBatch, int Chunk), Pending> _pending = [];
 
     /// <summary>Runs <paramref name="program"/>; <paramref name="windows"/> gives micro-batch m's token windows. Returns the step's loss sums and timeline.</summary>
@@ -86,7 +89,8 @@ internal sealed class PipelineExecutor(IReadOnlyList<PipelineChunk> chunks, ISta
         {
             using var loss = chunk.Loss(input, windows, recorder, recorder.TakeBalanceLoss);
             result.AddLosses(loss);
-            pending.Roots.Add(loss.Total.div(scale));
+            pending.Roots.Add(InjectNan ? loss.Total.mul(Scalars.Of(double.NaN)).div(scale) : loss.Total.div(scale));
+            if (InjectNan) result.Poison();
             pending.Grads.Add(null);
         }
         else

@@ -20,6 +20,9 @@ internal sealed class PipelineStepResult
     /// <summary>The rank's computes, seconds from the start of its program.</summary>
     public List<PipelineInterval> Intervals { get; } = [];
 
+    /// <summary>Makes the step's main loss NaN (fault injection: the gradients are NaN too).</summary>
+    public void Poison() => Main = double.NaN;
+
     /// <summary>Adds the last stage's losses of one micro-batch.</summary>
     public void AddLosses(ModelLoss loss)
     {

@@ -18,7 +18,7 @@ namespace Orchestrator.Kernels.Training.Pipeline;
 /// data-parallel group: pp × dp) each replica's pipeline trains its own rows and the gradients are averaged over the
 /// replicas before the norm, so every replica applies the same update.
 /// </summary>
-public sealed class PipelineTrainer : IShardedTrainer, IDisposable
+public sealed partial class PipelineTrainer : IShardedTrainer, IDisposable
 {
     private readonly TrainingConfig _training;
     private readonly ModelConfig _model;
@@ -114,29 +114,13 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
     public IReadOnlyList<PipelineInterval> LastTimeline { get; private set; } = [];
 
     /// <summary>
-    /// Every MoE layer's expert biases as the pipeline holds them (one array per layer, in model order): gathered from
-    /// the stages at <see cref="GatherBiases"/>, then the bias authority's answer of each step.
+    /// What a step whose loss or gradient norm is not finite does (as <see cref="Trainer.OnNonFinite"/>): throw, or skip
+    /// it on every rank alike — the loss and the norm are the pipeline's all-reduced ones — applying nothing of it.
     /// </summary>
-    public IReadOnlyList<float[]> Biases { get; private set; } = [];
+    public NonFiniteSteps OnNonFinite { get; init; }
 
-    /// <summary>Gathers every stage's expert biases into <see cref="Biases"/> (a collective: every rank calls it together).</summary>
-    public IReadOnlyList<float[]> GatherBiases()
-    {
-        var layers = _model.MoeLayers + _model.MtpDepth;
-        var experts = Math.Max(_model.RoutedExperts, 1);
-        using var noGrad = no_grad();
-        using var all = zeros([layers, experts], ScalarType.Float32, device: CPU);
-        foreach (var (layer, index) in _chunks.SelectMany(c => c.MoeLayers.Zip(c.MoeIndices)))
-        {
-            using var host = layer.ExpertBias.cpu();
-            all[index].copy_(host);
-        }
-
-        _pipeline.AllReduceSum(all); // one writer per layer: exact
-        var values = all.data<float>().ToArray();
-        Biases = Enumerable.Range(0, layers).Select(l => values.AsSpan(l * experts, experts).ToArray()).ToArray();
-        return Biases;
-    }
+    /// <summary>Fault injection, tests and drills only: the 0-based step whose losses are made NaN; null injects nothing.</summary>
+    public long? InjectNanAtStep { get; init; }
 
     /// <summary>Runs one optimizer step over all micro-batches; every rank of the pipeline calls it together.</summary>
     /// <param name="goOn">
@@ -169,6 +153,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         PipelineStepResult result;
         try
         {
+            _executor.InjectNan = InjectNanAtStep == Step;
             result = _executor.Run(_program, m =>
             {
                 if (windows.TryGetValue(m, out var w)) return w;
@@ -196,18 +181,25 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
             norm = PipelineGradients.GlobalNorm(_chunks, _pipeline, Plan.VirtualStages);
         }
         var (main, mtp, balance, everyRankGoesOn) = Losses(result, goOn?.Invoke() ?? true);
-        if (!double.IsFinite(norm) || !double.IsFinite(main))
+        var skipped = !double.IsFinite(norm) || !double.IsFinite(main);
+        if (skipped)
         {
-            foreach (var c in _chunks) c.zero_grad();
-            throw new NonFiniteLossException(Step, microBatches - 1, double.IsFinite(main) ? "gradient-norm" : "main loss", double.IsFinite(main) ? norm : main);
+            foreach (var c in _chunks) c.zero_grad(); // nothing of the step is applied
+            if (OnNonFinite != NonFiniteSteps.Skip)
+                throw new NonFiniteLossException(Step, microBatches - 1, double.IsFinite(main) ? "gradient-norm" : "main loss", double.IsFinite(main) ? norm : main);
         }
 
-        Clip(norm);
         var lr = _schedule.At(Step);
-        _optimizer.Step(lr);
+        if (!skipped)
+        {
+            Clip(norm);
+            _optimizer.Step(lr);
+        }
+
         var loads = GradientSync.SumLoads(_pipeline, _recorder.Loads);
         if (_replicas is not null) loads = GradientSync.SumLoads(_replicas, loads);
-        UpdateBiases(loads, _biasSchedule.GammaAt(Step));
+        // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0.
+        UpdateBiases(loads, skipped ? 0 : _biasSchedule.GammaAt(Step), always: skipped);
 
         Step++;
         var tokens = (long)microBatches * batch * _training.SequenceLength;
@@ -217,6 +209,7 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
             lr, norm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
         {
             EveryRankGoesOn = everyRankGoesOn,
+            Skipped = skipped,
         };
     }
 
@@ -242,25 +235,6 @@ public sealed class PipelineTrainer : IShardedTrainer, IDisposable
         using var noGrad = no_grad();
         using var scale = (_training.GradientClip / (norm + 1e-6)).ToScalar(); // per-step value: see Scalars
         foreach (var g in _chunks.SelectMany(c => c.parameters()).Select(p => p.grad).OfType<Tensor>()) g.mul_(scale);
-    }
-
-    /// <summary>The bias authority decides every layer from the pipeline's loads; this rank installs its own layers'.</summary>
-    private void UpdateBiases(long[][] loads, double gamma)
-    {
-        if (gamma == 0 || loads.Length == 0) return;
-        using var noGrad = no_grad();
-        var current = loads.Select(l => new float[l.Length]).ToArray();
-        var own = _chunks.SelectMany(c => c.MoeLayers.Zip(c.MoeIndices)).ToArray();
-        foreach (var (layer, index) in own) current[index] = layer.ExpertBias.cpu().data<float>().ToArray();
-        for (var l = 0; l < current.Length && l < Biases.Count; l++)
-            if (!own.Any(o => o.Item2 == l)) current[l] = (float[])Biases[l].Clone(); // the other stages' layers as last decided
-        var decided = _biases.Update(Step, loads, gamma, current);
-        Biases = decided;
-        foreach (var (layer, index) in own)
-        {
-            using var updated = tensor(decided[index], device: CPU);
-            layer.ExpertBias.copy_(updated);
-        }
     }
 
     /// <inheritdoc />

@@ -70,6 +70,25 @@ public sealed class AlertJobTests(AlertSilo silo, ITestOutputHelper output) : IC
         AssertCounted("nan-skip", "loss-nan");
     }
 
+    /// <summary>A pipeline job (pp 2 on two CPU ranks) skips the NaN step on both stages alike and completes.</summary>
+    [Fact]
+    public async Task ANanStepOfAPipelineJob_WithOnNanSkip_IsSkippedOnEveryStage_AndTheJobCompletes()
+    {
+        var spec = Real("nan-skip-pp", 6, """{"on_nan": "skip"}""", """{"nan_step": 3}""");
+        spec["model"]!["n_layers"] = 2;
+        spec["training"]!["gradient_accumulation"] = 2;
+        spec["parallel"] = new JsonObject { ["pp"] = 2 };
+        var (final, events, alerts) = await RunAsync(spec);
+
+        Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+        Assert.Equal((6L, 1L), (final.Step, final.Epoch));
+        var alert = Assert.Single(alerts);
+        Assert.Equal(("loss-nan", 3L), ((string)alert["kind"]!, (long)alert["step"]!));
+        var losses = await silo.Store.QueryMetricsAsync("nan-skip-pp", new MetricQuery("loss"));
+        Assert.Equal([1L, 2, 4, 5, 6], losses.Select(m => m.Step));
+        Assert.DoesNotContain(events, e => e.Kind is "failed" or "recovering");
+    }
+
     [Fact]
     public async Task ANanStep_WithOnNanRollback_ResumesFromTheLastCommittedCheckpoint_AndCompletes()
     {

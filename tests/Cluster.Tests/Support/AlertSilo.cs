@@ -66,7 +66,7 @@ public sealed class AlertSilo : IAsyncLifetime
             silo.UseLocalhostClustering(ports[0], ports[1]);
             silo.AddOrchestratorNode(new NodeOptions
             {
-                Name = "n1", Devices = ["cpu:0", "sim:0", "sim:1", "sim:2", "sim:3", "sim:4", "sim:5"], StorageRoot = Path.Combine(Root, "storage"),
+                Name = "n1", Devices = ["cpu:0", "cpu:1", "sim:0", "sim:1", "sim:2", "sim:3", "sim:4", "sim:5"], StorageRoot = Path.Combine(Root, "storage"),
             });
         });
         _host = builder.Build();

@@ -167,4 +167,57 @@ public sealed class PipelineTrainingTests
         Assert.IsType<IOException>(ranks[0].Exception!.InnerException);
         Assert.IsType<CollectiveAbortedException>(ranks[1].Exception!.InnerException);
     }
+
+    [Theory]
+    [InlineData("1f1b", 2)]
+    [InlineData("dualpipev", 2)]
+    public async Task ANanStepSkipped_InThePipeline_LeavesTheWeightsOfTheSingleProcessSkip(string scheduleName, int stages)
+    {
+        var model = Model(mtp: 0);
+        var training = Training(4);
+        using var single = new Trainer(model, training, Data(model, training), Steps) { OnNonFinite = NonFiniteSteps.Skip, InjectNanAtStep = 1 };
+        var expected = Enumerable.Range(0, Steps).Select(_ => single.TrainStep()).ToList();
+        var weights = single.NamedTensors().ToDictionary(t => t.Name, t => t.Tensor.data<float>().ToArray());
+        Assert.True(expected[1].Skipped);
+
+        var schedule = PipelineSchedule.Named(scheduleName)!;
+        using var links = new InProcessStageLinks(stages);
+        using var group = new InProcessGroup(stages);
+        var ranks = Enumerable.Range(0, stages).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            using var trainer = new PipelineTrainer(model, training, Data(model, training), Steps, schedule, links.Link(rank), group.Collective(rank))
+            {
+                OnNonFinite = NonFiniteSteps.Skip, InjectNanAtStep = 1,
+            };
+            var reports = Enumerable.Range(0, Steps).Select(_ => trainer.TrainStep()).ToList();
+            return (reports, trainer.NamedTensors().Select(t => (t.Name, Values: t.Tensor.data<float>().ToArray())).ToList());
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var all = Task.WhenAll(ranks);
+        Assert.Same(all, await Task.WhenAny(all, Task.Delay(TimeSpan.FromMinutes(3))));
+        foreach (var (reports, held) in await all)
+        {
+            Assert.Equal([false, true, false], reports.Select(r => r.Skipped));
+            foreach (var (name, values) in held) Assert.True(weights[name].SequenceEqual(values), $"{scheduleName}: {name} differs from the single-process skip");
+        }
+    }
+
+    [Fact]
+    public async Task ANanStep_WithoutSkip_FailsEveryStage()
+    {
+        var model = Model(mtp: 0);
+        var training = Training(4);
+        var schedule = PipelineSchedule.Named("1f1b")!;
+        using var links = new InProcessStageLinks(2);
+        using var group = new InProcessGroup(2);
+        var ranks = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
+        {
+            Torch.Ready();
+            using var trainer = new PipelineTrainer(model, training, Data(model, training), Steps, schedule, links.Link(rank), group.Collective(rank)) { InjectNanAtStep = 0 };
+            trainer.TrainStep();
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var ended = Task.WhenAll(ranks.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
+        Assert.Same(ended, await Task.WhenAny(ended, Task.Delay(TimeSpan.FromMinutes(1))));
+        Assert.All(ranks, r => Assert.IsType<NonFiniteLossException>(r.Exception!.InnerException));
+    }
 }
