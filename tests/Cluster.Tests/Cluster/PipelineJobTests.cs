@@ -70,14 +70,17 @@ public sealed class PipelineJobTests(ITestOutputHelper output) : IAsyncLifetime
             for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("pp2-kill")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
             nodes.Single(n => n.Node == stage1).Kill();
 
-            var recovered = await OneNodeCluster.WaitForAsync(job, s => s.Epoch == 2 || s.IsFinal, TimeSpan.FromSeconds(60));
-            Assert.Equal(2L, recovered.Epoch);
+            // The first recovery may come from rank 0's failed exchange with the dead stage before the node is declared
+            // dead, and plan on it again; the job then recovers once more. Wait for a plan without the dead node.
+            var recovered = await OneNodeCluster.WaitForAsync(job, s => (s.Epoch >= 2 && s.Plan is { } p && p.Ranks.All(r => r.Node != stage1)) || s.IsFinal,
+                TimeSpan.FromSeconds(90));
+            Assert.True(recovered.Epoch >= 2, $"epoch {recovered.Epoch}: {recovered.Phase} {recovered.Error}");
             Assert.DoesNotContain(recovered.Plan!.Ranks, r => r.Node == stage1);
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(180));
             Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
             Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("pp2-kill").Drain(TimeSpan.FromSeconds(60)), "commits still pending");
             var events = await store.ListJobEventsAsync("pp2-kill");
-            var resumedFrom = JsonNode.Parse(events.Single(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
+            var resumedFrom = JsonNode.Parse(events.Last(e => e.Kind == "recovered").DetailJson!)!["from_step"]!.GetValue<long>();
             Assert.True(resumedFrom >= 2, $"resumed from step {resumedFrom}, not from a checkpoint");
             output.WriteLine($"stage 1's silo {stage1} killed; resumed from step {resumedFrom} on {string.Join(", ", final.Plan!.Ranks.Select(r => r.Node))}");
 
