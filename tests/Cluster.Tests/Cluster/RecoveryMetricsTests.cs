@@ -19,7 +19,7 @@ namespace Orchestrator.Cluster.Tests.Cluster;
 /// </summary>
 public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int Steps = 30;
+    private const int Steps = 60;
     private readonly PostgresServer _postgres = new();
     private readonly string _root = Directory.CreateTempSubdirectory("orchestrator-recovery-metrics-").FullName;
 
@@ -63,6 +63,8 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
             // The job grain's silo is the one whose metrics carry the job's steps; kill a process with ranks but not it.
             var host = await HostOfJobAsync("sim", metricsPorts);
             var victim = status.Plan!.Ranks.Select(r => r.Node).Distinct().First(n => n != host);
+            var before = await job.GetStatus();
+            Assert.False(before.IsFinal, $"the job ended (step {before.Step}) before the kill: the test has no recovery to measure");
             processes.Single(p => p.Node == victim).Kill();
             output.WriteLine($"job grain on {host}; killed {victim}");
             var done = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(150));
@@ -111,7 +113,7 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
         var spec = TinyJob.Spec(id, "/unused", Steps);
         spec["parallel"] = new JsonObject { ["ep"] = 2, ["dp"] = 2 };
         spec["checkpoint"] = new JsonObject { ["every"] = 5, ["keep"] = 2 };
-        spec["simulation"] = new JsonObject { ["step_ms"] = 100, ["shard_kb"] = 8, ["skew"] = 1.0 };
+        spec["simulation"] = new JsonObject { ["step_ms"] = 250, ["shard_kb"] = 8, ["skew"] = 1.0 }; // 15 s: the kill at step 12 lands well before the end
         return JobSpecParser.Parse(spec.ToJsonString());
     }
 
