@@ -70,7 +70,7 @@ public sealed partial class JobGrain
             StepSeconds = Of("step_ms") / 1000,
             ControlSeconds = Of("control_ms") / 1000,
         };
-        _tokensPerSecond = _last.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
+        _tokensPerSecond = _last.TokensPerSecond * Pipelines();
     }
 
     /// <summary>Stores rank 0's loads and biases of one step.</summary>
@@ -83,4 +83,10 @@ public sealed partial class JobGrain
             .ToList();
         return metricStore.AppendExpertLoadsAsync(Id, samples);
     }
+
+    /// <summary>
+    /// How many ranks' worth of tokens a rank's throughput stands for: every rank trains its own rows, except that the
+    /// stages of one pipeline train the same rows — so the ranks over the pipeline stages.
+    /// </summary>
+    private double Pipelines() => (_plan?.Ranks.Count ?? 1) / (double)Math.Max(_spec?.Layout.Stages ?? 1, 1);
 }

@@ -122,7 +122,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (_record is null || JobMoves.IsTerminal(_record.State)) return;
         Heard();
         Monitor.Heard(rank, System.Diagnostics.Stopwatch.GetTimestamp());
-        _tokensPerSecond = metrics.TokensPerSecond * (_plan?.Ranks.Count ?? 1);
+        _tokensPerSecond = metrics.TokensPerSecond * Pipelines();
         _last = metrics;
         if (rank != 0) return;
         TraceStep(epoch, metrics);
