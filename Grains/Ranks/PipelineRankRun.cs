@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Orchestrator.Grains.Balancing;
 using Orchestrator.Grains.Checkpoints;
 using Orchestrator.Grains.DataPlane;
@@ -24,17 +23,11 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
     /// <inheritdoc />
     protected override RankOutcome Train()
     {
-        var training = Config.Training!;
-        TorchSharp.torch.set_num_threads(training.Threads);
+        SetThreads();
         using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
         using var trainer = SetUpStages(dataset);
         Ready(); // the rank's start span ends: the first step comes next
-        var clock = Stopwatch.StartNew();
-        var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
-        // Stages stop together: each votes inside the step (the loss all-reduce carries the votes).
-        var goOn = !Stopping.IsCancellationRequested;
-        while (goOn && trainer.Step < Start.Spec.Steps)
-            goOn = Step(trainer, () => !Stopping.IsCancellationRequested && clock.Elapsed < limit);
+        RunSteps(() => trainer.Step, goOn => Step(trainer, goOn));
         Checkpoints.Flush(); // the last write is prepared before the rank reports its end
         return new RankOutcome(!Stopping.IsCancellationRequested, null, trainer.Step);
     }
@@ -65,12 +58,7 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
             };
         var world = Groups.World.Members.Count == pipeline.Members.Count ? collective : peers.Group(Groups.World.Number, Groups.World.Members, Groups.Rank);
         ReportDataPlane(Links);
-        var device = TorchSharp.torch.CPU;
-        if (CudaDevice.IndexOf(Device) is { } cuda)
-        {
-            CudaDevice.Select(cuda);
-            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
-        }
+        var device = ComputeDevice();
 
         // The first stage's rank asks the job's load balancer for every layer's biases; the other stages receive them.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(Services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
@@ -97,23 +85,12 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         }
     }
 
-    /// <summary>One step, its report (the first stage's rank sends the pipeline's loads and biases) and its checkpoint when due.</summary>
+    /// <summary>One step, its timeline (the stage's first rank), report and checkpoint when due; whether every stage goes on.</summary>
     private bool Step(PipelineTrainer trainer, Func<bool> goOn)
     {
         var step = trainer.TrainStep(goOn);
-        StopOnSkippedStep(step);
-        var lead = Groups.Rank == 0;
-        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
-        {
-            StepSeconds = step.Seconds,
-            ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
-            Biases = lead ? ExpertBiases.Of(trainer.Biases) : null,
-            Skipped = step.Skipped,
-        });
         if (Groups.At is { Data: 0, Expert: 0 }) RecordTimeline(trainer, step.Step); // one record per stage per step
-        if (Start.Spec.Checkpoint.IsDue(step.Step))
-            Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
-        return step.EveryRankGoesOn;
+        return Reported(step, trainer, () => ExpertBiases.Of(trainer.Biases));
     }
 
     /// <summary>The step's computes go to the stage's grain (pinned with this rank), which the dashboard reads.</summary>

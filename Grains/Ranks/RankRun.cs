@@ -133,19 +133,11 @@ internal partial class RankRun : IDisposable
     /// <summary>Trains until the last step, the time limit or <see cref="Stop"/>; returns how it ended.</summary>
     protected virtual RankOutcome Train()
     {
-        var training = Config.Training!;
-        // libtorch's thread count is process-wide; the rank sets it, as the single-process run does.
-        TorchSharp.torch.set_num_threads(training.Threads);
+        SetThreads();
         using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
         using var trainer = SetUp(dataset);
         Ready();
-        var clock = Stopwatch.StartNew();
-        var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
-        // Ranks stop together: each votes on going on inside the step (its loss all-reduce carries the votes),
-        // so a rank leaving on its own never leaves its peers waiting in a collective, at no extra round trip.
-        var goOn = !Stopping.IsCancellationRequested; // a stopped rank's peers are aborted by the stop itself
-        while (goOn && trainer.Step < Start.Spec.Steps)
-            goOn = TrainStep(trainer, () => !Stopping.IsCancellationRequested && clock.Elapsed < limit);
+        RunSteps(() => trainer.Step, goOn => TrainStep(trainer, goOn));
         return End(trainer);
     }
 
@@ -163,15 +155,7 @@ internal partial class RankRun : IDisposable
         var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
         ReportDataPlane(DataPlane.Decision!);
         var connected = _sinceRun.Elapsed;
-        // A GPU rank computes on its device: the trainer is given it (libtorch's default device, which is
-        // process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
-        // thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too.
-        var device = TorchSharp.torch.CPU;
-        if (CudaDevice.IndexOf(Device) is { } cuda)
-        {
-            CudaDevice.Select(cuda);
-            device = new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
-        }
+        var device = ComputeDevice();
         // Rank 0 asks the job's load balancer for the biases each step; the others receive its answer.
         Authority = Groups.Rank == 0 ? new GrainBiasAuthority(_services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId), Key.Epoch) : null;
         IExpertBiasAuthority biases = parallel is null ? Authority! : new BroadcastBiasAuthority(parallel.World, Authority);
@@ -205,20 +189,7 @@ internal partial class RankRun : IDisposable
     protected virtual bool TrainStep(Trainer trainer, Func<bool> goOn)
     {
         ArgumentNullException.ThrowIfNull(trainer);
-        var step = trainer.TrainStep(goOn);
-        StopOnSkippedStep(step);
-        // Only rank 0's loads and biases are stored (they are the job's, summed), so only it sends them.
-        var lead = Groups.Rank == 0;
-        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
-        {
-            StepSeconds = step.Seconds,
-            ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
-            Biases = lead ? ExpertBiases.Read(trainer.Model) : null,
-            Skipped = step.Skipped,
-        });
-        if (Start.Spec.Checkpoint.IsDue(step.Step))
-            Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
-        return step.EveryRankGoesOn;
+        return Reported(trainer.TrainStep(goOn), trainer, () => ExpertBiases.Read(trainer.Model));
     }
 
     /// <summary>How the run ended, once the last checkpoint write is prepared.</summary>
