@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Orchestrator.Kernels.Native;
 
 namespace Orchestrator.Kernels.Gpu;
 
@@ -18,58 +19,24 @@ public static unsafe class CudaKernels
     /// <summary>The C ABI version this binding was written against (orch_abi_version).</summary>
     public const int AbiVersion = 2;
 
-    private static readonly object Gate = new();
-    private static Api? _api;
-    private static string? _failure;
+    private static readonly OptionalLibrary<Api> Library = new("CUDA kernel library", FileName, EnvironmentVariable, "Kernels/cuda/build.sh", Api.Load);
 
     /// <summary>True once the library is loaded and its ABI matches.</summary>
-    public static bool IsLoaded => _api is not null;
+    public static bool IsLoaded => Library.Api is not null;
 
     /// <summary>Where the library was loaded from, or why it was not (for the log).</summary>
-    public static string Status => _api is not null ? $"loaded from {_api.Path}" : _failure ?? "not loaded";
+    public static string Status => Library.Status;
 
     /// <summary>
     /// Loads the library once: from <paramref name="path"/>, else from <see cref="EnvironmentVariable"/>.
     /// Returns false (with the reason in <see cref="Status"/>) when neither names a usable library.
     /// </summary>
-    public static bool TryLoad(string? path = null)
-    {
-        lock (Gate)
-        {
-            if (_api is not null) return true;
-            var requested = path ?? Environment.GetEnvironmentVariable(EnvironmentVariable);
-            if (string.IsNullOrWhiteSpace(requested))
-            {
-                _failure = $"not loaded: no path given and {EnvironmentVariable} is not set";
-                return false;
-            }
-
-            try
-            {
-                _api = Api.Load(ResolvePath(requested));
-                _failure = null;
-                return true;
-            }
-            catch (Exception e) when (e is DllNotFoundException or FileNotFoundException or EntryPointNotFoundException or InvalidOperationException or BadImageFormatException)
-            {
-                _failure = $"not loaded: {e.Message}";
-                return false;
-            }
-        }
-    }
+    public static bool TryLoad(string? path = null) => Library.TryLoad(path);
 
     /// <summary>The file a path names: the path itself, or <see cref="FileName"/> inside a folder.</summary>
-    public static string ResolvePath(string path)
-    {
-        var full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) full = Path.Combine(full, FileName);
-        if (!File.Exists(full))
-            throw new FileNotFoundException(
-                $"the CUDA kernel library '{full}' does not exist (build it on a GPU node with Kernels/cuda/build.sh, then point {EnvironmentVariable} at it)", full);
-        return full;
-    }
+    public static string ResolvePath(string path) => Library.Resolve(path);
 
-    internal static Api Native => _api ?? throw new InvalidOperationException(
+    internal static Api Native => Library.Api ?? throw new InvalidOperationException(
         $"the CUDA kernel library is {Status}; FP8 GPU kernels need it (Kernels/cuda/build.sh, then {EnvironmentVariable})");
 
     /// <summary>Throws with the library's own message when a call returned non-zero.</summary>

@@ -19,15 +19,13 @@ public static unsafe class AtenBridge
     /// <summary>The C ABI version this binding was written against (orch_aten_abi_version).</summary>
     public const int AbiVersion = 1;
 
-    private static readonly object Gate = new();
-    private static Api? _api;
-    private static string? _failure;
+    private static readonly OptionalLibrary<Api> Library = new("ATen bridge", FileName, EnvironmentVariable, "Kernels/native/build.sh", Api.Load);
 
     /// <summary>True once the library is loaded and its ABI matches.</summary>
-    public static bool IsLoaded => _api is not null;
+    public static bool IsLoaded => Library.Api is not null;
 
     /// <summary>Where the library was loaded from, or why it was not (for the log).</summary>
-    public static string Status => _api is not null ? $"loaded from {_api.Path}" : _failure ?? "not loaded";
+    public static string Status => Library.Status;
 
     /// <summary>
     /// When false, the callers in the model and the trainer take the plain TorchSharp path even with the library
@@ -79,46 +77,12 @@ public static unsafe class AtenBridge
     /// <see cref="OperationsVariable"/> is refused with <see cref="ArgumentException"/>. libtorch must
     /// already be loaded (<see cref="LibTorchRuntime.Initialize"/>): the bridge links against it.
     /// </summary>
-    public static bool TryLoad(string? path = null)
-    {
-        lock (Gate)
-        {
-            if (_api is not null) return true;
-            var requested = path ?? Environment.GetEnvironmentVariable(EnvironmentVariable);
-            if (string.IsNullOrWhiteSpace(requested))
-            {
-                _failure = $"not loaded: no path given and {EnvironmentVariable} is not set";
-                return false;
-            }
-
-            Operations = ParseOperations(Environment.GetEnvironmentVariable(OperationsVariable));
-            try
-            {
-                _api = Api.Load(ResolvePath(requested));
-                _failure = null;
-                return true;
-            }
-            catch (Exception e) when (e is DllNotFoundException or FileNotFoundException or EntryPointNotFoundException or InvalidOperationException or BadImageFormatException)
-            {
-                _failure = $"not loaded: {e.Message}";
-                return false;
-            }
-        }
-    }
+    public static bool TryLoad(string? path = null) => Library.TryLoad(path, () => Operations = ParseOperations(Environment.GetEnvironmentVariable(OperationsVariable)));
 
     /// <summary>The file a path names: the path itself, or <see cref="FileName"/> inside a folder.</summary>
-    public static string ResolvePath(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) full = Path.Combine(full, FileName);
-        if (!File.Exists(full))
-            throw new FileNotFoundException(
-                $"the ATen bridge '{full}' does not exist (build it on a GPU node with Kernels/native/build.sh, then point {EnvironmentVariable} at it)", full);
-        return full;
-    }
+    public static string ResolvePath(string path) => Library.Resolve(path);
 
-    internal static Api Native => _api ?? throw new InvalidOperationException(
+    internal static Api Native => Library.Api ?? throw new InvalidOperationException(
         $"the ATen bridge is {Status}; load it first (Kernels/native/build.sh, then {EnvironmentVariable})");
 
     /// <summary>Throws <see cref="AtenBridgeException"/> with the C++ exception's message when a call returned non-zero.</summary>
