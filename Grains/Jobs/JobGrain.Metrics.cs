@@ -32,7 +32,7 @@ public sealed partial class JobGrain
             _stepTagsEpoch = epoch;
         }
 
-        StepInstruments.Record(metrics, _plan?.Ranks.Count ?? 1, _stepTags);
+        StepInstruments.Record(metrics, Pipelines(), _stepTags);
         LatestSteps.Set(Id, epoch, metrics, _tokensPerSecond);
     }
 

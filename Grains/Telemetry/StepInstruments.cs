@@ -32,8 +32,11 @@ public static class StepInstruments
     public static readonly Counter<double> Tokens = OrchestratorTelemetry.Meter.CreateCounter<double>(
         "orchestrator.tokens", "{token}", "Tokens trained by all the job's ranks");
 
-    /// <summary>Records rank 0's report of one step of a job of <paramref name="ranks"/> ranks, with the job's (job, epoch) tags.</summary>
-    public static void Record(StepMetrics metrics, int ranks, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    /// <summary>
+    /// Records rank 0's report of one step, with the job's (job, epoch) tags; <paramref name="ranks"/> is how many ranks'
+    /// worth of distinct tokens the job trains (its ranks, over its pipeline stages: a pipeline's stages share rows).
+    /// </summary>
+    public static void Record(StepMetrics metrics, double ranks, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         StepDuration.Record(metrics.StepSeconds, tags);
