@@ -15,6 +15,9 @@ public sealed partial class JobGrain
     private IGrainTimer? _replan;
     private bool _waitingReported;
 
+    /// <summary>The job's step when it last moved to Recovering: the recovering event's step, and what the steps-lost count starts from (new ranks may report before the move to Running).</summary>
+    private long _recoveringFromStep;
+
     private TimeSpan RecoveryTimeout => TimeSpan.FromSeconds(_spec?.Recovery.TimeoutSeconds ?? RecoveryPolicy.Default.TimeoutSeconds);
 
     private int MaxRecoveries => _spec?.Recovery.MaxAttempts ?? RecoveryPolicy.Default.MaxAttempts;
@@ -41,7 +44,8 @@ public sealed partial class JobGrain
         RecoveryInstruments.Recoveries.Add(1, TelemetryTags.Of(Id, epoch));
         _finishedRanks.Clear();
         _waitingReported = false;
-        await RecordAsync(move, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _last?.Step ?? 0, detail }));
+        _recoveringFromStep = _last?.Step ?? 0;
+        await RecordAsync(move, JobEvents.Recovering, JobEvents.Detail(new { epoch, reason, step = _recoveringFromStep, detail }));
         BeginRecoverySpan(epoch, reason);
         LogRecovering(Id, epoch, reason);
         await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
@@ -108,7 +112,7 @@ public sealed partial class JobGrain
     {
         var tags = TelemetryTags.Of(Id, epoch);
         RecoveryInstruments.Duration.Record(Math.Max(0, (DateTimeOffset.UtcNow - since).TotalSeconds), tags);
-        RecoveryInstruments.StepsLost.Add(Math.Max(0, (_last?.Step ?? 0) - resumeStep), tags);
+        RecoveryInstruments.StepsLost.Add(Math.Max(0, _recoveringFromStep - resumeStep), tags);
     }
 
     private void StopReplanning()

@@ -74,15 +74,20 @@ public sealed class RecoveryMetricsTests(ITestOutputHelper output) : IAsyncLifet
             var recovering = events.Where(e => e.Kind == "recovering").ToList();
             var recovered = events.Where(e => e.Kind == "recovered").ToList();
             Assert.NotEmpty(recovered);
-            var replayed = recovering.Zip(recovered, (from, to) =>
-                (long)JsonNode.Parse(from.DetailJson!)!["step"]! - (long)JsonNode.Parse(to.DetailJson!)!["from_step"]!).Sum();
-            var longest = recovering.Zip(recovered, (from, to) => (to.At - from.At).TotalSeconds).Sum();
+            // Each recovered event ends the recovery begun by the last recovering event before it (a start that fails
+            // while recovering moves to Recovering again: two recovering events, one recovered).
+            var pairs = recovered.Select(to => (From: events.TakeWhile(e => e != to).Last(e => e.Kind == "recovering"), To: to)).ToList();
+            var replayed = pairs.Sum(p => (long)JsonNode.Parse(p.From.DetailJson!)!["step"]! - (long)JsonNode.Parse(p.To.DetailJson!)!["from_step"]!);
+            var longest = pairs.Sum(p => (p.To.At - p.From.At).TotalSeconds);
 
             // Summed over the surviving silos: while the killed silo's death spreads, Orleans' directory may activate the
             // job grain a second time elsewhere (DESIGN: "The store is the truth"), and that activation records what it does.
             var samples = new List<PrometheusSample>();
             foreach (var node in metricsPorts.Keys.Where(n => n != victim)) samples.AddRange(await ScrapeAsync(metricsPorts[node]));
             double Sum(string name) => samples.Where(s => s.Name == name && s.Label("job") == "sim").Sum(s => s.Value);
+            foreach (var e in events.Where(e => e.Kind is "recovering" or "recovered")) output.WriteLine($"{e.At:HH:mm:ss.fff} {e.Kind} {e.DetailJson}");
+            output.WriteLine($"metrics: recoveries {Sum("orchestrator_recoveries_total")}, durations {Sum("orchestrator_recovery_duration_seconds_count")} " +
+                $"summing {Sum("orchestrator_recovery_duration_seconds_sum"):F3} s (events: {longest:F3} s), steps lost {Sum("orchestrator_recovery_steps_lost_total")} (events: {replayed})");
             Assert.Equal(recovering.Count, Sum("orchestrator_recoveries_total"));
             Assert.Equal(recovered.Count, Sum("orchestrator_recovery_duration_seconds_count"));
             Assert.InRange(Sum("orchestrator_recovery_duration_seconds_sum"), 0.01, longest + 1);
