@@ -34,6 +34,9 @@ internal partial class RankRun
     [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})")]
     private partial void LogDataPlane(string rank, string device, string dataPlane, string reason);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rank {Rank} on {Device}: {Libraries}")]
+    private partial void LogGpuLibraries(string rank, string device, string libraries);
+
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Rank {Rank} ready in {ReadyMs:F0} ms: queued {QueuedMs:F0}, spec and data plane {ConnectMs:F0}, model {ModelMs:F0}, restore {RestoreMs:F0}, balancer {BalancerMs:F0}")]
     private partial void LogReady(string rank, double readyMs, double queuedMs, double connectMs, double modelMs, double restoreMs, double balancerMs);

@@ -16,11 +16,13 @@ internal partial class RankRun
     /// <summary>
     /// The rank's compute device. A GPU rank computes on its device: the trainer is given it (libtorch's default
     /// device, which is process-wide, stays the CPU), and this thread makes it CUDA's current device (kept per host
-    /// thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too.
+    /// thread) before anything GPU, so the FP8 kernels and cuBLASLt work on it too. A GPU rank loads the optional
+    /// native libraries (FP8 kernels, ATen bridge) as the CLI's <c>train</c> does, and logs what it found.
     /// </summary>
     private protected TorchSharp.torch.Device ComputeDevice()
     {
         if (CudaDevice.IndexOf(Device) is not { } cuda) return TorchSharp.torch.CPU;
+        LogGpuLibraries(Key.ToString(), Device, Kernels.Gpu.GpuLibraries.Load().ToString());
         CudaDevice.Select(cuda);
         return new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, cuda);
     }

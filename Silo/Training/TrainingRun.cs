@@ -22,9 +22,10 @@ public static class TrainingRun
         TorchSharp.torch.set_num_threads(training.Threads);
         // The trainer takes its device explicitly; libtorch's process-wide default device stays the CPU.
         var device = TrainingDevice.Resolve(options.Device);
+        // The optional native libraries load before the device is selected, so the kernel library selects it too.
+        if (CudaDeviceIndex(device) is not null) Log.Information("{Device}: {Libraries}", options.Device, Kernels.Gpu.GpuLibraries.Load());
         if (CudaDeviceIndex(device) is { } index) Kernels.Distributed.CudaDevice.Select(index);
-        if (model.GemmPrecision == "fp8") LogFp8Backend(options.Device);
-        if (CudaDeviceIndex(device) is not null) LogAtenBridge();
+        else if (model.GemmPrecision == "fp8") Log.Information("FP8 GEMMs: emulated (quantise, dequantise, float32 product) on {Device}", options.Device);
         using var dataset = TokenDataset.Open(options.DataDirectory);
         var window = training.SequenceLength + 1 + model.MtpDepth;
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation);
@@ -98,29 +99,5 @@ public static class TrainingRun
             Log.Warning("No checkpoint in {Folder} yet; starting from step 0", options.CheckpointDirectory);
         }
         return new Trainer(config.Model!, config.Training!, batches, options.Steps, device: device);
-    }
-
-    /// <summary>On CUDA, the native bridge to ATen when <c>ORCHESTRATOR_ATEN_BRIDGE</c> names it (grouped_mm experts, fused AdamW, rms_norm): say whether.</summary>
-    private static void LogAtenBridge()
-    {
-        if (Kernels.Native.AtenBridge.TryLoad())
-            Log.Information("ATen bridge {Status}: {Operations} through it", Kernels.Native.AtenBridge.Status, Kernels.Native.AtenBridge.Operations);
-        else
-            Log.Information("ATen bridge {Status}: plain TorchSharp ops", Kernels.Native.AtenBridge.Status);
-    }
-
-    /// <summary>FP8 GEMMs are real (cuBLASLt) on CUDA with the kernel library, emulated otherwise: say which.</summary>
-    private static void LogFp8Backend(string device)
-    {
-        if (!device.StartsWith("cuda", StringComparison.Ordinal))
-        {
-            Log.Information("FP8 GEMMs: emulated (quantise, dequantise, float32 product) on {Device}", device);
-            return;
-        }
-        Kernels.Gpu.Fp8Gpu.Configure(Environment.GetEnvironmentVariable(Kernels.Gpu.Fp8Gpu.EnvironmentVariable));
-        if (Kernels.Gpu.CudaKernels.TryLoad())
-            Log.Information("FP8 GEMMs: cuBLASLt block-scaled E4M3 on {Device}, CUDA kernels {Status} ({Settings})", device, Kernels.Gpu.CudaKernels.Status, Kernels.Gpu.Fp8Gpu.Settings);
-        else
-            Log.Warning("FP8 GEMMs: emulated on {Device}: the CUDA kernel library is {Status}", device, Kernels.Gpu.CudaKernels.Status);
     }
 }
