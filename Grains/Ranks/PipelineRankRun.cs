@@ -96,20 +96,11 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
     /// <summary>The step's computes go to the stage's grain (pinned with this rank), which the dashboard reads.</summary>
     private void RecordTimeline(PipelineTrainer trainer, long step)
     {
-        var intervals = trainer.LastTimeline.Select(i => new StageInterval(OpName(i.Action.Op), i.Action.MicroBatch, i.Action.Stage,
+        var intervals = trainer.LastTimeline.Select(i => new StageInterval(StageOpNames.Of(i.Action.Op), i.Action.MicroBatch, i.Action.Stage,
             i.Start * 1e3, i.End * 1e3)).ToArray();
         var timeline = new StageTimeline(Key.Epoch, Groups.At.Stage, step, Start.Spec.Layout.Schedule,
             trainer.Chunks.Select(c => c.Stage.Stage).ToArray(), intervals);
         var stage = Services.Grains.GetGrain<IPipelineStageGrain>(Pipeline.PipelineStageGrain.KeyOf(Key.JobId, Key.Epoch, Groups.At.Stage, Key.Node));
         Report(() => stage.Record(timeline));
     }
-
-    private static string OpName(PipelineOp op) => op switch
-    {
-        PipelineOp.Forward => "F",
-        PipelineOp.Backward => "B",
-        PipelineOp.BackwardInput => "Bi",
-        PipelineOp.BackwardWeight => "W",
-        _ => op.ToString(),
-    };
 }

@@ -15,7 +15,9 @@ namespace Orchestrator.Grains.Ranks;
 /// under the current biases, rank 0 makes the real bias round trip to the job's load balancer (every rank
 /// applies the same pure update, which is what the real broadcast delivers), every rank reports the step as
 /// a real rank does (loads and biases included), and every due step each rank writes a real, hashed shard of
-/// the spec's size and votes in the two-phase commit. A resume reads the biases back from its checkpoint.
+/// the spec's size and votes in the two-phase commit. A resume reads the biases back from its checkpoint. In a
+/// pipeline job (<c>parallel.pp</c> &gt; 1) every rank does the same (loads of every layer, as the real first stage
+/// reports them), and each stage's first rank records its stage's timeline (<see cref="SimulatedStageTimeline"/>).
 /// </summary>
 internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankServices services) : RankRun(key, start, services)
 {
@@ -36,6 +38,13 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         long tokensPerRank = (long)training.MicroBatchSize * training.SequenceLength * training.GradientAccumulation;
         var tokens = tokensPerRank * Groups.DataShards; // every rank trains on its own rows of the global batch
         var wait = TimeSpan.FromMilliseconds(simulation.StepMilliseconds);
+        // Pipeline stages: the stage's first rank records the schedule's timeline once a step, as a real stage does.
+        var layout = Start.Spec.Layout;
+        var timeline = layout.Stages > 1 && Groups.At is { Data: 0, Expert: 0 }
+            ? SimulatedStageTimeline.For(layout.Schedule, layout.Stages, training.GradientAccumulation, Groups.At.Stage, simulation.StepMilliseconds)
+            : null;
+        var stageGrain = timeline is null ? null
+            : _grains.GetGrain<IPipelineStageGrain>(Pipeline.PipelineStageGrain.KeyOf(Key.JobId, Key.Epoch, Groups.At.Stage, Key.Node));
         var clock = Stopwatch.StartNew();
         var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         var writes = new List<Task>();
@@ -49,6 +58,11 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
             var gamma = training.BiasUpdateFreezeStep > 0 && step >= training.BiasUpdateFreezeStep ? 0 : training.BiasUpdateSpeed;
             biases = Authority is { } authority ? authority.Update(step, loads, gamma, biases) : LocalBiasAuthority.Instance.Update(step, loads, gamma, biases);
             step++;
+            if (stageGrain is not null)
+            {
+                var record = timeline!.At(Key.Epoch, Groups.At.Stage, step);
+                Report(() => stageGrain.Record(record));
+            }
             var elapsed = Stopwatch.GetElapsedTime(began).TotalSeconds;
             var lead = Groups.Rank == 0; // only rank 0's loads and biases are stored, so only it sends them (as a real rank)
             ReportStep(new StepMetrics(step, Loss(step), tokensPerRank / elapsed, loads.Max(l => ExpertBalance.MaxViolation(l)), training.LearningRate, lead ? loads : [])

@@ -54,8 +54,6 @@ public static partial class JobSpecParser
     {
         if (spec.DataPlane == DataPlaneMode.Nccl)
             throw new JobSpecException("data_plane", "pipeline stages exchange activations through grain calls for now: \"nccl\" cannot carry them yet (use \"auto\" or \"grains\")");
-        if (spec.Simulation is not null)
-            throw new JobSpecException("simulation", "simulated ranks do not run pipeline stages yet (parallel.pp must be 1)");
     }
 
     private static int[]? StageLayers(JsonNode? node)
