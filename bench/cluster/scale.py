@@ -11,7 +11,9 @@ For each rank count R: R/D nodes of D simulated devices (sim:D, D = 8 as DeepSee
   - the dashboard's job-page API latency during the run (each call the page makes)
   - the re-plan after SIGKILL of the process that hosts rank 64 (rank 63 in a job of 64): its K nodes'
     ranks are lost; detection, re-plan, rank start, first step of the new epoch
-Usage: bench/cluster/scale.py [ranks=64,256] [step_ms=2000] [out=bench/results/scale-DATE.json] [D=8] [K=8]
+Usage: bench/cluster/scale.py [ranks=64,256] [step_ms=2000] [out=bench/results/scale-DATE.json] [D=8] [K=8] [PP=1]
+PP > 1 runs V3's pipeline layout instead: EP = min(64, R / PP) × PP × DP, 1F1B over 2 × PP micro-batches (simulated
+stages record the schedule's timeline to their stage grains once a step, as real stages do).
 D = 64, K = 1 keeps the silo count small (R/64 + 1) while the rank count grows: the rank-count paths
 (reports, bias round trip, 2PC, rank start) apart from membership size, which a 2-core host cannot carry
 past ~100 silos (BENCHMARKS.md).
@@ -25,6 +27,7 @@ step_ms = float(sys.argv[2]) if len(sys.argv) > 2 else 2000
 out = sys.argv[3] if len(sys.argv) > 3 else f"bench/results/scale-{datetime.date.today()}.json"
 DEVICES = int(sys.argv[4]) if len(sys.argv) > 4 else 8
 PER_SILO = int(sys.argv[5]) if len(sys.argv) > 5 else 8
+PP = int(sys.argv[6]) if len(sys.argv) > 6 else 1
 state = "/tmp/orchestrator-bench-scale"
 DASHBOARD = 5391
 TABLES_STEP = ["metrics", "expert_loads", "job_events"]
@@ -90,13 +93,18 @@ def run(ranks, token):
     joined_s = time.time() - began
     cs = open(f"{state}/cluster.env").read().split("'")[1]
     os.environ["ORCHESTRATOR__POSTGRES"] = cs
-    ep = min(64, ranks)
+    ep = min(64, ranks // PP)
+    parallel = {"ep": ep, "dp": ranks // (ep * PP)}
+    extra = {}
+    if PP > 1:
+        parallel.update({"pp": PP, "schedule": "1f1b"})
+        extra["training"] = {"gradient_accumulation": 2 * PP}
     work = tempfile.mkdtemp(prefix="orchestrator-scale-")
     submit_error = None
     try:
         submit(work, {"id": job, "config": "deepseek-v3-671b", "data": f"{work}/unused", "steps": 100000,
-                      "parallel": {"ep": ep, "dp": ranks // ep}, "checkpoint": {"every": 10, "keep": 2},
-                      "simulation": {"step_ms": step_ms, "shard_kb": 64, "skew": 1.0}})
+                      "parallel": parallel, "checkpoint": {"every": 10, "keep": 2},
+                      "simulation": {"step_ms": step_ms, "shard_kb": 64, "skew": 1.0}, **extra})
     except RuntimeError as e:  # the client's 30 s call timeout: the job may still start; say so and go on if it does
         if not sql(cs, f"select 1 from job_events where job_id = '{job}' and kind = 'planned'"):
             raise
@@ -114,7 +122,7 @@ def run(ranks, token):
     in_window = [c for c in commits if first < c["step"] <= last]
     delta = lambda tables, i: sum(after.get(t, (0, 0))[i] - before.get(t, (0, 0))[i] for t in tables)
     steps = last - first
-    result = {"ranks": ranks, "nodes": nodes, "devices_per_node": DEVICES, "processes": nodes // PER_SILO, "layout": f"ep {ep} x dp {ranks // ep}",
+    result = {"ranks": ranks, "nodes": nodes, "devices_per_node": DEVICES, "processes": nodes // PER_SILO, "layout": f"ep {ep} x pp {PP} x dp {ranks // (ep * PP)}",
               "cluster_start_s": round(joined_s, 1), "window_steps": steps, "submit_call_error": submit_error,
               "submitted_to_planned_s": round(marks["planned"] - marks["submitted"], 2), "planned_to_started_s": round(marks["started"] - marks["planned"], 2),
               "control_ms": stats(control), "step_overhead_ms": stats([s - step_ms for s in step]),
