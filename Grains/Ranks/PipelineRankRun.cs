@@ -45,18 +45,20 @@ internal sealed class PipelineRankRun(RankKey key, RankStart start, RankServices
         var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
             Groups.DataShard, Groups.DataShards);
         var peers = Peers();
-        var link = peers.StageLink(pipeline.Number, pipeline.Members, Groups.Rank);
-        var collective = peers.Group(pipeline.Number, pipeline.Members, Groups.Rank);
+        // Every transfer is metered (bytes and time per collective, as the single-stage ranks' data plane is).
+        ICollective Group(ProcessGroup group) => new MeteredCollective(peers.Group(group.Number, group.Members, Groups.Rank), Key.JobId, "grains");
+        var link = new MeteredStageLink(peers.StageLink(pipeline.Number, pipeline.Members, Groups.Rank), Key.JobId, "grains");
+        var collective = Group(pipeline);
         // With dp > 1 the stage's replicas average their gradients; with ep > 1 the stage shards its routed experts over its
         // EP group (the all-to-all inside its forward and backward). The biases are broadcast to every rank of the job.
-        var replicas = Groups.Replicas is { } r ? peers.Group(r.Number, r.Members, Groups.Rank) : null;
+        var replicas = Groups.Replicas is { } r ? Group(r) : null;
         var experts = layout.Ep == 1 ? null
-            : new ExpertParallelism(peers.Group(Groups.Experts.Number, Groups.Experts.Members, Groups.Rank), ExpertPlacement.Create(model.RoutedExperts, layout.Ep))
+            : new ExpertParallelism(Group(Groups.Experts), ExpertPlacement.Create(model.RoutedExperts, layout.Ep))
             {
-                World = peers.Group(Groups.Stage.Number, Groups.Stage.Members, Groups.Rank),
+                World = Group(Groups.Stage),
                 Replicas = replicas,
             };
-        var world = Groups.World.Members.Count == pipeline.Members.Count ? collective : peers.Group(Groups.World.Number, Groups.World.Members, Groups.Rank);
+        var world = Groups.World.Members.Count == pipeline.Members.Count ? collective : Group(Groups.World);
         ReportDataPlane(Links);
         var device = ComputeDevice();
 

@@ -54,14 +54,14 @@ public sealed class InProcessJob : IAsyncDisposable, ILogEventSink
         }
     }
 
-    /// <summary>Starts the silo; its logs come here (Serilog's global logger, as the executable sets it).</summary>
-    public static async Task<InProcessJob> StartAsync()
+    /// <summary>Starts the silo (one CPU slot, or <paramref name="slots"/>); its logs come here (Serilog's global logger, as the executable sets it).</summary>
+    public static async Task<InProcessJob> StartAsync(int slots = 1)
     {
         LibTorchRuntime.Initialize();
         var job = new InProcessJob();
         Log.Logger = new LoggerConfiguration().MinimumLevel.Debug().Enrich.FromLogContext().WriteTo.Sink(job).CreateLogger();
         job._store = await SqliteMetadataStore.OpenAsync(Path.Combine(job.Root, "index.db"));
-        var node = new NodeOptions { Name = Node, Devices = ["cpu:0"], StorageRoot = Path.Combine(job.Root, "checkpoints") };
+        var node = new NodeOptions { Name = Node, Devices = [.. Enumerable.Range(0, slots).Select(i => $"cpu:{i}")], StorageRoot = Path.Combine(job.Root, "checkpoints") };
         job._host = SiloHost.ForDemo(node, job._store, FreePort(), FreePort(), traceExport: tracing => tracing.AddInMemoryExporter(job.Spans));
         await job._host.StartAsync();
         await job._host.Services.GetRequiredService<NodeRegistrar>().Registered.WaitAsync(TimeSpan.FromSeconds(60));
