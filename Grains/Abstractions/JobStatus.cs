@@ -32,4 +32,8 @@ public sealed record JobStatus(
     /// <summary>The alerts the job raised, oldest first (the latest ones, at most <c>JobGrain</c>'s limit).</summary>
     [Id(11)]
     public IReadOnlyList<JobAlert> Alerts { get; init; } = [];
+
+    /// <summary>MaxVio of the last steps' loads summed (<c>JobGrain.BalanceWindowSteps</c>): the balance of a batch of them, through the noise of single steps.</summary>
+    [Id(13)]
+    public double MaxVioWindow { get; init; }
 }

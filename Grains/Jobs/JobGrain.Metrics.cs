@@ -42,11 +42,13 @@ public sealed partial class JobGrain
         var at = DateTimeOffset.UtcNow;
         // A skipped step's loss is NaN: not stored (its alert says what it was), so the loss series stays a number.
         MetricSample[] loss = double.IsFinite(metrics.Loss) ? [new MetricSample(metrics.Step, "loss", metrics.Loss, at)] : [];
+        MetricSample[] window = WindowedMaxVio(metrics) is { } vio ? [new MetricSample(metrics.Step, "max_vio_window", vio, at)] : [];
         await metricStore.AppendMetricsAsync(Id,
         [
             .. loss,
             new MetricSample(metrics.Step, "tokens_per_s", metrics.TokensPerSecond, at),
             new MetricSample(metrics.Step, "max_vio", metrics.MaxVio, at),
+            .. window,
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
             new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
             new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
@@ -65,6 +67,7 @@ public sealed partial class JobGrain
         var step = losses[^1].Step;
         var samples = await metricStore.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
         double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
+        _maxVioWindow = Of("max_vio_window");
         _last = new StepMetrics(step, losses[^1].Value, Of("tokens_per_s"), Of("max_vio"), Of("lr"), [])
         {
             StepSeconds = Of("step_ms") / 1000,

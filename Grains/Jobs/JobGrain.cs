@@ -275,6 +275,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
             _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt)
         {
             Alerts = [.. _alerts],
+            MaxVioWindow = _maxVioWindow,
         };
     }
 

@@ -122,8 +122,9 @@ public static class DemoCommand
 
         var summary = await JobRunSummary.ReadAsync(store, final, spec, node.StorageRoot, seconds);
         if (summaryPath is not null) summary.Write(summaryPath);
-        Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3}, {Tokens:N0} tokens in {Seconds:F0} s",
-            summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast, summary.TokensSeen, summary.Seconds);
+        Log.Information("Done: {Steps} steps this run, loss {First:F4} → {Last:F4}, {TokensPerSecond:F0} tokens/s, MaxVio {MaxVio:F3} (last {Window} steps {MaxVioWindow:F3}), {Tokens:N0} tokens in {Seconds:F0} s",
+            summary.StepsThisRun, summary.LossFirst, summary.LossLast, summary.TokensPerSecond, summary.MaxVioLast, JobGrain.BalanceWindowSteps,
+            summary.MaxVioWindowLast ?? 0, summary.TokensSeen, summary.Seconds);
         foreach (var rank in summary.Ranks)
             Log.Information("Rank {Rank} on {Device}: data plane: {DataPlane} ({Reason})", rank.Rank, rank.Device, rank.DataPlane, rank.Reason);
         if (summary.LastCheckpoint is not null) Log.Information("Last checkpoint: {Folder}", summary.LastCheckpoint);

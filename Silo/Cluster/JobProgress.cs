@@ -1,4 +1,5 @@
 using Orchestrator.Grains;
+using Orchestrator.Grains.Jobs;
 using Serilog;
 using Spectre.Console;
 
@@ -27,8 +28,8 @@ public static class JobProgress
                 if (status.Step != logged && (status.Step > 0 || status.IsFinal) && (status.Step % 10 == 0 || status.Step <= 3 || status.IsFinal))
                 {
                     logged = status.Step;
-                    Log.Information("job {Job} {Phase} step {Step} loss {Loss:F4} tokens/s {TokensPerSecond:F0} MaxVio {MaxVio:F3}",
-                        status.Id, status.Phase, status.Step, status.Loss, status.TokensPerSecond, status.MaxVio);
+                    Log.Information("job {Job} {Phase} step {Step} loss {Loss:F4} tokens/s {TokensPerSecond:F0} MaxVio {MaxVio:F3} (last {Window} steps {MaxVioWindow:F3})",
+                        status.Id, status.Phase, status.Step, status.Loss, status.TokensPerSecond, status.MaxVio, JobGrain.BalanceWindowSteps, status.MaxVioWindow);
                 }
 
                 if (status.IsFinal) return status;
@@ -48,7 +49,7 @@ public static class JobProgress
                     last = await job.GetStatus();
                     task.Description = last.Step == 0
                         ? $"{last.Phase}: waiting for the first step"
-                        : $"{last.Phase} step [bold]{last.Step}[/]  loss [green]{last.Loss:F4}[/]  tokens/s [blue]{last.TokensPerSecond:F0}[/]  MaxVio [yellow]{last.MaxVio:F3}[/]";
+                        : $"{last.Phase} step [bold]{last.Step}[/]  loss [green]{last.Loss:F4}[/]  tokens/s [blue]{last.TokensPerSecond:F0}[/]  MaxVio [yellow]{last.MaxVio:F3}[/] (last {JobGrain.BalanceWindowSteps} steps [yellow]{last.MaxVioWindow:F3}[/])";
                     task.Value = Math.Clamp(Fraction(last), 0, 1);
                     if (last.IsFinal) break;
                     await Task.Delay(poll, cancellation);

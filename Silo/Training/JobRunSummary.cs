@@ -27,6 +27,7 @@ public static class JobRunSummary
         double[] Series(string name) => metrics.Where(m => m.Name == name).OrderBy(m => m.Step).Select(m => m.Value).ToArray();
         var losses = Series("loss");
         var vio = Series("max_vio");
+        var window = Series("max_vio_window");
         var stepSeconds = Series("step_ms").Sum() / 1000;
         var config = spec.Run.Config();
         var training = config.Training!;
@@ -44,6 +45,7 @@ public static class JobRunSummary
             // As `train` reports it: tokens over the steps' own time (not an average of per-step rates).
             TokensPerSecond = stepSeconds > 0 ? tokens / stepSeconds : 0,
             MaxVioLast = vio.Length > 0 ? vio[^1] : 0,
+            MaxVioWindowLast = window.Length > 0 ? window[^1] : null,
             ParamsTotal = counts.Total,
             ParamsActive = counts.Activated,
             TokensSeen = tokens,
@@ -51,6 +53,7 @@ public static class JobRunSummary
             LastCheckpoint = newest is null ? null : Path.Combine(ShardPaths.JobFolder(storageRoot, final.Id), ShardPaths.StepFolder(newest.Step)),
             Losses = losses,
             MaxVio = vio,
+            MaxVioWindow = window,
             Ranks = await DataPlanes(store, final.Id),
         };
     }

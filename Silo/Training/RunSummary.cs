@@ -14,6 +14,8 @@ public sealed record RunSummary
     [JsonPropertyName("loss_last")] public double LossLast { get; init; }
     [JsonPropertyName("tokens_per_second")] public double TokensPerSecond { get; init; }
     [JsonPropertyName("max_vio_last")] public double MaxVioLast { get; init; }
+    /// <summary>A cluster run's MaxVio over the last steps' loads summed (the job's <c>max_vio_window</c>) at its last step; null for a single-process run.</summary>
+    [JsonPropertyName("max_vio_window_last")] public double? MaxVioWindowLast { get; init; }
     [JsonPropertyName("params_total")] public long ParamsTotal { get; init; }
     [JsonPropertyName("params_active")] public long ParamsActive { get; init; }
     [JsonPropertyName("tokens_seen")] public long TokensSeen { get; init; }
@@ -23,6 +25,8 @@ public sealed record RunSummary
     [JsonPropertyName("losses")] public IReadOnlyList<double> Losses { get; init; } = [];
     /// <summary>Largest per-layer MaxVio of every step of this run.</summary>
     [JsonPropertyName("max_vio")] public IReadOnlyList<double> MaxVio { get; init; } = [];
+    /// <summary>A cluster run's windowed MaxVio of every step of this run (empty for a single-process run).</summary>
+    [JsonPropertyName("max_vio_window")] public IReadOnlyList<double> MaxVioWindow { get; init; } = [];
     /// <summary>A cluster run's ranks: device and data plane of each (empty for a single-process run).</summary>
     [JsonPropertyName("ranks")] public IReadOnlyList<RankDataPlaneSummary> Ranks { get; init; } = [];
 

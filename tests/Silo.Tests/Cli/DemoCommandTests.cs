@@ -51,6 +51,18 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("Last checkpoint: " + folder, result.All, StringComparison.Ordinal);
         Assert.DoesNotContain("step 0 loss NaN", result.All, StringComparison.Ordinal);
         Assert.DoesNotContain("ServerGC", result.All, StringComparison.Ordinal);
+
+        // The windowed MaxVio of each step: the stored loads of the steps up to it (all four: the window is 8) summed,
+        // MaxVio of the sums, the worst layer — in the index, in the summary, and on the Done line.
+        var loads = await store.QueryExpertLoadsAsync(job.Id, 1, 4);
+        var expected = Enumerable.Range(1, 4).Select(step => loads.Where(l => l.Step <= step).GroupBy(l => l.Layer)
+            .Max(layer => Orchestrator.Kernels.Balancing.ExpertBalance.MaxViolation(layer.Aggregate(new long[layer.First().Loads.Count],
+                (sum, l) => [.. sum.Zip(l.Loads, (a, b) => a + b)])))).ToArray();
+        var stored = metrics.Where(m => m.Name == "max_vio_window").OrderBy(m => m.Step).Select(m => m.Value).ToArray();
+        Assert.Equal(expected, stored);
+        Assert.Equal(stored, run["max_vio_window"]!.AsArray().Select(v => (double)v!));
+        Assert.Equal(stored[^1], (double)run["max_vio_window_last"]!);
+        Assert.Contains($"(last 8 steps {stored[^1]:F3})", result.All, StringComparison.Ordinal);
     }
 
     [Fact]
