@@ -46,6 +46,7 @@ public static class JobCommand
         ["loss"] = double.IsFinite(s.Loss) ? s.Loss : null,
         ["tokens_per_s"] = s.TokensPerSecond,
         ["max_vio"] = s.MaxVio,
+        ["max_vio_window"] = s.MaxVioWindow,
         ["error"] = s.Error,
         ["ranks"] = new JsonArray(s.Plan?.Ranks.Select(r => (JsonNode)new JsonObject { ["rank"] = r.Rank, ["node"] = r.Node, ["device"] = r.Device }).ToArray() ?? []),
     }.ToJsonString();
@@ -56,7 +57,7 @@ public static class JobCommand
     internal static void Print(JobStatus s)
     {
         Console.WriteLine($"job {s.Id}: {s.Phase} (epoch {s.Epoch})");
-        Console.WriteLine($"  step {s.Step}/{s.Steps}  loss {Loss(s)}  tokens/s {s.TokensPerSecond:F0}  MaxVio {s.MaxVio:F3}");
+        Console.WriteLine($"  step {s.Step}/{s.Steps}  loss {Loss(s)}  tokens/s {s.TokensPerSecond:F0}  MaxVio {s.MaxVio:F3} (last {Grains.Jobs.JobGrain.BalanceWindowSteps} steps {s.MaxVioWindow:F3})");
         if (s.Error is not null) Console.WriteLine($"  error: {s.Error}");
         if (s.Plan is not null)
             Console.WriteLine($"  ranks: {string.Join(", ", s.Plan.Ranks.Select(r => $"{r.Rank}@{r.Node}/{r.Device}"))}");
