@@ -128,8 +128,9 @@ public sealed class TextGenerator : IDisposable
             if (prompt is null || prompt.Length == 0) { problems.Add($"prompts[{i}]: empty"); continue; }
             var bad = Array.FindIndex(prompt, t => t < 0 || t >= config.VocabSize);
             if (bad >= 0) problems.Add($"prompts[{i}]: token {prompt[bad]} at {bad} is outside the vocabulary [0, {config.VocabSize})");
-            if (prompt.Length + (long)options.MaxNewTokens > config.MaxSequenceLength)
-                problems.Add($"max_tokens: prompts[{i}] of {prompt.Length} tokens + {options.MaxNewTokens} new tokens exceeds model.max_seq_len ({config.MaxSequenceLength})");
+            var drafts = options.Speculative ? _decoder.MtpDepth : 0; // verification runs up to D positions ahead
+            if (prompt.Length + (long)options.MaxNewTokens + drafts > config.MaxSequenceLength)
+                problems.Add($"max_tokens: prompts[{i}] of {prompt.Length} tokens + {options.MaxNewTokens} new tokens{(drafts > 0 ? $" + {drafts} drafted" : "")} exceeds model.max_seq_len ({config.MaxSequenceLength})");
         }
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
     }

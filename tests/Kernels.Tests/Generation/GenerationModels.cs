@@ -11,19 +11,19 @@ public static class GenerationModels
     private static readonly Lazy<DeepSeekModel> TrainedModel = new(Train);
 
     /// <summary>Three layers (one dense, two MoE), query compression, MTP depth 1; wider init than training so untrained logits are not flat.</summary>
-    public static ModelConfig Config(int queryLora = 16) => TinyModels.Micro() with
+    public static ModelConfig Config(int queryLora = 16, int mtpDepth = 1) => TinyModels.Micro(mtpDepth) with
     {
         Layers = 3, DenseLayers = 1, QueryLoraRank = queryLora, MaxSequenceLength = 96, InitStd = 0.1,
     };
 
     /// <summary>A fresh model of <see cref="Config"/>.</summary>
-    public static DeepSeekModel Fresh(ulong seed = 11, int queryLora = 16)
+    public static DeepSeekModel Fresh(ulong seed = 11, int queryLora = 16, int mtpDepth = 1)
     {
         Torch.Ready();
-        return new DeepSeekModel(Config(queryLora), seed);
+        return new DeepSeekModel(Config(queryLora, mtpDepth), seed);
     }
 
-    /// <summary>The same model trained 80 steps on progressions mod 257 (shared; read only, never trained further).</summary>
+    /// <summary>The model with two MTP modules, trained 80 steps on progressions mod 257 (shared; read only, never trained further).</summary>
     public static DeepSeekModel Trained => TrainedModel.Value;
 
     /// <summary>Prompts of the training pattern, of different lengths.</summary>
@@ -37,7 +37,7 @@ public static class GenerationModels
     private static DeepSeekModel Train()
     {
         Torch.Ready();
-        var config = Config() with { InitStd = 0.02 };
+        var config = Config(mtpDepth: 2) with { InitStd = 0.02 };
         var training = TinyModels.MicroTraining with { SequenceLength = 24, LearningRate = 0.01, WarmupSteps = 5 };
         var trainer = new Trainer(config, training, new PatternBatchSource(config.VocabSize, training.MicroBatchSize, training.SequenceLength + 1 + config.MtpDepth), 80);
         for (var i = 0; i < 80; i++) trainer.TrainStep();

@@ -74,6 +74,31 @@ public sealed class LatentCacheDecodingTests
     }
 
     [Fact]
+    public void CachedMtpModules_MatchTheTrainingForwardsMtpLogits_AtEveryDepth()
+    {
+        using var model = GenerationModels.Fresh(mtpDepth: 2);
+        using var decoder = new LatentDecoder(model);
+        const int length = 20;
+        var windows = new[] { Sequence(4, length + 3), Sequence(5, length + 3) };
+        using var recorder = model.NewRecorder();
+        using var all = tensor(windows.SelectMany(s => s.Select(t => (long)t)).ToArray(), [2, length + 3], ScalarType.Int64);
+        var reference = model.Forward(all, recorder);
+        using var cache = decoder.NewCache(2, length);
+        using var positions = Positions(2, length);
+
+        var (hidden, logits) = decoder.Forward(all.narrow(1, 0, length), positions, cache);
+        var worst = logits.sub(reference[0]).abs().max().item<float>();
+        for (var k = 1; k <= 2; k++)
+        {
+            using var draftCache = decoder.NewDraftCache(k, 2, length);
+            (hidden, logits) = decoder.Draft(k, hidden, all.narrow(1, k, length), positions, draftCache);
+            worst = Math.Max(worst, logits.sub(reference[k]).abs().max().item<float>());
+        }
+        Assert.True(worst < LogitTolerance, $"largest logit difference {worst:E2}");
+        foreach (var t in reference) t.Dispose();
+    }
+
+    [Fact]
     public void TheCache_HoldsOnlyTheLatentAndTheRopeKey_PerLayerAndToken()
     {
         using var model = GenerationModels.Fresh();
