@@ -84,6 +84,10 @@ internal static class GenerationThroughput
             Console.WriteLine($"  sample: {batch[0]}{results[1].Completions[0].Text}");
         }
 
+        var passes = PassTiming.Measure(generator.Decoder, options.Int("--pass-rounds", 30));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"one pass at batch 1 (median ms): main 1 token {passes.MainOneTokenMs.Median:F2}, main 2 tokens {passes.MainTwoTokensMs.Median:F2}, MTP 2 tokens {passes.MtpTwoTokensMs.Median:F2}"));
+
         var document = new
         {
             Benchmark = Command,
@@ -98,6 +102,7 @@ internal static class GenerationThroughput
             MeasuredRounds = rounds,
             Schedule = "one warm-up round, then rounds of (no cache, latent cache, speculative), greedy, same prompts",
             Cases = cases,
+            PassesAtBatch1 = passes,
         };
         var path = BenchWorkspace.WriteResult(Command, started, BenchJson.Serialize(document));
         Console.WriteLine($"wrote {path}");
