@@ -25,6 +25,28 @@ public sealed class SpeculativeDecodingTests
         Assert.Null(plain.AcceptanceRate);
     }
 
+    [Fact]
+    public void Speculative_StopsRowsWhereGreedyDoes_WhenAStopStringEndsOneRowEarly()
+    {
+        using var generator = new TextGenerator(GenerationModels.Trained, new Kernels.Data.ByteTokenizer());
+        var prompts = GenerationModels.ProgressionPrompts;
+        var free = generator.Generate(prompts, new GenerationOptions { MaxNewTokens = 30 });
+        var stop = free.Completions[1].Text!.Substring(5, 1);
+        var options = new GenerationOptions { MaxNewTokens = 30, Stop = [stop] };
+
+        var plain = generator.Generate(prompts, options);
+        var speculative = generator.Generate(prompts, options with { Speculative = true });
+
+        Assert.Equal(FinishReason.Stop, plain.Completions[1].Finish);
+        Assert.Contains(plain.Completions, c => c.Tokens.Count != plain.Completions[1].Tokens.Count);
+        for (var r = 0; r < prompts.Length; r++)
+        {
+            Assert.Equal(plain.Completions[r].Tokens, speculative.Completions[r].Tokens);
+            Assert.Equal(plain.Completions[r].Text, speculative.Completions[r].Text);
+            Assert.Equal(plain.Completions[r].Finish, speculative.Completions[r].Finish);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
