@@ -38,7 +38,7 @@ internal sealed class MeteredCollective : ICollective
         ArgumentNullException.ThrowIfNull(rows);
         var start = Stopwatch.GetTimestamp();
         var result = _inner.AllToAll(rows, sendCounts, receiveCounts);
-        Record(start, rows.NumberOfElements * rows.ElementSize, _allToAll);
+        DataPlaneInstruments.Record(start, rows.NumberOfElements * rows.ElementSize, _allToAll);
         return result;
     }
 
@@ -48,7 +48,7 @@ internal sealed class MeteredCollective : ICollective
         ArgumentNullException.ThrowIfNull(values);
         var start = Stopwatch.GetTimestamp();
         var result = _inner.AllGather(values);
-        Record(start, values.LongLength * sizeof(long), _allGather);
+        DataPlaneInstruments.Record(start, values.LongLength * sizeof(long), _allGather);
         return result;
     }
 
@@ -58,15 +58,9 @@ internal sealed class MeteredCollective : ICollective
         ArgumentNullException.ThrowIfNull(tensor);
         var start = Stopwatch.GetTimestamp();
         _inner.AllReduceSum(tensor);
-        Record(start, tensor.NumberOfElements * tensor.ElementSize, _allReduce);
+        DataPlaneInstruments.Record(start, tensor.NumberOfElements * tensor.ElementSize, _allReduce);
     }
 
     /// <inheritdoc />
     public void Abort(string reason) => _inner.Abort(reason);
-
-    private static void Record(long start, long bytes, KeyValuePair<string, object?>[] tags)
-    {
-        DataPlaneInstruments.Duration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
-        DataPlaneInstruments.Bytes.Add(bytes, tags);
-    }
 }

@@ -37,7 +37,7 @@ internal sealed class MeteredStageLink : IStageLink
         ArgumentNullException.ThrowIfNull(tensor);
         var start = Stopwatch.GetTimestamp();
         _inner.Send(peer, key, tensor);
-        Record(start, tensor.NumberOfElements * tensor.ElementSize, _send);
+        DataPlaneInstruments.Record(start, tensor.NumberOfElements * tensor.ElementSize, _send);
     }
 
     /// <inheritdoc />
@@ -45,16 +45,10 @@ internal sealed class MeteredStageLink : IStageLink
     {
         var start = Stopwatch.GetTimestamp();
         var tensor = _inner.Receive(peer, key, device);
-        Record(start, tensor.NumberOfElements * tensor.ElementSize, _receive);
+        DataPlaneInstruments.Record(start, tensor.NumberOfElements * tensor.ElementSize, _receive);
         return tensor;
     }
 
     /// <inheritdoc />
     public void Abort(string reason) => _inner.Abort(reason);
-
-    private static void Record(long start, long bytes, KeyValuePair<string, object?>[] tags)
-    {
-        DataPlaneInstruments.Duration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
-        DataPlaneInstruments.Bytes.Add(bytes, tags);
-    }
 }

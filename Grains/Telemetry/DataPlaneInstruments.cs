@@ -20,4 +20,11 @@ public static class DataPlaneInstruments
     /// <summary>The tags of one (job, collective, transport).</summary>
     public static KeyValuePair<string, object?>[] Tags(string job, string collective, string transport) =>
         [new(TelemetryTags.Job, job), new(TelemetryTags.Collective, collective), new(TelemetryTags.Transport, transport)];
+
+    /// <summary>Records one call that began at <paramref name="start"/> (a <see cref="System.Diagnostics.Stopwatch"/> timestamp) and put <paramref name="bytes"/> in.</summary>
+    public static void Record(long start, long bytes, KeyValuePair<string, object?>[] tags)
+    {
+        Duration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds, tags);
+        Bytes.Add(bytes, tags);
+    }
 }
