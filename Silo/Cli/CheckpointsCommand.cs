@@ -41,12 +41,12 @@ public static class CheckpointsCommand
             }
             else
             {
-                var table = new Table().AddColumns("step", "epoch", "size", "write s", "shards", "hashes", "committed", "kind", "parent");
+                var table = new Table().AddColumns("step", "epoch", "size", "write s", "shards", "hashes", "committed");
                 foreach (var row in rows)
                 {
                     table.AddRow(row.Step.ToString(CultureInfo.InvariantCulture), row.Epoch.ToString(CultureInfo.InvariantCulture), Size(row.Bytes),
                         row.DurationSeconds.ToString("F3", CultureInfo.InvariantCulture), row.Shards.ToString(CultureInfo.InvariantCulture),
-                        Markup.Escape(row.Hashes), row.CommittedAt.ToString("u", CultureInfo.InvariantCulture), row.Kind, row.Parent ?? "-");
+                        Markup.Escape(row.Hashes), row.CommittedAt.ToString("u", CultureInfo.InvariantCulture));
                 }
 
                 AnsiConsole.Write(table);
@@ -73,7 +73,7 @@ public static class CheckpointsCommand
 
     private sealed record CheckpointRow(long Step, long Epoch, long Bytes, double DurationSeconds, int Shards, string Hashes, IReadOnlyList<string> Problems, DateTimeOffset CommittedAt)
     {
-        /// <summary>The writing job's kind.</summary>
+        /// <summary>The writing job's kind (in the JSON only: the table keeps its width).</summary>
         public string Kind { get; init; } = "pretrain";
 
         /// <summary>The checkpoint the writing job started from, as <c>job@step</c>; null from the seed.</summary>
