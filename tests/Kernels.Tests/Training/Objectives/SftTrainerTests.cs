@@ -20,7 +20,32 @@ public sealed class SftTrainerTests
         Assert.True(first[^1] < first[0], $"the response loss should fall: {string.Join(", ", first)}");
     }
 
+    [Fact]
+    public void AnSftRun_ResumedFromItsSnapshot_ContinuesBitForBit()
+    {
+        var uninterrupted = Run(6);
+        using var first = NewTrainer(6);
+        var losses = Enumerable.Range(0, 3).Select(_ => (float)first.TrainStep().MainLoss).ToList();
+        var snapshot = TrainerShards.Snapshot(first, _ => true);
+        using var stream = new MemoryStream();
+        TensorArchive.Write(stream, [.. snapshot.Entries]);
+        stream.Position = 0;
+        var tensors = TensorArchive.Read(stream, "snapshot");
+
+        using var resumed = NewTrainer(6);
+        TrainerShards.Restore(resumed, snapshot.State, tensors);
+        foreach (var tensor in tensors.Values) tensor.Dispose();
+        losses.AddRange(Enumerable.Range(0, 3).Select(_ => (float)resumed.TrainStep().MainLoss));
+        Assert.Equal(uninterrupted, losses); // the packed rows and the masked loss are functions of (seed, step)
+    }
+
     private static float[] Run(int steps)
+    {
+        using var trainer = NewTrainer(steps);
+        return Enumerable.Range(0, steps).Select(_ => (float)trainer.TrainStep().MainLoss).ToArray();
+    }
+
+    private static Trainer NewTrainer(int steps)
     {
         var tokenizer = new ByteTokenizer();
         var (train, _) = new ArithmeticTask(1, 2).Splits(2, 24, 0);
@@ -33,7 +58,6 @@ public sealed class SftTrainerTests
         var model = TinyModels.Micro() with { MaxSequenceLength = 128 };
         var source = new PackedSftSource(new SftPacking(examples, training.SequenceLength + 1, training.Seed, tokenizer.EndOfText),
             training.Seed, training.MicroBatchSize, training.GradientAccumulation, vocabSize: tokenizer.VocabSize);
-        using var trainer = new Trainer(model, training, new SftObjective(source), steps);
-        return Enumerable.Range(0, steps).Select(_ => (float)trainer.TrainStep().MainLoss).ToArray();
+        return new Trainer(model, training, new SftObjective(source), steps);
     }
 }
