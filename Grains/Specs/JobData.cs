@@ -4,8 +4,8 @@ using Orchestrator.Kernels.Training.Objectives;
 namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
-/// The checks a spec passes at submission beyond its text: its kind runs on ranks, and its data file reads (for sft
-/// every line of the JSONL, tokenised and fitted to a row). A refusal is a <see cref="JobSpecException"/> naming the
+/// The checks a spec passes at submission beyond its text: its data file reads (for sft every line of the JSONL,
+/// tokenised and fitted to a row; for grpo and distill every line of the prompt set) and its kind runs on ranks. A refusal is a <see cref="JobSpecException"/> naming the
 /// field (<c>data: line 3: …</c>), thrown before anything is stored.
 /// </summary>
 public static class JobData
@@ -21,6 +21,7 @@ public static class JobData
                 break;
             case JobKind.Grpo or JobKind.Distill:
                 var kind = spec.Kind == JobKind.Grpo ? "grpo" : "distill";
+                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: spec.Kind == JobKind.Grpo)); // the data is checked all the same
                 throw new JobSpecException("kind", $"'{kind}' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
         }
     }
@@ -31,11 +32,16 @@ public static class JobData
         ArgumentNullException.ThrowIfNull(spec);
         var sft = spec.Sft ?? throw new JobSpecException("sft", "is required for kind \"sft\"");
         var row = spec.Run.Config().Training!.SequenceLength + 1;
+        return Read(() => SftExamples.Load(spec.DataDirectory, TokenizerCatalog.Create(sft.Tokenizer), row));
+    }
+
+    private static T Read<T>(Func<T> load)
+    {
         try
         {
-            return SftExamples.Load(spec.DataDirectory, TokenizerCatalog.Create(sft.Tokenizer), row);
+            return load();
         }
-        catch (SftDataException e)
+        catch (DataFileException e)
         {
             throw new JobSpecException("data", e.Message);
         }

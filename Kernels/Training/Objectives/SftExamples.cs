@@ -13,13 +13,13 @@ public static class SftExamples
 {
     /// <summary>
     /// The examples of <paramref name="path"/>, each at most <paramref name="maxTokens"/> tokens long (a packed row);
-    /// throws <see cref="SftDataException"/> for a missing or empty file or the first malformed line.
+    /// throws <see cref="DataFileException"/> for a missing or empty file or the first malformed line.
     /// </summary>
     public static IReadOnlyList<SftExample> Load(string path, ITextTokenizer tokenizer, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tokenizer);
-        if (!File.Exists(path)) throw new SftDataException(path, 0, "no such file (SFT data is a JSONL file of {\"prompt\", \"response\"} lines)");
+        if (!File.Exists(path)) throw new DataFileException(path, 0, "no such file (SFT data is a JSONL file of {\"prompt\", \"response\"} lines)");
         var examples = new List<SftExample>();
         var number = 0;
         foreach (var line in File.ReadLines(path))
@@ -33,10 +33,10 @@ public static class SftExamples
             responseTokens.CopyTo(tokens, promptTokens.Length);
             tokens[^1] = tokenizer.EndOfText;
             if (tokens.Length > maxTokens)
-                throw new SftDataException(path, number, $"the example is {tokens.Length} tokens, more than a row holds ({maxTokens} = training.seq_len + 1)");
+                throw new DataFileException(path, number, $"the example is {tokens.Length} tokens, more than a row holds ({maxTokens} = training.seq_len + 1)");
             examples.Add(new SftExample(tokens, promptTokens.Length));
         }
-        if (examples.Count == 0) throw new SftDataException(path, 0, "the file holds no examples");
+        if (examples.Count == 0) throw new DataFileException(path, 0, "the file holds no examples");
         return examples;
     }
 
@@ -49,16 +49,16 @@ public static class SftExamples
         }
         catch (JsonException e)
         {
-            throw new SftDataException(path, number, $"not a JSON object: {e.Message}");
+            throw new DataFileException(path, number, $"not a JSON object: {e.Message}");
         }
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new SftDataException(path, number, "not a JSON object {\"prompt\", \"response\"}");
+            if (root.ValueKind != JsonValueKind.Object) throw new DataFileException(path, number, "not a JSON object {\"prompt\", \"response\"}");
             foreach (var property in root.EnumerateObject())
             {
                 if (property.Name is not ("prompt" or "response"))
-                    throw new SftDataException(path, number, $"unknown field '{property.Name}' (only \"prompt\" and \"response\")");
+                    throw new DataFileException(path, number, $"unknown field '{property.Name}' (only \"prompt\" and \"response\")");
             }
             return (Text(root, "prompt", path, number, allowEmpty: true), Text(root, "response", path, number, allowEmpty: false));
         }
@@ -66,10 +66,10 @@ public static class SftExamples
 
     private static string Text(JsonElement root, string field, string path, int number, bool allowEmpty)
     {
-        if (!root.TryGetProperty(field, out var value)) throw new SftDataException(path, number, $"missing \"{field}\"");
-        if (value.ValueKind != JsonValueKind.String) throw new SftDataException(path, number, $"\"{field}\" must be a string");
+        if (!root.TryGetProperty(field, out var value)) throw new DataFileException(path, number, $"missing \"{field}\"");
+        if (value.ValueKind != JsonValueKind.String) throw new DataFileException(path, number, $"\"{field}\" must be a string");
         var text = value.GetString()!;
-        if (!allowEmpty && text.Length == 0) throw new SftDataException(path, number, $"\"{field}\" is empty");
+        if (!allowEmpty && text.Length == 0) throw new DataFileException(path, number, $"\"{field}\" is empty");
         return text;
     }
 }

@@ -75,8 +75,16 @@ public sealed class SftJobTests(OneNodeCluster cluster, ITestOutputHelper output
         Assert.StartsWith("sft.from_checkpoint: there is no job 'no-such-job'", error.Message, StringComparison.Ordinal);
         Assert.Null(await cluster.Store.GetJobAsync("sft-orphan"));
 
-        var grpo = TinyJob.Spec("grpo-early", WriteData("prompts.jsonl", 3), 2);
+        var prompts = Path.Combine(cluster.Root, "prompts.jsonl");
+        File.WriteAllLines(prompts, ["{\"prompt\": \"1+2?\", \"answer\": \"3\"}", "{\"prompt\": \"2+2?\"}"]);
+        var grpo = TinyJob.Spec("grpo-early", prompts, 2);
         grpo["kind"] = "grpo";
+        grpo["grpo"] = JsonNode.Parse("""{"from_checkpoint": {"job": "sft-parent", "step": 4}}""");
+        error = await Assert.ThrowsAsync<JobSpecException>(() =>
+            cluster.Client.GetGrain<IJobGrain>("grpo-early").Submit(JobSpecParser.Parse(grpo.ToJsonString())));
+        Assert.Contains("line 2: missing or empty \"answer\"", error.Message, StringComparison.Ordinal); // its data is checked first
+
+        File.WriteAllLines(prompts, ["{\"prompt\": \"1+2?\", \"answer\": \"3\"}"]);
         grpo["grpo"] = JsonNode.Parse("""{"from_checkpoint": {"job": "sft-parent", "step": 4}}""");
         error = await Assert.ThrowsAsync<JobSpecException>(() =>
             cluster.Client.GetGrain<IJobGrain>("grpo-early").Submit(JobSpecParser.Parse(grpo.ToJsonString())));

@@ -32,7 +32,7 @@ public sealed class SftExamplesTests
     {
         using var folder = new TempFolder();
         var path = folder.WriteText("bad.jsonl", text);
-        var error = Assert.Throws<SftDataException>(() => SftExamples.Load(path, Bytes, 200));
+        var error = Assert.Throws<DataFileException>(() => SftExamples.Load(path, Bytes, 200));
         Assert.Equal(line, error.Line);
         Assert.Contains(reason, error.Reason, StringComparison.Ordinal);
         Assert.Contains($"line {line}", error.Message, StringComparison.Ordinal);
@@ -42,10 +42,10 @@ public sealed class SftExamplesTests
     public void Load_RefusesAMissingFileAnEmptyOneAndAnExampleLongerThanARow()
     {
         using var folder = new TempFolder();
-        Assert.Equal(0, Assert.Throws<SftDataException>(() => SftExamples.Load(folder.Combine("none.jsonl"), Bytes, 200)).Line);
-        Assert.Contains("no examples", Assert.Throws<SftDataException>(() => SftExamples.Load(folder.WriteText("e.jsonl", ""), Bytes, 200)).Reason, StringComparison.Ordinal);
+        Assert.Equal(0, Assert.Throws<DataFileException>(() => SftExamples.Load(folder.Combine("none.jsonl"), Bytes, 200)).Line);
+        Assert.Contains("no examples", Assert.Throws<DataFileException>(() => SftExamples.Load(folder.WriteText("e.jsonl", ""), Bytes, 200)).Reason, StringComparison.Ordinal);
         var path = folder.WriteText("long.jsonl", "{\"prompt\": \"a\", \"response\": \"b\"}\n{\"prompt\": \"a\", \"response\": \"" + new string('x', 300) + "\"}\n");
-        var error = Assert.Throws<SftDataException>(() => SftExamples.Load(path, Bytes, 200));
+        var error = Assert.Throws<DataFileException>(() => SftExamples.Load(path, Bytes, 200));
         Assert.Equal(2, error.Line);
         Assert.Contains("seq_len", error.Reason, StringComparison.Ordinal);
     }

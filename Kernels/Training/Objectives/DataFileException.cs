@@ -1,7 +1,7 @@
 namespace Orchestrator.Kernels.Training.Objectives;
 
-/// <summary>An SFT data file that cannot be used: the reason, and the 1-based line at fault (0 for the file as a whole).</summary>
-public sealed class SftDataException(string path, int line, string reason)
+/// <summary>A JSONL data file (SFT examples, a prompt set) that cannot be used: the reason, and the 1-based line at fault (0 for the file as a whole).</summary>
+public sealed class DataFileException(string path, int line, string reason)
     : Exception(line > 0 ? $"{path}: line {line}: {reason}" : $"{path}: {reason}")
 {
     /// <summary>The file.</summary>
