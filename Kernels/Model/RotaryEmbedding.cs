@@ -44,6 +44,22 @@ public sealed class RotaryEmbedding : IDisposable
         return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Rotates <paramref name="x"/> [B, T, H, ropeDim] by explicit positions <paramref name="positions"/> [B, T] (int64):
+    /// the same tables as <see cref="Apply"/>, for decoding where each row sits at its own position.
+    /// </summary>
+    public Tensor ApplyAt(Tensor x, Tensor positions)
+    {
+        using var scope = NewDisposeScope();
+        long b = positions.shape[0], t = positions.shape[1];
+        var flat = positions.flatten();
+        var cos = _cos.index_select(0, flat).view(b, t, 1, -1);
+        var sin = _sin.index_select(0, flat).view(b, t, 1, -1);
+        var half = x.shape[^1] / 2;
+        var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();
+    }
+
     public void Dispose()
     {
         _cos.Dispose();

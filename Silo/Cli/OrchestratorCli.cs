@@ -15,6 +15,7 @@ public static class OrchestratorCli
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(PrepareDataCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(SiloCommand.Create());
         root.Subcommands.Add(SubmitCommand.Create());

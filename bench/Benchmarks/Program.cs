@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 using Orchestrator.Benchmarks.Checkpoints;
 using Orchestrator.Benchmarks.Distributed;
 using Orchestrator.Benchmarks.Fp8;
+using Orchestrator.Benchmarks.Generation;
 using Orchestrator.Benchmarks.Training;
 
 // Named modes run a whole-run measurement (plain console); anything else goes to BenchmarkDotNet:
@@ -12,5 +13,6 @@ if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorEx
 if (args is [Fp8TrainingExperiment.Command, .. var more]) return Fp8TrainingExperiment.Run(more);
 if (args is [ExpertParallelThroughput.Command, .. var epArgs]) return ExpertParallelThroughput.Run(epArgs);
 if (args is [CheckpointStall.Command, .. var ckptArgs]) return CheckpointStall.Run(ckptArgs);
+if (args is [GenerationThroughput.Command, .. var genArgs]) return GenerationThroughput.Run(genArgs);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
