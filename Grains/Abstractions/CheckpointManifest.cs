@@ -21,4 +21,13 @@ public sealed record CheckpointManifest(
     [property: Id(4)] long Bytes,
     [property: Id(5)] double DurationSeconds,
     [property: Id(6)] string StateJson,
-    [property: Id(7)] IReadOnlyList<CheckpointShard> Shards);
+    [property: Id(7)] IReadOnlyList<CheckpointShard> Shards)
+{
+    /// <summary>The kind of the job that wrote it, as the spec names it (<c>pretrain</c>, <c>sft</c>, …).</summary>
+    [Id(8)]
+    public string Kind { get; init; } = "pretrain";
+
+    /// <summary>The checkpoint the writing job started from (an sft job's parent, or its <c>resume_from</c>); null from the seed.</summary>
+    [Id(9)]
+    public CheckpointSource? Parent { get; init; }
+}

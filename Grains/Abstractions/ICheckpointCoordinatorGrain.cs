@@ -18,7 +18,7 @@ public interface ICheckpointCoordinatorGrain : IGrainWithStringKey
     /// <summary>
     /// Where the job's ranks start from: its newest committed checkpoint whose every shard verifies (a
     /// corrupt or missing one is passed over, with a <c>checkpoint-corrupt</c> event), else the checkpoint
-    /// its spec restores from (<c>resume_from</c>), else null (start from the seed).
+    /// its spec restores from (<c>resume_from</c>), else an sft job's parent (<c>sft.from_checkpoint</c>, whose weights only the ranks load), else null (start from the seed).
     /// </summary>
     Task<CheckpointManifest?> GetResumePoint();
 

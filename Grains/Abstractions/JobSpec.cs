@@ -8,7 +8,10 @@ namespace Orchestrator.Grains;
 /// </summary>
 /// <param name="Id">The job id: 1 to 64 of a-z, 0-9 and '-'.</param>
 /// <param name="Run">The model and training config, overrides applied (typed through <c>RunConfigCache.Config</c>).</param>
-/// <param name="DataDirectory">Folder with the token dataset (index.json and shards), as the silos see it.</param>
+/// <param name="DataDirectory">
+/// The kind's data, as the silos see it: for pretrain the folder with the token dataset (index.json and shards), for sft a
+/// prompt/response JSONL file, for grpo and distill a prompt/answer JSONL file.
+/// </param>
 /// <param name="Steps">Step count to reach.</param>
 /// <param name="Layout">How ranks are laid out.</param>
 /// <param name="Fp8">Whether every GEMM input is FP8 (the model's dtype becomes <c>fp8</c>).</param>
@@ -50,4 +53,16 @@ public sealed record JobSpec(
     /// <summary>Deliberate faults for tests and drills (spec <c>faults</c>); null, as for every real job, injects none.</summary>
     [Id(25)]
     public FaultInjection? Faults { get; init; }
+
+    /// <summary>The <c>sft</c> section; set exactly when <see cref="Kind"/> is <see cref="JobKind.Sft"/>.</summary>
+    [Id(26)]
+    public SftSpec? Sft { get; init; }
+
+    /// <summary>The <c>grpo</c> section; set exactly when <see cref="Kind"/> is <see cref="JobKind.Grpo"/>.</summary>
+    [Id(27)]
+    public GrpoSpec? Grpo { get; init; }
+
+    /// <summary>The <c>distill</c> section; set exactly when <see cref="Kind"/> is <see cref="JobKind.Distill"/>.</summary>
+    [Id(28)]
+    public DistillSpec? Distill { get; init; }
 }

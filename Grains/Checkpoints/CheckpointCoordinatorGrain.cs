@@ -52,7 +52,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         CheckFreeSpace(shard.Step, job.Alerts);
         var ordered = shards.Values.OrderBy(s => s.Shard.Rank).ToList();
         _ready.Enqueue(new CheckpointManifest(Id, shard.Step, epoch, DateTimeOffset.UtcNow, ordered.Sum(s => s.Shard.Bytes),
-            ordered.Max(s => s.WriteSeconds), ordered[0].StateJson, [.. ordered.Select(s => s.Shard)]));
+            ordered.Max(s => s.WriteSeconds), ordered[0].StateJson, [.. ordered.Select(s => s.Shard)]) { Kind = job.Kind, Parent = job.Parent });
         if (_committing.IsCompleted) _committing = CommitReadyAsync();
     }
 
@@ -95,7 +95,8 @@ public sealed partial class CheckpointCoordinatorGrain(
         }
 
         CheckpointManifest? origin = null;
-        if (chosen is null && spec.ResumeFrom is { } from)
+        // Else where the spec starts: resume_from (a full resume), or an sft job's parent (its weights only: RankRun.Initialize).
+        if (chosen is null && (spec.ResumeFrom ?? spec.Sft?.FromCheckpoint) is { } from)
         {
             origin = await checkpointIndex.GetCheckpointAsync(from.JobId, from.Step)
                 ?? throw new InvalidDataException($"job {from.JobId} has no committed checkpoint at step {from.Step} to resume from");
@@ -148,7 +149,8 @@ public sealed partial class CheckpointCoordinatorGrain(
             _lastCommitted = 0;
         }
 
-        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint, spec.Alerts);
+        _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint, spec.Alerts,
+            JobSpecParser.KindName(spec.Kind), spec.ResumeFrom ?? spec.Sft?.FromCheckpoint);
     }
 
     private async Task CommitReadyAsync()
@@ -259,7 +261,7 @@ public sealed partial class CheckpointCoordinatorGrain(
     private static bool IsTransient(Exception e) =>
         e is DbException or TimeoutException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException;
 
-    private sealed record CheckpointTarget(long Epoch, int Ranks, CheckpointPolicy Policy, AlertPolicy Alerts);
+    private sealed record CheckpointTarget(long Epoch, int Ranks, CheckpointPolicy Policy, AlertPolicy Alerts, string Kind, CheckpointSource? Parent);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job}: checkpoint at step {Step} committed ({Bytes} bytes, written in {Seconds:F3} s, attempt {Attempt})")]
     private partial void LogCommitted(string job, long step, long bytes, double seconds, int attempt);

@@ -13,7 +13,18 @@ public static class ShardLoader
 {
     /// <summary>Restores <paramref name="trainer"/> from <paramref name="manifest"/>, whose shards lie under <paramref name="root"/>.</summary>
     /// <exception cref="InvalidDataException">A shard is missing or corrupt, or the checkpoint does not fit the trainer.</exception>
-    public static void Restore(IShardedTrainer trainer, CheckpointManifest manifest, string root)
+    public static void Restore(IShardedTrainer trainer, CheckpointManifest manifest, string root) =>
+        Load(trainer, manifest, root, weightsOnly: false);
+
+    /// <summary>
+    /// Starts <paramref name="trainer"/> from <paramref name="manifest"/>'s weights only (an sft job's parent checkpoint):
+    /// parameters and buffers, verified as <see cref="Restore"/> does; no moments, no counters (step 0).
+    /// </summary>
+    /// <exception cref="InvalidDataException">A shard is missing or corrupt, or the checkpoint's model is not the trainer's.</exception>
+    public static void Initialize(IShardedTrainer trainer, CheckpointManifest manifest, string root) =>
+        Load(trainer, manifest, root, weightsOnly: true);
+
+    private static void Load(IShardedTrainer trainer, CheckpointManifest manifest, string root, bool weightsOnly)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(manifest);
@@ -25,7 +36,8 @@ public static class ShardLoader
 
         // A copy the checkpoint's layout did not have (the MTP stage's embedding, written by a layout without pipeline
         // stages) is read from its original; TrainerShards.Restore makes the same substitution.
-        var needed = TrainerShards.Names(trainer).Select(n => owner.ContainsKey(n) ? n : Original(n)).Distinct(StringComparer.Ordinal).ToList();
+        var names = weightsOnly ? TrainerShards.ModelTensors(trainer).Select(t => TrainerShards.ModelPrefix + t.Name).ToList() : TrainerShards.Names(trainer);
+        var needed = names.Select(n => owner.ContainsKey(n) ? n : Original(n)).Distinct(StringComparer.Ordinal).ToList();
         var missing = needed.Where(n => !owner.ContainsKey(n)).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException($"checkpoint {manifest.JobId}@{manifest.Step} has no shard holding {missing.Count} tensor(s) this rank needs, e.g. '{missing[0]}'");
@@ -47,7 +59,8 @@ public static class ShardLoader
                 }
             }
 
-            TrainerShards.Restore(trainer, state, tensors);
+            if (weightsOnly) TrainerShards.Initialize(trainer, state, tensors);
+            else TrainerShards.Restore(trainer, state, tensors);
         }
         finally
         {

@@ -52,6 +52,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         if (_record is not null) throw new JobSpecException("id", $"a job with id '{Id}' already exists ({_record.State})");
         var checkedSpec = JobSpecParser.Parse(JobSpecParser.ToJson(spec));
         var model = checkedSpec.Run.Model();
+        await CheckKindAsync(checkedSpec); // the kind runs on ranks, its data reads, its parent checkpoint is committed
         // The job's trace starts here (a child of the caller's span, when the caller traces).
         using var submit = JobTrace.Start(JobTrace.Submit, Id, FirstEpoch);
         var cluster = GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key);

@@ -10,6 +10,7 @@ using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Training;
+using Orchestrator.Kernels.Training.Objectives;
 using Orleans.Runtime;
 
 namespace Orchestrator.Grains.Ranks;
@@ -134,23 +135,22 @@ internal partial class RankRun : IDisposable
     protected virtual RankOutcome Train()
     {
         SetThreads();
-        using var dataset = TokenDataset.Open(Start.Spec.DataDirectory);
-        using var trainer = SetUp(dataset);
+        using var dataset = Start.Spec.Kind == JobKind.Pretrain ? TokenDataset.Open(Start.Spec.DataDirectory) : null;
+        using var trainer = SetUp(Objective(dataset));
         Ready();
         RunSteps(() => trainer.Step, goOn => TrainStep(trainer, goOn));
         return End(trainer);
     }
 
-    /// <summary>The trainer on the rank's data shard, its collectives connected, its device chosen, restored from the resume point.</summary>
-    protected virtual Trainer SetUp(TokenDataset dataset)
+    /// <summary>
+    /// The trainer of the job's objective (on the rank's data shard), its collectives connected, its device chosen, restored
+    /// from the resume point (or, for an sft job's parent checkpoint, started from its weights).
+    /// </summary>
+    protected virtual Trainer SetUp(ITrainingObjective objective)
     {
-        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(objective);
         var queued = _sinceRun.Elapsed;
         var (model, training) = (Config.Model!, Config.Training!);
-        var window = training.SequenceLength + 1 + model.MtpDepth;
-        // Every rank trains on its own rows of the global batch (EP ranks are data-parallel for the dense layers).
-        var batches = new DatasetBatchSource(dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation,
-            Groups.DataShard, Groups.DataShards);
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
         ReportDataPlane(DataPlane.Decision!);
@@ -161,7 +161,7 @@ internal partial class RankRun : IDisposable
         IExpertBiasAuthority biases = parallel is null ? Authority! : new BroadcastBiasAuthority(parallel.World, Authority);
         // A NaN step is always skipped inside the trainer (every rank alike, after the all-reduce); TrainStep then carries
         // on, or stops the run on it, as the spec's alerts.on_nan says.
-        var trainer = new Trainer(model, training, batches, Start.Spec.Steps, parallel, biases, device)
+        var trainer = new Trainer(model, training, objective, Start.Spec.Steps, parallel, biases, device)
         {
             OnNonFinite = NonFiniteSteps.Skip,
             InjectNanAtStep = Faults?.NanStep - 1, // fault injection (spec faults), never set otherwise
@@ -169,7 +169,7 @@ internal partial class RankRun : IDisposable
         try
         {
             var built = _sinceRun.Elapsed;
-            if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
+            if (Start.Resume is { } resume) Load(trainer, resume); // checkpoints: load (verified)
             var restored = _sinceRun.Elapsed;
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
             Authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());

@@ -15,7 +15,7 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults"];
+        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults", "sft", "grpo", "distill"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
@@ -80,6 +80,7 @@ public static partial class JobSpecParser
             Alerts = Alerts(root["alerts"]),
             Faults = Faults(root["faults"], steps, layout),
         };
+        spec = KindSections(spec, root);
         if (layout.Stages > 1) PipelineLimits(spec);
         return spec;
     }
@@ -110,6 +111,7 @@ public static partial class JobSpecParser
         // Written only when set or not the default, so stored specs from before alerts read back byte for byte.
         if (spec.Alerts != AlertPolicy.Default) root["alerts"] = AlertsJson(spec.Alerts);
         if (spec.Faults is { } faults) root["faults"] = FaultsJson(faults);
+        KindSectionsJson(spec, root);
         return root.ToJsonString();
     }
 
@@ -195,15 +197,16 @@ public static partial class JobSpecParser
         return new CheckpointPolicy(every, keep, keepEvery);
     }
 
-    private static CheckpointSource? ResumeFrom(JsonNode? node)
+    /// <summary>A committed checkpoint named as {"job": id, "step": N} at <paramref name="field"/> (resume_from, sft.from_checkpoint, …).</summary>
+    private static CheckpointSource? ResumeFrom(JsonNode? node, string field = "resume_from")
     {
         if (node is null) return null;
-        if (node is not JsonObject from) throw new JobSpecException("resume_from", "must be an object {\"job\": \"id\", \"step\": N}");
-        RejectUnknown(from, ResumeFields, "resume_from.");
-        var job = String(from, "job", "resume_from.job");
+        if (node is not JsonObject from) throw new JobSpecException(field, "must be an object {\"job\": \"id\", \"step\": N}");
+        RejectUnknown(from, ResumeFields, field + ".");
+        var job = String(from, "job", field + ".job");
         if (!JobId().IsMatch(job))
-            throw new JobSpecException("resume_from.job", $"'{job}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
-        var step = Integer(from, "step", "resume_from.step", required: true, min: 1L) ?? 0;
+            throw new JobSpecException(field + ".job", $"'{job}' is not a job id: 1 to 64 characters of a-z, 0-9 and '-'");
+        var step = Integer(from, "step", field + ".step", required: true, min: 1L) ?? 0;
         return new CheckpointSource(job, step);
     }
 

@@ -18,6 +18,13 @@ internal static partial class CheckpointInput
         if (!double.IsFinite(manifest.DurationSeconds) || manifest.DurationSeconds < 0)
             throw new ArgumentException($"duration {manifest.DurationSeconds} s is not a finite, non-negative number", "manifest.DurationSeconds");
         StoreInput.RequireJson(manifest.StateJson, "manifest.StateJson", allowNull: false);
+        if (manifest.Kind is not ("pretrain" or "sft" or "grpo" or "distill"))
+            throw new ArgumentException($"'{manifest.Kind}' is not a job kind (pretrain, sft, grpo, distill)", "manifest.Kind");
+        if (manifest.Parent is { } parent)
+        {
+            StoreInput.RequireIdentifier(parent.JobId, "manifest.Parent");
+            if (parent.Step < 1) throw new ArgumentException($"parent step {parent.Step} is not a checkpoint step", "manifest.Parent");
+        }
         ArgumentNullException.ThrowIfNull(manifest.Shards, "manifest.Shards");
         if (manifest.Shards.Count == 0) throw new ArgumentException("a checkpoint has at least one shard", "manifest.Shards");
         var ranks = new HashSet<int>();

@@ -8,7 +8,7 @@ namespace Orchestrator.Grains.Storage;
 public abstract partial class SqlMetadataStore : ICheckpointIndex
 {
     private const string CheckpointColumns =
-        "c.step, c.epoch, c.committed_at, c.bytes, c.duration_s, c.state, s.rank, s.path, s.bytes, s.sha256, s.tensors";
+        "c.step, c.epoch, c.committed_at, c.bytes, c.duration_s, c.state, s.rank, s.path, s.bytes, s.sha256, s.tensors, c.kind, c.parent_job, c.parent_step";
 
     /// <inheritdoc />
     public async Task<CheckpointManifest?> CommitCheckpointAsync(
@@ -37,11 +37,12 @@ public abstract partial class SqlMetadataStore : ICheckpointIndex
         await using (var insert = Command(
             connection, transaction,
             """
-            INSERT INTO checkpoints (job_id, step, epoch, committed_at, bytes, duration_s, state)
-            VALUES (@job, @step, @epoch, @at, @bytes, @duration, @state)
+            INSERT INTO checkpoints (job_id, step, epoch, committed_at, bytes, duration_s, state, kind, parent_job, parent_step)
+            VALUES (@job, @step, @epoch, @at, @bytes, @duration, @state, @kind, @parent_job, @parent_step)
             """,
             ("job", manifest.JobId), ("step", manifest.Step), ("epoch", manifest.Epoch), ("at", ToDbTime(now)),
-            ("bytes", manifest.Bytes), ("duration", manifest.DurationSeconds)))
+            ("bytes", manifest.Bytes), ("duration", manifest.DurationSeconds), ("kind", manifest.Kind),
+            ("parent_job", manifest.Parent?.JobId), ("parent_step", manifest.Parent?.Step)))
         {
             AddJson(insert, "state", manifest.StateJson);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -136,7 +137,11 @@ public abstract partial class SqlMetadataStore : ICheckpointIndex
             {
                 shards = [];
                 result.Add(new CheckpointManifest(jobId, step, reader.GetInt64(1), FromDbTime(reader, 2), reader.GetInt64(3),
-                    reader.GetDouble(4), reader.GetString(5), shards));
+                    reader.GetDouble(4), reader.GetString(5), shards)
+                {
+                    Kind = reader.GetString(11),
+                    Parent = reader.IsDBNull(12) ? null : new CheckpointSource(reader.GetString(12), reader.GetInt64(13)),
+                });
             }
 
             var tensors = JsonSerializer.Deserialize<string[]>(reader.GetString(10))

@@ -107,6 +107,16 @@ public sealed class DeepSeekModel : nn.Module
         return logits.Select(t => t.MoveToOuterDisposeScope()).ToArray();
     }
 
+    /// <summary>
+    /// Next-token logits [B, T, V] of the main model for training on packed rows (<paramref name="layout"/>: positions and
+    /// attention per example; null is plain causal). The step's balance loss stays in <paramref name="recorder"/>.
+    /// </summary>
+    public Tensor TrainingLogits(Tensor tokens, RoutingRecorder recorder, SequenceLayout? layout)
+    {
+        using var scope = NewDisposeScope();
+        return _head.forward(_norm.forward(Trunk(Embed(tokens), recorder, layout))).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Training loss on windows [B, T + 1 + D]: Main + λ·mean over depths of MTP + balance.</summary>
     public ModelLoss Loss(Tensor windows, RoutingRecorder recorder)
     {
@@ -137,9 +147,9 @@ public sealed class DeepSeekModel : nn.Module
         return _embedding.index_select(0, tokens.flatten()).view(shape[0], shape[1], _config.Dim);
     }
 
-    private Tensor Trunk(Tensor x, RoutingRecorder recorder)
+    private Tensor Trunk(Tensor x, RoutingRecorder recorder, SequenceLayout? layout = null)
     {
-        foreach (var block in _blocks) x = block.Forward(x, recorder);
+        foreach (var block in _blocks) x = block.Forward(x, recorder, layout);
         return x;
     }
 

@@ -53,7 +53,13 @@ public sealed class MultiHeadLatentAttention : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>x [B, T, dim] → [B, T, dim]; position t attends to positions ≤ t.</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// As <see cref="forward"/>, or with <paramref name="layout"/> (packed rows): RoPE at each token's position in its
+    /// example and attention only within the example. Without a layout the ops are exactly <see cref="forward"/>'s.
+    /// </summary>
+    public Tensor Forward(Tensor x, SequenceLayout? layout)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -61,19 +67,23 @@ public sealed class MultiHeadLatentAttention : nn.Module<Tensor, Tensor>
 
         var q = (_wq is not null ? _wq.forward(x) : _wqB!.forward(_qNorm!.forward(_wqA!.forward(x)))).view(b, t, h, nope + ropeDim);
         var qNope = q.narrow(-1, 0, nope);
-        var qRope = _rope.Apply(q.narrow(-1, nope, ropeDim));
+        var qRope = Rotate(q.narrow(-1, nope, ropeDim), layout);
 
         var kv = _wkvA.forward(x);
         var latent = kv.narrow(-1, 0, _config.KvLoraRank);
-        var kRope = _rope.Apply(kv.narrow(-1, _config.KvLoraRank, ropeDim).unsqueeze(2)); // [B, T, 1, rope], one for all heads
+        var kRope = Rotate(kv.narrow(-1, _config.KvLoraRank, ropeDim).unsqueeze(2), layout); // [B, T, 1, rope], one for all heads
         var expanded = _wkvB.forward(_kvNorm.forward(latent)).view(b, t, h, nope + v);
         var kNope = expanded.narrow(-1, 0, nope);
         var value = expanded.narrow(-1, nope, v);
 
         var query = cat([qNope, qRope], -1).transpose(1, 2);
         var key = cat([kNope, kRope.expand(b, t, h, ropeDim)], -1).transpose(1, 2);
-        var attended = nn.functional.scaled_dot_product_attention(query, key, value.transpose(1, 2), is_casual: true);
+        var attended = layout is null
+            ? nn.functional.scaled_dot_product_attention(query, key, value.transpose(1, 2), is_casual: true)
+            : nn.functional.scaled_dot_product_attention(query, key, value.transpose(1, 2), attn_mask: layout.Mask);
         var merged = attended.transpose(1, 2).reshape(b, t, h * v);
         return _wo.forward(merged).MoveToOuterDisposeScope();
     }
+
+    private Tensor Rotate(Tensor x, SequenceLayout? layout) => layout is null ? _rope.Apply(x) : _rope.Apply(x, layout.Positions);
 }

@@ -37,11 +37,27 @@ public sealed class RotaryEmbedding : IDisposable
             throw new ArgumentException($"sequence of {length} positions exceeds model.max_seq_len ({_cos.shape[0]})");
         var cos = _cos.narrow(0, 0, length).unsqueeze(0).unsqueeze(2);
         var sin = _sin.narrow(0, 0, length).unsqueeze(0).unsqueeze(2);
+        return Rotate(x, cos, sin).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [B, T, H, ropeDim] by the given <paramref name="positions"/> [B, T] (int64; packed rows restart them per example).</summary>
+    public Tensor Apply(Tensor x, Tensor positions)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1], d = _cos.shape[1];
+        var flat = positions.flatten();
+        var cos = _cos.index_select(0, flat).view(b, t, 1, d);
+        var sin = _sin.index_select(0, flat).view(b, t, 1, d);
+        return Rotate(x, cos, sin).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Rotate(Tensor x, Tensor cos, Tensor sin)
+    {
         var half = x.shape[^1] / 2;
         var first = x.narrow(-1, 0, half);
         var second = x.narrow(-1, half, half);
         var rotated = cat([-second, first], -1);
-        return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();
+        return (x * cos).add(rotated * sin, Scalars.One);
     }
 
     /// <summary>

@@ -41,10 +41,11 @@ public sealed class TransformerBlock : nn.Module
     /// <summary>The MoE layer of this block, or null for a dense block.</summary>
     public MoeLayer? Moe => _moe;
 
-    public Tensor Forward(Tensor x, RoutingRecorder recorder)
+    /// <summary>The block on x [B, T, dim]; with <paramref name="layout"/> attention stays within each packed example.</summary>
+    public Tensor Forward(Tensor x, RoutingRecorder recorder, SequenceLayout? layout = null)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_attention.forward(_attentionNorm.forward(x)), Scalars.One);
+        var h = x.add(_attention.Forward(_attentionNorm.forward(x), layout), Scalars.One);
         var normed = _ffnNorm.forward(h);
         var ffn = _moe is not null ? _moe.Forward(normed, recorder, _moeIndex) : _dense!.forward(normed);
         return h.add(ffn, Scalars.One).MoveToOuterDisposeScope();

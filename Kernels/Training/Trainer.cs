@@ -5,6 +5,7 @@ using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Model;
+using Orchestrator.Kernels.Training.Objectives;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Training;
@@ -18,7 +19,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
 {
     private readonly RunConfig _run;
     private readonly TrainingConfig _training;
-    private readonly IBatchSource _data;
+    private readonly ITrainingObjective _objective;
     private readonly DeepSeekModel _model;
     private readonly AdamW _optimizer;
     private readonly RoutingRecorder _recorder;
@@ -41,15 +42,28 @@ public sealed class Trainer : IShardedTrainer, IDisposable
     /// </summary>
     public Trainer(ModelConfig model, TrainingConfig training, IBatchSource data, long plannedSteps, ExpertParallelism? parallel = null,
         IExpertBiasAuthority? biases = null, Device? device = null)
+        : this(model, training, new PretrainObjective(data, training.MicroBatchSize, training.SequenceLength + 1 + model.MtpDepth),
+            plannedSteps, parallel, biases, device)
     {
+    }
+
+    /// <summary>
+    /// As the pretraining constructor, for any <paramref name="objective"/> (<see cref="PretrainObjective"/>,
+    /// <see cref="SftObjective"/>): the objective reads its own data and computes each micro-batch's loss; the step
+    /// around it (accumulation, gradient sync, clipping, AdamW, biases) is the same for every kind.
+    /// </summary>
+    public Trainer(ModelConfig model, TrainingConfig training, ITrainingObjective objective, long plannedSteps, ExpertParallelism? parallel = null,
+        IExpertBiasAuthority? biases = null, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
         if (training.SequenceLength > model.MaxSequenceLength)
             throw new ConfigException("config", [$"training.seq_len: {training.SequenceLength} exceeds model.max_seq_len ({model.MaxSequenceLength})"]);
-        if (data.VocabSize > model.VocabSize)
-            throw new ConfigException("config", [$"model.vocab_size: {model.VocabSize} is smaller than the data's vocabulary ({data.VocabSize})"]);
+        if (objective.VocabSize > model.VocabSize)
+            throw new ConfigException("config", [$"model.vocab_size: {model.VocabSize} is smaller than the data's vocabulary ({objective.VocabSize})"]);
 
         _run = new RunConfig { Model = model, Training = training };
         _training = training;
-        _data = data;
+        _objective = objective;
         _parallel = parallel;
         _biases = biases ?? LocalBiasAuthority.Instance;
         _device = device ?? get_default_device();
@@ -65,6 +79,9 @@ public sealed class Trainer : IShardedTrainer, IDisposable
     public DeepSeekModel Model => _model;
     public AdamW Optimizer => _optimizer;
     public RunConfig Run => _run;
+
+    /// <summary>What the trainer minimises.</summary>
+    public ITrainingObjective Objective => _objective;
 
     /// <summary>The device the model and the step's tensors live on.</summary>
     public Device Device => _device;
@@ -120,7 +137,6 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         var clock = Stopwatch.StartNew();
         var accumulation = _training.GradientAccumulation;
         var batch = _training.MicroBatchSize;
-        var buffer = new long[batch * _window];
         double total = 0, main = 0, mtp = 0, balance = 0;
 
         _recorder.ResetLoads();
@@ -128,9 +144,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         for (var micro = 0; micro < accumulation; micro++)
         {
             using var scope = NewDisposeScope();
-            _data.Fill(Step, micro, buffer);
-            var windows = tensor(buffer, [batch, _window], ScalarType.Int64, device: _device);
-            using var loss = Forward(windows, micro);
+            using var loss = Forward(micro);
             var objective = InjectNanAtStep == Step ? loss.Total.mul(Scalars.Of(double.NaN)) : loss.Total; // fault injection only
             var values = (Total: objective.item<float>(), Main: loss.Main.item<float>(),
                 Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
@@ -182,11 +196,11 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         };
     }
 
-    private ModelLoss Forward(Tensor windows, int micro)
+    private ModelLoss Forward(int micro)
     {
         try
         {
-            return _model.Loss(windows, _recorder);
+            return _objective.Loss(_model, Step, micro, _recorder);
         }
         catch (Fp8.NonFiniteInputException e)
         {

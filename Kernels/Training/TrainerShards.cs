@@ -143,6 +143,32 @@ public static class TrainerShards
         trainer.Restore(state);
     }
 
+    /// <summary>
+    /// Starts <paramref name="trainer"/> from another job's weights (an sft job's parent): loads every parameter and
+    /// buffer from <paramref name="tensors"/>, but neither the optimizer's moments nor the counters — the job starts at
+    /// step 0 with a fresh AdamW. The model config must be the parent's; the training config may differ.
+    /// </summary>
+    public static void Initialize(IShardedTrainer trainer, TrainerState state, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (ConfigLoader.ToJson(ConfigLoader.Parse(state.Config, "checkpoint state").Model!) != ConfigLoader.ToJson(trainer.Run.Model!))
+            throw new InvalidDataException($"the parent checkpoint at step {state.Step} was written with a different model config; fine-tune with the model it was trained with");
+        using (no_grad())
+        {
+            foreach (var (name, target) in ModelTensors(trainer))
+            {
+                var source = tensors.TryGetValue(ModelPrefix + name, out var t) || TryOriginal(tensors, ModelPrefix, name, out t)
+                    ? t
+                    : throw new InvalidDataException($"the parent checkpoint at step {state.Step} has no tensor '{ModelPrefix}{name}'");
+                if (!source.shape.SequenceEqual(target.shape) || source.dtype != target.dtype)
+                    throw new InvalidDataException($"tensor '{ModelPrefix}{name}' is {source.dtype}[{string.Join(", ", source.shape)}] in the parent, {target.dtype}[{string.Join(", ", target.shape)}] in the model");
+                target.copy_(source);
+            }
+        }
+    }
+
     /// <summary>Suffix of a tensor that is a copy of another kept equal to it (the MTP stage's embedding).</summary>
     public const string CopySuffix = ".copy";
 

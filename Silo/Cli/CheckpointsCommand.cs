@@ -41,12 +41,12 @@ public static class CheckpointsCommand
             }
             else
             {
-                var table = new Table().AddColumns("step", "epoch", "size", "write s", "shards", "hashes", "committed");
+                var table = new Table().AddColumns("step", "epoch", "size", "write s", "shards", "hashes", "committed", "kind", "parent");
                 foreach (var row in rows)
                 {
                     table.AddRow(row.Step.ToString(CultureInfo.InvariantCulture), row.Epoch.ToString(CultureInfo.InvariantCulture), Size(row.Bytes),
                         row.DurationSeconds.ToString("F3", CultureInfo.InvariantCulture), row.Shards.ToString(CultureInfo.InvariantCulture),
-                        Markup.Escape(row.Hashes), row.CommittedAt.ToString("u", CultureInfo.InvariantCulture));
+                        Markup.Escape(row.Hashes), row.CommittedAt.ToString("u", CultureInfo.InvariantCulture), row.Kind, row.Parent ?? "-");
                 }
 
                 AnsiConsole.Write(table);
@@ -61,11 +61,22 @@ public static class CheckpointsCommand
     {
         var problems = root is null ? [] : c.Shards.Select(s => ShardFile.Problem(root, s)).OfType<string>().ToList();
         var hashes = root is null ? "recorded (not verified)" : problems.Count == 0 ? "verified" : "CORRUPT: " + string.Join("; ", problems);
-        return new CheckpointRow(c.Step, c.Epoch, c.Bytes, c.DurationSeconds, c.Shards.Count, hashes, problems, c.CommittedAt);
+        return new CheckpointRow(c.Step, c.Epoch, c.Bytes, c.DurationSeconds, c.Shards.Count, hashes, problems, c.CommittedAt)
+        {
+            Kind = c.Kind,
+            Parent = c.Parent is { } parent ? $"{parent.JobId}@{parent.Step.ToString(CultureInfo.InvariantCulture)}" : null,
+        };
     }
 
     private static string Size(long bytes) =>
         bytes >= 1 << 30 ? $"{bytes / (double)(1 << 30):F2} GiB" : bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):F2} MiB" : $"{bytes / 1024.0:F1} KiB";
 
-    private sealed record CheckpointRow(long Step, long Epoch, long Bytes, double DurationSeconds, int Shards, string Hashes, IReadOnlyList<string> Problems, DateTimeOffset CommittedAt);
+    private sealed record CheckpointRow(long Step, long Epoch, long Bytes, double DurationSeconds, int Shards, string Hashes, IReadOnlyList<string> Problems, DateTimeOffset CommittedAt)
+    {
+        /// <summary>The writing job's kind.</summary>
+        public string Kind { get; init; } = "pretrain";
+
+        /// <summary>The checkpoint the writing job started from, as <c>job@step</c>; null from the seed.</summary>
+        public string? Parent { get; init; }
+    }
 }

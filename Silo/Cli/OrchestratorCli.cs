@@ -14,6 +14,7 @@ public static class OrchestratorCli
         root.Options.Add(GlobalOptions.LogFormat);
         root.Subcommands.Add(ModelInfoCommand.Create());
         root.Subcommands.Add(PrepareDataCommand.Create());
+        root.Subcommands.Add(TaskCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());

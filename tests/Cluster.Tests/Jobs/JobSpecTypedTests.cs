@@ -36,9 +36,9 @@ public sealed class JobSpecTypedTests
     }
 
     [Theory]
-    [InlineData("\"sft\"", "kind: 'sft' jobs are not supported yet")]
-    [InlineData("\"grpo\"", "kind: 'grpo' jobs are not supported yet")]
-    [InlineData("\"distill\"", "kind: 'distill' jobs are not supported yet")]
+    [InlineData("\"sft\"", "sft: is required for kind \"sft\"")] // a kind without its section
+    [InlineData("\"grpo\"", "grpo: is required for kind \"grpo\"")]
+    [InlineData("\"distill\"", "distill: is required for kind \"distill\"")]
     [InlineData("\"finetune\"", "kind: 'finetune' is not a job kind")]
     [InlineData("1", "kind: must be a job kind")]
     public void AnyOtherKind_IsRefused_NamingTheField(string value, string expected)

@@ -46,6 +46,7 @@ public sealed class ModelInfoCommandTests
     [Theory]
     [InlineData("model-info")]
     [InlineData("prepare-data")]
+    [InlineData("task")]
     [InlineData("train")]
     [InlineData("demo")]
     [InlineData("silo")]

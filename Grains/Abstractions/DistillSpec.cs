@@ -1,0 +1,16 @@
+namespace Orchestrator.Grains;
+
+/// <summary>
+/// The spec's <c>distill</c> section. The student is the job's own <c>model</c>/<c>config</c>; the prompts are the job's
+/// <c>data</c> (prompt/answer JSONL), answered by the teacher.
+/// </summary>
+/// <param name="Teacher">The teacher's committed checkpoint.</param>
+/// <param name="Temperature">τ of the optional logit distillation (default 1).</param>
+/// <param name="LogitWeight">Weight of the τ²-scaled logit KL; 0 (the default) is SFT on the teacher's text only.</param>
+/// <param name="Tokenizer">The tokenizer of the prompts (default <c>bytes</c>).</param>
+[GenerateSerializer, Immutable]
+public sealed record DistillSpec(
+    [property: Id(0)] CheckpointSource Teacher,
+    [property: Id(1)] double Temperature,
+    [property: Id(2)] double LogitWeight,
+    [property: Id(3)] string Tokenizer);

@@ -1,0 +1,43 @@
+using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Training.Objectives;
+
+namespace Orchestrator.Grains.Jobs;
+
+/// <summary>
+/// The checks a spec passes at submission beyond its text: its kind runs on ranks, and its data file reads (for sft
+/// every line of the JSONL, tokenised and fitted to a row). A refusal is a <see cref="JobSpecException"/> naming the
+/// field (<c>data: line 3: …</c>), thrown before anything is stored.
+/// </summary>
+public static class JobData
+{
+    /// <summary>Refuses a spec its ranks could not run; reads (only) the kind's data file.</summary>
+    public static void Check(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        switch (spec.Kind)
+        {
+            case JobKind.Sft:
+                Examples(spec);
+                break;
+            case JobKind.Grpo or JobKind.Distill:
+                var kind = spec.Kind == JobKind.Grpo ? "grpo" : "distill";
+                throw new JobSpecException("kind", $"'{kind}' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
+        }
+    }
+
+    /// <summary>The sft job's examples, read and tokenised from its data file; bad data is named with its line.</summary>
+    public static IReadOnlyList<SftExample> Examples(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var sft = spec.Sft ?? throw new JobSpecException("sft", "is required for kind \"sft\"");
+        var row = spec.Run.Config().Training!.SequenceLength + 1;
+        try
+        {
+            return SftExamples.Load(spec.DataDirectory, TokenizerCatalog.Create(sft.Tokenizer), row);
+        }
+        catch (SftDataException e)
+        {
+            throw new JobSpecException("data", e.Message);
+        }
+    }
+}

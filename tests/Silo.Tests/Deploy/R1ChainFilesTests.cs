@@ -1,0 +1,48 @@
+using Orchestrator.Grains;
+using Orchestrator.Grains.Jobs;
+using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Tasks;
+using Orchestrator.Kernels.Training.Objectives;
+
+namespace Orchestrator.Silo.Tests.Deploy;
+
+/// <summary>The newcomer's chain in deploy/jobs (pretrain → sft on the arithmetic task) fits together as the README runs it.</summary>
+public sealed class R1ChainFilesTests
+{
+    private static JobSpec Read(string name) => JobSpecParser.Parse(
+        File.ReadAllText(Path.Combine(RepositoryFiles.Root, "deploy", "jobs", name)),
+        config => File.Exists(RepositoryFiles.Config(config + ".json")) ? File.ReadAllText(RepositoryFiles.Config(config + ".json")) : null);
+
+    [Fact]
+    public void TheSftJob_StartsFromThePretrainJobsLastCheckpoint_WithTheSameModel()
+    {
+        var pretrain = Read("r1-pretrain.json");
+        var sft = Read("r1-sft.json");
+
+        Assert.Equal((JobKind.Pretrain, JobKind.Sft), (pretrain.Kind, sft.Kind));
+        Assert.Equal(new CheckpointSource(pretrain.Id, pretrain.Steps), sft.Sft!.FromCheckpoint);
+        Assert.Equal(0, pretrain.Steps % pretrain.Checkpoint.Every); // the last step is a committed checkpoint
+        Assert.Equal(pretrain.Run.Config().Model, sft.Run.Config().Model);
+        Assert.Equal(Path.GetDirectoryName(pretrain.DataDirectory), Path.GetDirectoryName(sft.DataDirectory));
+        Assert.Equal(ArithmeticFiles.TrainSft, Path.GetFileName(sft.DataDirectory));
+    }
+
+    [Fact]
+    public void TheReadmesArithmeticTask_FitsTheSftJobsRows()
+    {
+        var sft = Read("r1-sft.json");
+        var folder = Directory.CreateTempSubdirectory("r1-chain-").FullName;
+        try
+        {
+            // As the README makes it: orchestrator task arithmetic --train 2000 --test 500 --seed 1 (default digits).
+            var (train, test) = new ArithmeticTask().Splits(1, 2000, 500);
+            ArithmeticFiles.Write(folder, train, test);
+            var examples = SftExamples.Load(Path.Combine(folder, ArithmeticFiles.TrainSft), new ByteTokenizer(), sft.Run.Config().Training!.SequenceLength + 1);
+            Assert.Equal(2000, examples.Count);
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
+    }
+}
