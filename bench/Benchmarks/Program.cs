@@ -3,6 +3,7 @@ using Orchestrator.Benchmarks.Checkpoints;
 using Orchestrator.Benchmarks.Distributed;
 using Orchestrator.Benchmarks.Fp8;
 using Orchestrator.Benchmarks.Generation;
+using Orchestrator.Benchmarks.Rl;
 using Orchestrator.Benchmarks.Training;
 
 // Named modes run a whole-run measurement (plain console); anything else goes to BenchmarkDotNet:
@@ -14,5 +15,6 @@ if (args is [Fp8TrainingExperiment.Command, .. var more]) return Fp8TrainingExpe
 if (args is [ExpertParallelThroughput.Command, .. var epArgs]) return ExpertParallelThroughput.Run(epArgs);
 if (args is [CheckpointStall.Command, .. var ckptArgs]) return CheckpointStall.Run(ckptArgs);
 if (args is [GenerationThroughput.Command, .. var genArgs]) return GenerationThroughput.Run(genArgs);
+if (args is [R1RecipeBench.Command, .. var r1Args]) return R1RecipeBench.Run(r1Args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -57,8 +57,8 @@ public static class GrpoLoss
         using var noGrad = no_grad();
         var masked = weights.sum().clamp_min(Scalars.One);
         var outside = ratio.lt(Scalars.Of(1 - settings.Clip)).logical_or(ratio.gt(Scalars.Of(1 + settings.Clip))).to(weights.dtype);
-        var clipFraction = outside.mul(weights).sum().div(masked).item<double>();
-        var meanKl = kl.mul(weights).sum().div(masked).item<double>();
+        var clipFraction = outside.mul(weights).sum().div(masked).to(ScalarType.Float64).item<double>(); // any float dtype
+        var meanKl = kl.mul(weights).sum().div(masked).to(ScalarType.Float64).item<double>();
         return new GrpoLossResult(loss.MoveToOuterDisposeScope(), clipFraction, meanKl);
     }
 }
