@@ -23,11 +23,16 @@ public sealed class MoeLayer : nn.Module
     private readonly ExpertSet _experts;
     private readonly FeedForward? _shared;
     private readonly ExpertParallelism? _parallel;
+    private ExpertLayerMap? _map;
 
-    /// <summary>All routed experts here, or with <paramref name="parallel"/> only this rank's share of them.</summary>
-    public MoeLayer(string name, ModelConfig config, ExpertParallelism? parallel = null) : base(name)
+    /// <summary>
+    /// All routed experts here, or with <paramref name="parallel"/> only the ones its map (for MoE layer
+    /// <paramref name="moeIndex"/>) gives this rank.
+    /// </summary>
+    public MoeLayer(string name, ModelConfig config, ExpertParallelism? parallel = null, int moeIndex = 0) : base(name)
     {
         _parallel = parallel;
+        _map = parallel?.LayerMap(moeIndex);
         _config = config;
         _router = new ExpertRouter(config);
         var precision = GemmPrecisionNames.Parse(config.GemmPrecision);
@@ -36,7 +41,7 @@ public sealed class MoeLayer : nn.Module
         register_parameter("gate", _gate);
         _bias = zeros(config.RoutedExperts, float32, device: ModuleDevice.Current);
         register_buffer("expert_bias", _bias);
-        _experts = new ExpertSet("experts", config.RoutedExperts, e => parallel?.Owns(e) ?? true,
+        _experts = new ExpertSet("experts", config.RoutedExperts, e => _map?.Holds(parallel!.Rank, e) ?? true,
             e => new FeedForward($"expert{e}", config.Dim, config.MoeInterDim, precision));
         register_module("experts", _experts);
         if (config.SharedExperts > 0)
@@ -51,6 +56,12 @@ public sealed class MoeLayer : nn.Module
 
     /// <summary>Routed expert <paramref name="index"/> (held by this rank).</summary>
     public FeedForward Expert(int index) => _experts[index];
+
+    /// <summary>The physical ↔ logical expert map this layer routes by (null without expert parallelism).</summary>
+    public ExpertLayerMap? Map => _map;
+
+    /// <summary>Whether this rank holds a copy of routed expert <paramref name="index"/>.</summary>
+    public bool Holds(int index) => _experts.Holds(index);
 
     /// <summary>The router of this layer.</summary>
     public ExpertRouter Router => _router;
@@ -68,7 +79,7 @@ public sealed class MoeLayer : nn.Module
         recorder.Record(moeIndex, loads, balance);
 
         var grouped = GroupedExperts.Use(_config.GroupedExperts, flat);
-        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads, grouped) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel, grouped);
+        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads, grouped) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel, _map!, grouped);
         var output = _shared is null ? routed : routed.add(_shared.forward(flat), Scalars.One);
         return output.view(b, t, d).MoveToOuterDisposeScope();
     }
