@@ -66,6 +66,27 @@ public sealed class MoeLayer : nn.Module
     /// <summary>The router of this layer.</summary>
     public ExpertRouter Router => _router;
 
+    /// <summary>A new, zero copy of routed expert <paramref name="index"/> on <paramref name="device"/>, for a move to fill.</summary>
+    internal FeedForward NewExpert(int index, Device device)
+    {
+        using var building = ModuleDevice.Use(device);
+        return new FeedForward($"expert{index}", _config.Dim, _config.MoeInterDim, GemmPrecisionNames.Parse(_config.GemmPrecision));
+    }
+
+    /// <summary>
+    /// Routes by <paramref name="map"/> from now on: takes on the <paramref name="arrived"/> copies and lets go of (and
+    /// disposes) the experts the new map no longer gives this rank. Only between steps (a re-placement's fence).
+    /// </summary>
+    internal void Rehost(ExpertLayerMap map, IReadOnlyDictionary<int, FeedForward> arrived)
+    {
+        if (_parallel is null || _map is null) throw new InvalidOperationException("only an expert-parallel layer is re-placed");
+        var rank = _parallel.Rank;
+        foreach (var e in _map.Held(rank).Where(e => !map.Holds(rank, e)).ToArray()) _experts.Remove(e).Dispose();
+        foreach (var (e, expert) in arrived) _experts.Add(e, expert);
+        if (map.Held(rank).Any(e => !_experts.Holds(e))) throw new InvalidOperationException("a re-placement left an expert of the new map without its copy");
+        _map = map;
+    }
+
     /// <summary>Routes, runs experts, combines. Loads and the balance loss go to <paramref name="recorder"/> under <paramref name="moeIndex"/>.</summary>
     public Tensor Forward(Tensor x, RoutingRecorder recorder, int moeIndex)
     {

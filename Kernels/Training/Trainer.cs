@@ -54,6 +54,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         _biases = biases ?? LocalBiasAuthority.Instance;
         _device = device ?? get_default_device();
         _model = new DeepSeekModel(model, training.Seed, parallel, _device);
+        ExpertMap = parallel is null ? null : parallel.Map ?? ExpertMap.Identity(parallel.Placement, _model.MoeLayers.Count);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
@@ -65,6 +66,29 @@ public sealed class Trainer : IShardedTrainer, IDisposable
     public DeepSeekModel Model => _model;
     public AdamW Optimizer => _optimizer;
     public RunConfig Run => _run;
+
+    /// <summary>The expert map the next step routes by (null without expert parallelism).</summary>
+    public ExpertMap? ExpertMap { get; private set; }
+
+    /// <summary>
+    /// Re-places the routed experts to <paramref name="map"/> between two steps (<see cref="ExpertMoves"/>): every rank of
+    /// the job calls it after the same step, with the same map; the next step routes by it.
+    /// </summary>
+    public ExpertMoveReport MoveExperts(ExpertMap map)
+    {
+        if (_parallel is null || ExpertMap is null) throw new InvalidOperationException("only an expert-parallel trainer re-places its experts");
+        try
+        {
+            var report = ExpertMoves.Apply(_model, _optimizer, _parallel, ExpertMap, map);
+            ExpertMap = map;
+            return report;
+        }
+        catch (Exception e) when (e is not CollectiveAbortedException)
+        {
+            _parallel.World.Abort(e.Message);
+            throw;
+        }
+    }
 
     /// <summary>The device the model and the step's tensors live on.</summary>
     public Device Device => _device;

@@ -1,3 +1,4 @@
+using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Tests.Support;
 using Orchestrator.Kernels.Training;
@@ -53,5 +54,21 @@ internal static class ExpertMapRanks
             foreach (var e in layers[layer].Map!.Held(rank))
                 result[(layer, e)] = layers[layer].Expert(e).parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
         return result;
+    }
+
+    /// <summary>Every expert once, but not where the formula puts it: slot s holds expert 5s mod 16 (4 per rank, none contiguous).</summary>
+    public static ExpertMap Permuted(long version) =>
+        new(version, Enumerable.Range(0, 2).Select(_ => ExpertLayerMap.Create(16, 4, Enumerable.Range(0, 16).Select(s => 5 * s % 16).ToArray())).ToArray());
+
+    /// <summary>
+    /// 20 slots (4 redundant): layer 0 as the rebalancer places skewed loads (hierarchical, 2 nodes), layer 1 by hand —
+    /// expert 5 on three ranks, 0 on two, and rank 3's extra slot a second copy of its own expert 12 (one copy there).
+    /// </summary>
+    public static ExpertMap Replicated(long version)
+    {
+        var skewed = Enumerable.Range(0, 16).Select(e => e switch { 3 => 90.0, 9 => 60.0, 14 => 40.0, _ => 5.0 + e }).ToArray();
+        var placed = ExpertRebalancer.Rebalance([skewed], 20, 4, 2, 4);
+        int[] byHand = [0, 1, 2, 3, 5, /**/ 4, 5, 6, 7, 0, /**/ 8, 9, 10, 11, 5, /**/ 12, 13, 14, 15, 12];
+        return new ExpertMap(version, [ExpertLayerMap.Create(16, 4, placed.PhysicalToLogical[0]), ExpertLayerMap.Create(16, 4, byHand)]);
     }
 }

@@ -1,4 +1,3 @@
-using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Distributed;
 using Orchestrator.Kernels.Tests.Support;
 using Orchestrator.Kernels.Training;
@@ -29,27 +28,11 @@ public sealed class ExpertMapTrainingTests
             return (reports, experts);
         });
 
-    /// <summary>Every expert once, but not where the formula puts it: slot s holds expert 5s mod 16 (4 per rank, none contiguous).</summary>
-    private static ExpertMap Permuted() =>
-        new(1, Enumerable.Range(0, 2).Select(_ => ExpertLayerMap.Create(16, World, Enumerable.Range(0, 16).Select(s => 5 * s % 16).ToArray())).ToArray());
-
-    /// <summary>
-    /// 20 slots (4 redundant): layer 0 as the rebalancer places skewed loads (hierarchical, 2 nodes), layer 1 by hand —
-    /// expert 5 on three ranks, 0 on two, and rank 3's extra slot a second copy of its own expert 12 (one copy there).
-    /// </summary>
-    private static ExpertMap Replicated()
-    {
-        var skewed = Enumerable.Range(0, 16).Select(e => e switch { 3 => 90.0, 9 => 60.0, 14 => 40.0, _ => 5.0 + e }).ToArray();
-        var placed = ExpertRebalancer.Rebalance([skewed], 20, 4, 2, World);
-        int[] byHand = [0, 1, 2, 3, 5, /**/ 4, 5, 6, 7, 0, /**/ 8, 9, 10, 11, 5, /**/ 12, 13, 14, 15, 12];
-        return new ExpertMap(1, [ExpertLayerMap.Create(16, World, placed.PhysicalToLogical[0]), ExpertLayerMap.Create(16, World, byHand)]);
-    }
-
     [Fact]
     public void PermutedMap_TrainsToTheIdentityMapsBits()
     {
         var identity = Train(null);
-        var permuted = Train(Permuted());
+        var permuted = Train(ExpertMapRanks.Permuted(1));
 
         for (var rank = 0; rank < World; rank++)
             for (var step = 0; step < Steps; step++)
@@ -69,7 +52,7 @@ public sealed class ExpertMapTrainingTests
     [Fact]
     public void ReplicatedMap_GivesTheIdentityMapsLosses_AndKeepsReplicasIdentical()
     {
-        var map = Replicated();
+        var map = ExpertMapRanks.Replicated(1);
         Assert.NotEmpty(map.Layers[0].Replicated);
         Assert.Equal([0, 1, 2], map.Layers[1].Hosts(5));
         Assert.Equal([3], map.Layers[1].Hosts(12));
