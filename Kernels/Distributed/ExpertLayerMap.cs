@@ -86,4 +86,14 @@ public sealed class ExpertLayerMap
         var start = replica * size + Math.Min(replica, extra);
         return (start, size + (replica < extra ? 1 : 0));
     }
+
+    /// <summary>Each rank's load from the experts' <paramref name="loads"/>: the rows its copies run, an expert's rows shared evenly by its copies.</summary>
+    public double[] RankLoads(IReadOnlyList<double> loads)
+    {
+        ArgumentNullException.ThrowIfNull(loads);
+        var result = new double[Ranks];
+        for (var e = 0; e < Experts; e++)
+            foreach (var host in _hosts[e]) result[host] += loads[e] / _hosts[e].Length;
+        return result;
+    }
 }

@@ -79,9 +79,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         if (_parallel is null || ExpertMap is null) throw new InvalidOperationException("only an expert-parallel trainer re-places its experts");
         try
         {
-            var report = ExpertMoves.Apply(_model, _optimizer, _parallel, ExpertMap, map);
-            ExpertMap = map;
-            return report;
+            return Move(map);
         }
         catch (Exception e) when (e is not CollectiveAbortedException)
         {
@@ -89,6 +87,20 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             throw;
         }
     }
+
+    private ExpertMoveReport Move(ExpertMap map)
+    {
+        var report = ExpertMoves.Apply(_model, _optimizer, _parallel!, ExpertMap!, map);
+        ExpertMap = map;
+        return report;
+    }
+
+    /// <summary>
+    /// Decides after each step whether the experts move (every rank must be given one that answers alike, such as
+    /// <see cref="BroadcastPlacementAuthority"/>); null: they stay where <see cref="ExpertMap"/> puts them. Expert
+    /// parallelism only.
+    /// </summary>
+    public IExpertPlacementAuthority? Placement { get; init; }
 
     /// <summary>The device the model and the step's tensors live on.</summary>
     public Device Device => _device;
@@ -194,6 +206,10 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             : GradientSync.SumLoads(_parallel.World, _recorder.Loads);
         // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0: unchanged biases.
         UpdateBiases(loads, skipped ? 0 : _biasSchedule.GammaAt(Step), always: skipped);
+        // At the step boundary: the next step routes by the new map on every rank (the move's collective is the fence).
+        ExpertReplacementDone? replaced = null;
+        if (Placement is not null && ExpertMap is { } before && Placement.Decide(Step, loads, before) is { } next)
+            replaced = new ExpertReplacementDone(before, next, Move(next));
 
         Step++;
         var tokens = (long)accumulation * batch * _training.SequenceLength;
@@ -203,6 +219,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         {
             EveryRankGoesOn = everyRankGoesOn,
             Skipped = skipped,
+            Replacement = replaced,
         };
     }
 

@@ -26,8 +26,11 @@ internal static class ExpertMapRanks
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> on <paramref name="world"/> ranks whose model is built with <paramref name="map"/> (null: identity).</summary>
-    public static T[] Run<T>(int world, ExpertMap? map, int steps, Func<Trainer, int, T> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> on <paramref name="world"/> ranks whose model is built with <paramref name="map"/> (null: identity),
+    /// each trainer given the placement authority <paramref name="placement"/> makes for its rank (none by default).
+    /// </summary>
+    public static T[] Run<T>(int world, ExpertMap? map, int steps, Func<Trainer, int, T> body, Func<int, ExpertParallelism, IExpertPlacementAuthority?>? placement = null)
     {
         var group = new InProcessGroup(world);
         var rows = GlobalRows / world;
@@ -38,7 +41,7 @@ internal static class ExpertMapRanks
             Torch.Ready();
             var parallel = new ExpertParallelism(group.Collective(rank), ExpertPlacement.Create(TinyModels.Micro().RoutedExperts, world)) { Map = map };
             var source = new RankSlice(new PatternBatchSource(257, GlobalRows, window), rank, rows, window);
-            using var trainer = new Trainer(TinyModels.Micro(), training, source, steps, parallel);
+            using var trainer = new Trainer(TinyModels.Micro(), training, source, steps, parallel) { Placement = placement?.Invoke(rank, parallel) };
             return body(trainer, rank);
         }, TaskCreationOptions.LongRunning)).ToArray();
         Assert.True(Task.WaitAll(ranks, TimeSpan.FromMinutes(3)), "expert-parallel ranks did not finish");
