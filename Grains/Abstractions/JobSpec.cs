@@ -50,4 +50,8 @@ public sealed record JobSpec(
     /// <summary>Deliberate faults for tests and drills (spec <c>faults</c>); null, as for every real job, injects none.</summary>
     [Id(25)]
     public FaultInjection? Faults { get; init; }
+
+    /// <summary>When the job re-places its routed experts (spec <c>balancing</c>); null, the default: never.</summary>
+    [Id(26)]
+    public ExpertBalancingSpec? Balancing { get; init; }
 }

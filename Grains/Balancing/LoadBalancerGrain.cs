@@ -1,4 +1,5 @@
 using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Distributed;
 using Orleans.Placement;
 
 namespace Orchestrator.Grains.Balancing;
@@ -18,6 +19,8 @@ public sealed class LoadBalancerGrain : Grain, ILoadBalancerGrain
     private long _epoch;
     private long _step;
     private float[][] _biases = [];
+    private ExpertReplacementSchedule? _placement;
+    private long _placementEpoch = -1;
 
     /// <inheritdoc />
     public Task Begin(long epoch, long step, IReadOnlyList<float[]> biases)
@@ -47,6 +50,25 @@ public sealed class LoadBalancerGrain : Grain, ILoadBalancerGrain
         _history.Enqueue(new BalanceSample(_step, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray()));
         while (_history.Count > HistoryLength) _history.Dequeue();
         return Task.FromResult<IReadOnlyList<float[]>>(_biases);
+    }
+
+    /// <inheritdoc />
+    public Task<ExpertMapView?> Replace(long epoch, ExpertPlacementRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (epoch != _epoch) throw new StaleEpochException($"load balancer of job {this.GetPrimaryKeyString()}", _epoch, epoch);
+        var b = request.Balancing;
+        if (_placement is null || _placementEpoch != epoch)
+        {
+            // A new epoch (a recovery, a resume) begins its window afresh, from the step it resumed at.
+            _placement = new ExpertReplacementSchedule(new ReplacementSettings(b.Every, b.Imbalance, b.Window, request.Redundant, request.Groups, b.Nodes));
+            _placementEpoch = epoch;
+        }
+        var experts = request.Loads[0].Length;
+        var ranks = request.Ranks;
+        var current = new ExpertMap(request.Current.Version, request.Current.Slots.Select(s => ExpertLayerMap.Create(experts, ranks, s)).ToArray());
+        var decided = _placement.Observe(request.Step, request.Loads, current); // pure and small: fine on the grain's turn
+        return Task.FromResult(decided is null ? null : new ExpertMapView(decided.Version, decided.ToSlots()));
     }
 
     /// <inheritdoc />

@@ -12,7 +12,10 @@ namespace Orchestrator.Kernels.Training;
 /// <param name="BytesSent">Bytes of tensor data this rank sent.</param>
 /// <param name="BytesReceived">Bytes of tensor data this rank received.</param>
 /// <param name="Seconds">Wall time of the move on this rank, the agreement included.</param>
-public sealed record ExpertMoveReport(long Version, int CopiesSent, int CopiesReceived, long BytesSent, long BytesReceived, double Seconds);
+/// <param name="TotalCopies">Expert copies the move made over the EP group (every rank computes it from the maps).</param>
+/// <param name="TotalBytes">Bytes the move sent over the EP group.</param>
+public sealed record ExpertMoveReport(long Version, int CopiesSent, int CopiesReceived, long BytesSent, long BytesReceived, double Seconds,
+    int TotalCopies, long TotalBytes);
 
 /// <summary>
 /// Applies a new expert map between two steps. Every rank of the job first all-gathers the version and a digest of the map
@@ -101,7 +104,8 @@ public static class ExpertMoves
         }
         optimizer.Rebind(model.named_parameters(), moments);
         var bytes = 3 * size * sizeof(float);
-        return new ExpertMoveReport(to.Version, outgoing.Length, incoming.Length, outgoing.Length * bytes, incoming.Length * bytes, clock.Elapsed.TotalSeconds);
+        return new ExpertMoveReport(to.Version, outgoing.Length, incoming.Length, outgoing.Length * bytes, incoming.Length * bytes, clock.Elapsed.TotalSeconds,
+            transfers.Length, transfers.Length * bytes);
     }
 
     /// <summary>One expert copy as one row: its parameters, their first moments, their second moments.</summary>
