@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Orchestrator.Grains.Balancing;
+using Orchestrator.Grains.Jobs;
 using Orchestrator.Kernels.Balancing;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Distributed;
@@ -15,15 +16,6 @@ namespace Orchestrator.Grains.Ranks;
 /// </summary>
 internal static class RankExperts
 {
-    /// <summary>The job's re-placement settings (off when the spec has no <c>balancing</c>).</summary>
-    public static ReplacementSettings Settings(JobSpec spec, ModelConfig model)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(model);
-        var b = spec.Balancing;
-        return new ReplacementSettings(b?.Every ?? 0, b?.Imbalance ?? 0, b?.Window ?? 1, spec.Layout.RedundantExperts, model.ExpertGroups, b?.Nodes ?? 1);
-    }
-
     /// <summary><paramref name="parallel"/> with the map the rank starts on.</summary>
     public static ExpertParallelism WithMap(ExpertParallelism parallel, RankStart start, ModelConfig model)
     {
@@ -32,7 +24,7 @@ internal static class RankExperts
         var layers = model.MoeLayers + model.MtpDepth;
         var recorded = start.Resume is { } resume ? JsonSerializer.Deserialize<TrainerState>(resume.StateJson)?.ExpertMap : null;
         var map = recorded?.ToMap(model.RoutedExperts, parallel.WorldSize)
-            ?? ExpertReplacementSchedule.InitialMap(Settings(start.Spec, model), model.RoutedExperts, parallel.WorldSize, layers);
+            ?? ExpertReplacementSchedule.InitialMap(JobExpertSettings.Of(start.Spec, model), model.RoutedExperts, parallel.WorldSize, layers);
         return parallel with { Map = map };
     }
 
