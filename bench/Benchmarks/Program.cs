@@ -12,5 +12,6 @@ if (args is [Fp8GemmErrorExperiment.Command, .. var rest]) return Fp8GemmErrorEx
 if (args is [Fp8TrainingExperiment.Command, .. var more]) return Fp8TrainingExperiment.Run(more);
 if (args is [ExpertParallelThroughput.Command, .. var epArgs]) return ExpertParallelThroughput.Run(epArgs);
 if (args is [CheckpointStall.Command, .. var ckptArgs]) return CheckpointStall.Run(ckptArgs);
+if (args is [ExpertReplacementBench.Command, .. var eplbArgs]) return ExpertReplacementBench.Run(eplbArgs);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
