@@ -107,6 +107,78 @@ public sealed class ExpertReplacementJobTests(ITestOutputHelper output) : IAsync
         }
     }
 
+    /// <summary>
+    /// A move after every step (window 1, so a resumed run decides as the uninterrupted one did) when the silo of some of
+    /// the job's ranks is killed by pid: the kill lands in a step or in a move; the job recovers onto the live nodes from
+    /// its newest checkpoint, on that checkpoint's map, and trains every step to the uninterrupted run's bits, making the
+    /// same moves.
+    /// </summary>
+    [Fact]
+    public async Task KillingASiloWhileExpertsMoveEveryStep_RecoversOnTheCheckpointsMap_ToTheUninterruptedBits()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(400));
+        var connectionString = await _postgres.DatabaseForAsync(GetType());
+        var clusterId = "eplbk-" + Guid.NewGuid().ToString("N")[..8];
+        var data = TinyJob.Data(_root);
+        var ports = Ports.Free(6);
+        var storage = Path.Combine(_root, "storage");
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
+            SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}", "cpu:2", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)));
+        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
+        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+        JsonObject Every(string id)
+        {
+            var spec = Spec(id, data, replacing: true);
+            spec["steps"] = 12;
+            spec["checkpoint"] = new JsonObject { ["every"] = 2, ["keep"] = 10 };
+            spec["balancing"] = new JsonObject { ["replace_every"] = 1, ["replace_window"] = 1 };
+            return spec;
+        }
+        try
+        {
+            var reference = await RunAsync(connection, store, Every("eplb-ref"));
+            var moved = (await Replacements(connection, "eplb-ref")).ToDictionary(r => r.GetProperty("step").GetInt64(), Placement);
+            Assert.True(moved.Count >= 6, $"only {moved.Count} moves in 12 steps");
+
+            var job = connection.Client.GetGrain<IJobGrain>("eplb-kill");
+            var status = await job.Submit(JobSpecParser.Parse(Every("eplb-kill").ToJsonString()));
+            var victim = status.Plan!.Ranks.Select(r => r.Node).Distinct().Order().Last();
+            await OneNodeCluster.WaitForAsync(job, s => s.Step >= 5 || s.IsFinal, TimeSpan.FromSeconds(120));
+            nodes.Single(n => n.Node == victim).Kill();
+            var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
+            Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
+            Assert.Equal(2L, final.Epoch);
+            Assert.DoesNotContain(final.Plan!.Ranks, r => r.Node == victim);
+
+            // Every step's loss (replayed steps overwrite) is the uninterrupted run's, to the bit.
+            var losses = (await store.QueryMetricsAsync("eplb-kill", new MetricQuery("loss"))).ToDictionary(m => m.Step, m => m.Value);
+            Assert.Equal(reference.OrderBy(l => l.Key), losses.OrderBy(l => l.Key));
+            // It resumed from a checkpoint recorded on the map the uninterrupted run had at that step.
+            var events = await job.GetEvents();
+            var from = JsonDocument.Parse(events.Single(e => e.Kind == "recovered").DetailJson!).RootElement.GetProperty("from_step").GetInt64();
+            var checkpoint = await store.GetCheckpointAsync("eplb-kill", from) ?? throw new InvalidOperationException($"no checkpoint at step {from}");
+            var recorded = JsonSerializer.Deserialize<TrainerState>(checkpoint.StateJson)!.ExpertMap;
+            Assert.Equal(moved.Where(m => m.Key <= from).Select(m => m.Value.Version).DefaultIfEmpty(0).Max(), recorded?.Version ?? 0);
+            // Every move either epoch made (the replayed ones twice) is the uninterrupted run's move of that step.
+            var kill = await Replacements(connection, "eplb-kill");
+            Assert.Contains(kill, r => r.GetProperty("epoch").GetInt64() == 2);
+            foreach (var r in kill) Assert.Equal(moved[r.GetProperty("step").GetInt64()], Placement(r));
+            output.WriteLine($"killed {victim} at step ≥ 5; resumed from step {from} on map v{recorded?.Version ?? 0}; {kill.Count} moves stored over both epochs");
+        }
+        catch
+        {
+            SiloProcess.WriteTails(output.WriteLine, nodes);
+            throw;
+        }
+        finally
+        {
+            foreach (var node in nodes) node.Dispose();
+        }
+    }
+
+    private static (long Version, string Slots) Placement(JsonElement replacement) =>
+        (replacement.GetProperty("to").GetProperty("version").GetInt64(), replacement.GetProperty("to").GetProperty("slots").GetRawText());
+
     private async Task<Dictionary<long, double>> RunAsync(ClusterConnection connection, PostgresMetadataStore store, JsonObject spec)
     {
         var id = spec["id"]!.GetValue<string>();
