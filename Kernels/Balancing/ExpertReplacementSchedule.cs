@@ -7,8 +7,8 @@ namespace Orchestrator.Kernels.Balancing;
 /// same loads give the same decisions). It keeps the last <see cref="ReplacementSettings.Window"/> steps' global loads;
 /// a decision is due after every <see cref="ReplacementSettings.Every"/> steps, or after a step whose rank imbalance under
 /// the map in use exceeds <see cref="ReplacementSettings.Imbalance"/> once a full window has passed since the last move.
-/// The new map is <see cref="ExpertRebalancer"/>'s placement of the window's summed loads, one version on; none when it
-/// places every expert where it already is.
+/// The new map is <see cref="ExpertRebalancer"/>'s placement of the window's summed loads with its rank packs renumbered
+/// to move the fewest copies (<see cref="ExpertRelabel"/>), one version on; none when it places every expert where it already is.
 /// </summary>
 public sealed class ExpertReplacementSchedule
 {
@@ -64,8 +64,10 @@ public sealed class ExpertReplacementSchedule
             .Select(l => Enumerable.Range(0, loads[l].Length).Select(e => (double)_window.Sum(w => w[l][e])).ToArray()).ToArray();
         var experts = current.Layers[0].Experts;
         var ranks = current.Ranks;
-        var placed = ExpertMap.From(ExpertRebalancer.Rebalance(summed, experts + _settings.Redundant, _settings.Groups, _settings.Nodes, ranks),
-            experts, ranks, current.Version + 1);
+        var replacement = ExpertRebalancer.Rebalance(summed, experts + _settings.Redundant, _settings.Groups, _settings.Nodes, ranks);
+        var placed = ExpertMap.From(replacement, experts, ranks, current.Version + 1);
+        // Packs renumbered to keep the most copies where they are (within nodes when the placement kept groups on them).
+        placed = ExpertRelabel.Keeping(placed, current, replacement.Hierarchical ? _settings.Nodes : 1);
         if (placed.SamePlacement(current)) return null;
         _lastMove = step;
         return placed;

@@ -43,7 +43,7 @@ internal static class ExpertReplacementBench
             var result = RunOnce(model, training with { BiasUpdateSpeed = speed }, data.Dataset, ep, steps, redundant, skew);
             runs[name] = result;
             Console.WriteLine($"{name}: imbalance {result.ImbalanceBefore:F3} → {result.ImbalanceAfter:F3}, step {result.StepSecondsBefore:F3} s → {result.StepSecondsAfter:F3} s, "
-                + $"move {result.MoveSeconds:F3} s, {result.MoveBytes / 1048576.0:F1} MiB ({result.MoveCopies} copies)");
+                + $"move {result.MoveSeconds:F3} s, {result.MoveBytes / 1048576.0:F1} MiB ({result.MoveCopies} copies; {result.CopiesWithoutRelabelling} without relabelling)");
         }
 
         var document = new
@@ -66,7 +66,7 @@ internal static class ExpertReplacementBench
 
     /// <summary>One run's figures (imbalance: mean over the phase's steps of the worst layer's max/mean rank load; step: median of the slowest rank).</summary>
     internal sealed record Result(double ImbalanceBefore, double ImbalanceAfter, double StepSecondsBefore, double StepSecondsAfter,
-        double MoveSeconds, long MoveBytes, int MoveCopies, IReadOnlyList<double> Imbalances, IReadOnlyList<double> StepSeconds);
+        double MoveSeconds, long MoveBytes, int MoveCopies, int CopiesWithoutRelabelling, IReadOnlyList<double> Imbalances, IReadOnlyList<double> StepSeconds);
 
     private static Result RunOnce(ModelConfig model, TrainingConfig training, TokenDataset dataset, int ep, int steps, int redundant, double skew)
     {
@@ -77,6 +77,7 @@ internal static class ExpertReplacementBench
         var loads = new long[2 * steps][][];
         var maps = new ExpertMap[2 * steps];
         var moves = new ExpertMoveReport[ep];
+        var unrelabelled = 0;
         var ranks = Enumerable.Range(0, ep).Select(rank => Task.Factory.StartNew(() =>
         {
             var parallel = new ExpertParallelism(group.Collective(rank), ExpertPlacement.Create(model.RoutedExperts, ep));
@@ -90,8 +91,11 @@ internal static class ExpertReplacementBench
                     // Every rank decides alike from the same global loads, then all move at this step boundary.
                     var summed = Enumerable.Range(0, layers).Select(l => Enumerable.Range(0, model.RoutedExperts)
                         .Select(e => (double)window0.Sum(w => w[l][e])).ToArray()).ToArray();
-                    var placed = ExpertRebalancer.Rebalance(summed, model.RoutedExperts + redundant, model.ExpertGroups, 1, ep);
-                    moves[rank] = trainer.MoveExperts(ExpertMap.From(placed, model.RoutedExperts, ep, 1));
+                    var placed = ExpertMap.From(ExpertRebalancer.Rebalance(summed, model.RoutedExperts + redundant, model.ExpertGroups, 1, ep), model.RoutedExperts, ep, 1);
+                    // As the live schedule does: packs renumbered to keep the most copies in place.
+                    var kept = ExpertRelabel.Keeping(placed, trainer.ExpertMap!, 1);
+                    if (rank == 0) unrelabelled = ExpertRelabel.Copies(trainer.ExpertMap!, placed);
+                    moves[rank] = trainer.MoveExperts(kept);
                 }
                 var map = trainer.ExpertMap!;
                 var report = trainer.TrainStep();
@@ -111,7 +115,7 @@ internal static class ExpertReplacementBench
         // The first step of each phase warms up (the first step of a run, the first on the new map): left out of the medians.
         return new Result(imbalances.Take(steps).Average(), imbalances.Skip(steps).Average(),
             Median(stepSeconds.Skip(1).Take(steps - 1)), Median(stepSeconds.Skip(steps + 1)),
-            moves.Max(m => m.Seconds), moves[0].TotalBytes, moves[0].TotalCopies, imbalances, stepSeconds);
+            moves.Max(m => m.Seconds), moves[0].TotalBytes, moves[0].TotalCopies, unrelabelled, imbalances, stepSeconds);
     }
 
     /// <summary>Biases that make the router favour a few experts: b = 0.02·ln(E·p) of a Zipf-like popularity p, per layer.</summary>

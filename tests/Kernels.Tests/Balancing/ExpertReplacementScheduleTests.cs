@@ -59,4 +59,36 @@ public sealed class ExpertReplacementScheduleTests
         var map = ExpertLayerMap.Create(4, 2, [0, 1, 2, 0, 3, 0]);
         Assert.Equal([10 / 2.0 + 1 + 2, 10 / 2.0 + 3], map.RankLoads([10, 1, 2, 3]));
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 1)]
+    public void Relabelling_MovesNoMoreCopies_KeepsEachRanksLoadsAndNodes(int seed, int nodes)
+    {
+        var random = new Random(seed);
+        var loads = Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, 16).Select(_ => (double)random.Next(1, 200)).ToArray()).ToArray();
+        var other = Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, 16).Select(_ => (double)random.Next(1, 200)).ToArray()).ToArray();
+        var current = ExpertMap.From(ExpertRebalancer.Rebalance(loads, 24, 4, nodes, 8), 16, 8, 1);
+        var placed = ExpertMap.From(ExpertRebalancer.Rebalance(other, 24, 4, nodes, 8), 16, 8, 2);
+
+        var relabelled = ExpertRelabel.Keeping(placed, current, nodes);
+
+        Assert.True(ExpertRelabel.Copies(current, relabelled) <= ExpertRelabel.Copies(current, placed));
+        Assert.Equal(2, relabelled.Version);
+        for (var l = 0; l < 2; l++)
+        {
+            // The same packs on other ranks: the same multiset of rank loads, each pack on a rank of its own node.
+            Assert.Equal(placed.Layers[l].RankLoads(other[l]).Order(), relabelled.Layers[l].RankLoads(other[l]).Order());
+            for (var r = 0; r < 8; r++)
+            {
+                var node = r / (8 / nodes);
+                Assert.Contains(Enumerable.Range(node * (8 / nodes), 8 / nodes), b => placed.Layers[l].Held(b).SequenceEqual(relabelled.Layers[l].Held(r)));
+            }
+        }
+        // A placement that is the current one up to rank order comes back as the current one.
+        var shuffled = new ExpertMap(3, current.Layers.Select(layer => ExpertLayerMap.Create(16, 8,
+            Enumerable.Range(0, 8).Select(r => r ^ 1).SelectMany(r => layer.Slots.Skip(3 * r).Take(3)).ToArray())).ToArray());
+        Assert.True(ExpertRelabel.Keeping(shuffled, current, 1).SamePlacement(current));
+    }
 }
