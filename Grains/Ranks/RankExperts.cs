@@ -34,7 +34,14 @@ internal static class RankExperts
         ArgumentNullException.ThrowIfNull(spec);
         if (parallel is null || spec.Balancing is not { } balancing) return null;
         var root = balancer is null ? null : new GrainPlacementAuthority(balancer, epoch, balancing, spec.Layout.RedundantExperts, model.ExpertGroups);
-        return new BroadcastPlacementAuthority(parallel.World, root);
+        return new BeforeLastStep(new BroadcastPlacementAuthority(parallel.World, root), spec.Steps);
+    }
+
+    /// <summary>No decision after the job's last step (every rank knows it, so none asks and none waits in the broadcast).</summary>
+    private sealed class BeforeLastStep(IExpertPlacementAuthority inner, long steps) : IExpertPlacementAuthority
+    {
+        public ExpertMap? Decide(long step, IReadOnlyList<long[]> loads, ExpertMap current) =>
+            step + 1 >= steps ? null : inner.Decide(step, loads, current);
     }
 
     /// <summary>What rank 0 tells the job of a re-placement made after <paramref name="step"/>: both maps, per-rank loads of the step under each.</summary>
