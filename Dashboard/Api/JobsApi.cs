@@ -47,6 +47,8 @@ public static partial class JobsApi
             .WithName("GetJobExpertLoad").WithSummary("Per-layer expert loads and routing biases of steps `from` to `to`.");
         api.MapGet("/jobs/{id}/pipeline", PipelineQueries.GetAsync)
             .WithName("GetJobPipeline").WithSummary("Each pipeline stage's newest step timeline (F, B, Bi, W per micro-batch) and the bubble; 409 without pipeline stages.");
+        api.MapGet("/jobs/{id}/experts", ExpertQueries.GetAsync)
+            .WithName("GetJobExperts").WithSummary("The expert → rank map of each MoE layer (replicas marked), each shard's recent loads, and every re-placement with the per-rank loads before and after; 409 without expert parallelism.");
         api.MapPost("/jobs/{id}/cancel", Cancel)
             .WithName("CancelJob").WithSummary("Cancels a job (a finished job is left as it is).")
             .Produces<JobView>().Produces<ApiError>(StatusCodes.Status404NotFound);

@@ -32,6 +32,10 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportDataPlane(long epoch, int rank, string device, string dataPlane, string reason);
 
+    /// <summary>Rank 0 re-placed the routed experts at a step boundary: recorded as an <c>expert-replacement</c> event.</summary>
+    /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
+    Task ReportExpertReplacement(long epoch, ExpertReplacementReport report);
+
     /// <summary>A rank's training ended.</summary>
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportFinished(long epoch, int rank, RankOutcome outcome);

@@ -18,6 +18,13 @@ public interface ILoadBalancerGrain : IGrainWithStringKey
     /// <exception cref="InvalidOperationException">The step is not the one the balancer expects next.</exception>
     Task<IReadOnlyList<float[]>> Update(long epoch, long step, IReadOnlyList<long[]> loads, double gamma);
 
+    /// <summary>
+    /// Whether the experts move after <see cref="ExpertPlacementRequest.Step"/>, decided from a window of the steps' loads
+    /// (kept here, begun afresh with each epoch): the new map, or null to stay.
+    /// </summary>
+    /// <exception cref="StaleEpochException">The caller is not of the current epoch.</exception>
+    Task<ExpertMapView?> Replace(long epoch, ExpertPlacementRequest request);
+
     /// <summary>Biases now and the recent MaxVio history.</summary>
     [AlwaysInterleave]
     Task<BalancerState> GetState();

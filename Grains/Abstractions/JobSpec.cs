@@ -65,4 +65,8 @@ public sealed record JobSpec(
     /// <summary>The <c>distill</c> section; set exactly when <see cref="Kind"/> is <see cref="JobKind.Distill"/>.</summary>
     [Id(28)]
     public DistillSpec? Distill { get; init; }
+
+    /// <summary>When the job re-places its routed experts (spec <c>balancing</c>); null, the default: never.</summary>
+    [Id(29)]
+    public ExpertBalancingSpec? Balancing { get; init; }
 }

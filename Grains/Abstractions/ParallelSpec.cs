@@ -14,6 +14,7 @@ namespace Orchestrator.Grains;
 /// Layers per virtual stage as the spec lists them (<c>parallel.stage_layers</c>), comma-separated so that the record
 /// keeps value equality; null for the even split.
 /// </param>
+/// <param name="RedundantExperts">Extra physical expert slots per MoE layer for replicas (<c>parallel.redundant_experts</c>; 0: none).</param>
 [GenerateSerializer, Immutable]
 public sealed record ParallelSpec(
     [property: Id(0)] int Ep,
@@ -21,7 +22,8 @@ public sealed record ParallelSpec(
     [property: Id(2)] int Stages = 1,
     [property: Id(3)] int VirtualStages = 1,
     [property: Id(4)] string Schedule = "1f1b",
-    [property: Id(5)] string? StageLayers = null)
+    [property: Id(5)] string? StageLayers = null,
+    [property: Id(6)] int RedundantExperts = 0)
 {
     /// <summary><see cref="StageLayers"/> as counts, or null for the even split.</summary>
     public int[]? StageLayerCounts() =>

@@ -1,4 +1,5 @@
 using Orchestrator.Kernels.Balancing;
+using Orchestrator.Kernels.Distributed;
 using Orleans.Placement;
 
 namespace Orchestrator.Grains.Balancing;
@@ -18,6 +19,9 @@ public sealed class LoadBalancerGrain : Grain, ILoadBalancerGrain
     private long _epoch;
     private long _step;
     private float[][] _biases = [];
+    private ExpertReplacementSchedule? _placement;
+    private long _placementEpoch = -1;
+    private List<ShardLoad>[][] _pendingShardLoads = [];
 
     /// <inheritdoc />
     public Task Begin(long epoch, long step, IReadOnlyList<float[]> biases)
@@ -47,6 +51,60 @@ public sealed class LoadBalancerGrain : Grain, ILoadBalancerGrain
         _history.Enqueue(new BalanceSample(_step, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray()));
         while (_history.Count > HistoryLength) _history.Dequeue();
         return Task.FromResult<IReadOnlyList<float[]>>(_biases);
+    }
+
+    /// <inheritdoc />
+    public Task<ExpertMapView?> Replace(long epoch, ExpertPlacementRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (epoch != _epoch) throw new StaleEpochException($"load balancer of job {this.GetPrimaryKeyString()}", _epoch, epoch);
+        var b = request.Balancing;
+        if (_placement is null || _placementEpoch != epoch)
+        {
+            // A new epoch (a recovery, a resume) begins its window afresh, from the step it resumed at.
+            _placement = new ExpertReplacementSchedule(new ReplacementSettings(b.Every, b.Imbalance, b.Window, request.Redundant, request.Groups, b.Nodes));
+            _placementEpoch = epoch;
+            _pendingShardLoads = [];
+        }
+        var experts = request.Loads[0].Length;
+        var ranks = request.Ranks;
+        var current = new ExpertMap(request.Current.Version, request.Current.Slots.Select(s => ExpertLayerMap.Create(experts, ranks, s)).ToArray());
+        var decided = _placement.Observe(request.Step, request.Loads, current); // pure and small: fine on the grain's turn
+        UpdateShards(epoch, request, current, decided ?? current, fresh: _pendingShardLoads.Length == 0 || decided is not null);
+        return Task.FromResult(decided is null ? null : new ExpertMapView(decided.Version, decided.ToSlots()));
+    }
+
+    /// <summary>Most shards updated every step; more than this are updated once a window (and at each move).</summary>
+    public const int ShardsUpdatedEachStep = 64;
+
+    /// <summary>
+    /// Tells the job's <see cref="IExpertShardGrain"/>s their loads of the step (under <paramref name="ran"/>) and what they hold
+    /// under <paramref name="next"/>: one one-way call per shard, each step for a small job, else once a window and at moves.
+    /// </summary>
+    private void UpdateShards(long epoch, ExpertPlacementRequest request, ExpertMap ran, ExpertMap next, bool fresh)
+    {
+        var layers = ran.Layers.Count;
+        if (_pendingShardLoads.Length != layers || fresh && _pendingShardLoads.Length == 0)
+            _pendingShardLoads = [.. Enumerable.Range(0, layers).Select(_ => Enumerable.Range(0, ran.Ranks).Select(_ => new List<ShardLoad>()).ToArray())];
+        for (var l = 0; l < layers; l++)
+        {
+            var loads = ran.Layers[l].RankLoads([.. request.Loads[l].Select(x => (double)x)]);
+            for (var r = 0; r < ran.Ranks; r++) _pendingShardLoads[l][r].Add(new ShardLoad(request.Step + 1, loads[r]));
+        }
+        var due = fresh || layers * ran.Ranks <= ShardsUpdatedEachStep || (request.Step + 1) % request.Balancing.Window == 0;
+        if (!due) return;
+        var job = this.GetPrimaryKeyString();
+        for (var l = 0; l < layers; l++)
+        {
+            var map = next.Layers[l];
+            for (var r = 0; r < ran.Ranks; r++)
+            {
+                var held = map.Held(r).Select(e => new ExpertCopy(e, map.Hosts(e).ToList().IndexOf(r), map.Hosts(e).Count)).ToArray();
+                var pending = _pendingShardLoads[l][r].ToArray();
+                _pendingShardLoads[l][r].Clear();
+                _ = GrainFactory.GetGrain<IExpertShardGrain>(IExpertShardGrain.KeyOf(job, epoch, l, r)).Update(new ExpertShardUpdate(next.Version, held, pending));
+            }
+        }
     }
 
     /// <inheritdoc />

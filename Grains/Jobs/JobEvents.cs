@@ -17,6 +17,9 @@ internal static class JobEvents
     public const string Recovered = "recovered";
     public const string DataPlane = "data-plane";
 
+    /// <summary>A re-placement of the routed experts: {step, from, to, rank_loads_before, rank_loads_after, copies, bytes, seconds} (JobGrain.Experts.cs).</summary>
+    public const string ExpertReplacement = "expert-replacement";
+
     /// <summary>An alert the job raised: {kind, step, message, values} (JobGrain.Alerts.cs).</summary>
     public const string Alert = "alert";
 

@@ -57,6 +57,7 @@ internal partial class RankRun
             Biases = lead ? biases() : null,
             Skipped = step.Skipped,
         });
+        if (lead && step.Replacement is { } replaced) Report(() => _job.ReportExpertReplacement(Key.Epoch, RankExperts.Report(step, replaced)));
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         return step.EveryRankGoesOn;

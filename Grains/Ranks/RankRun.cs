@@ -152,7 +152,8 @@ internal partial class RankRun : IDisposable
         var queued = _sinceRun.Elapsed;
         var (model, training) = (Config.Model!, Config.Training!);
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
-        var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
+        var joined = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
+        var parallel = joined is null ? null : RankExperts.WithMap(joined, Start, model); // the map: the checkpoint's, or the job's first
         ReportDataPlane(DataPlane.Decision!);
         var connected = _sinceRun.Elapsed;
         var device = ComputeDevice();
@@ -165,6 +166,8 @@ internal partial class RankRun : IDisposable
         {
             OnNonFinite = NonFiniteSteps.Skip,
             InjectNanAtStep = Faults?.NanStep - 1, // fault injection (spec faults), never set otherwise
+            Placement = RankExperts.Authority(Start.Spec, model, parallel,
+                Groups.Rank == 0 ? _services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId) : null, Key.Epoch), // re-placement (spec balancing)
         };
         try
         {

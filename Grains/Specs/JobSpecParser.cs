@@ -15,9 +15,9 @@ namespace Orchestrator.Grains.Jobs;
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> Fields =
-        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults", "sft", "grpo", "distill"];
+        ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults", "sft", "grpo", "distill", "balancing"];
 
-    private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers"];
+    private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers", "redundant_experts"];
     private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
     private static readonly HashSet<string> ResumeFields = ["job", "step"];
 
@@ -79,6 +79,7 @@ public static partial class JobSpecParser
             Simulation = Simulation(root["simulation"]),
             Alerts = Alerts(root["alerts"]),
             Faults = Faults(root["faults"], steps, layout),
+            Balancing = Balancing(root["balancing"], layout),
         };
         spec = KindSections(spec, root);
         if (layout.Stages > 1) PipelineLimits(spec);
@@ -112,12 +113,14 @@ public static partial class JobSpecParser
         if (spec.Alerts != AlertPolicy.Default) root["alerts"] = AlertsJson(spec.Alerts);
         if (spec.Faults is { } faults) root["faults"] = FaultsJson(faults);
         KindSectionsJson(spec, root);
+        if (spec.Balancing is { } balancing) root["balancing"] = BalancingJson(balancing);
         return root.ToJsonString();
     }
 
     private static JsonObject ParallelJson(ParallelSpec layout)
     {
         var parallel = new JsonObject { ["ep"] = layout.Ep, ["dp"] = layout.Dp };
+        if (layout.RedundantExperts > 0) parallel["redundant_experts"] = layout.RedundantExperts;
         if (layout.Stages == 1) return parallel; // written as before pipeline stages existed
         parallel["pp"] = layout.Stages;
         parallel["schedule"] = layout.Schedule;
@@ -183,7 +186,7 @@ public static partial class JobSpecParser
             throw new JobSpecException("parallel.ep", $"the model's {model.RoutedExperts} routed experts (model.n_routed_experts) cannot be split evenly over {ep} EP ranks");
         if (model.RoutedExperts == 0 && ep > 1)
             throw new JobSpecException("parallel.ep", $"a dense model (no routed experts) has nothing to split over {ep} EP ranks");
-        return Pipeline(parallel, run, ep, dp);
+        return RedundantExperts(parallel, Pipeline(parallel, run, ep, dp), model);
     }
 
     private static CheckpointPolicy Checkpoint(JsonNode? node)

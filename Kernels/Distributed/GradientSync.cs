@@ -10,7 +10,9 @@ namespace Orchestrator.Kernels.Distributed;
 /// gradient — which already holds the contributions of every rank's tokens, delivered by the
 /// all-to-all backward — is divided by the rank count: together exactly the gradient of the mean
 /// loss over the global batch that the single-process run takes. With dp &gt; 1 an expert's gradient
-/// is first summed over the replicas of its shard (each saw only its own EP group's tokens).
+/// is first summed over the replicas of its shard (each saw only its own EP group's tokens). An expert with several
+/// copies in the EP group's map has its copies' gradients summed too (<see cref="ReplicaGradients"/>), and counts once
+/// in the norm.
 /// </summary>
 public static class GradientSync
 {
@@ -28,6 +30,7 @@ public static class GradientSync
             (DeepSeekModel.IsRoutedExpertParameter(name) ? experts : replicated).Add(g);
         }
         if (parallel.Replicas is { } replicas) SumInPlace(experts, replicas);
+        ReplicaGradients.Sum(model.MoeLayers, parallel.Collective);
         foreach (var g in experts) g.div_(world);
         SumInPlace(replicated, parallel.World);
         foreach (var g in replicated) g.div_(world);
@@ -52,9 +55,10 @@ public static class GradientSync
     {
         using var scope = NewDisposeScope();
         double replicated = 0, experts = 0;
+        var secondCopies = ReplicaGradients.SecondCopies(model.MoeLayers, parallel.Rank);
         foreach (var (name, p) in model.named_parameters())
         {
-            if (p.grad is not { } g) continue;
+            if (p.grad is not { } g || secondCopies.Contains(p.Handle)) continue;
             var square = g.to(ScalarType.Float64).pow(Scalars.OfInteger(2)).sum().item<double>();
             if (DeepSeekModel.IsRoutedExpertParameter(name)) experts += square;
             else replicated += square;

@@ -33,6 +33,8 @@ public sealed class DeepSeekModel : nn.Module
     {
         var problems = ConfigValidator.Validate(config);
         if (problems.Count > 0) throw new ConfigException("model config", problems);
+        if (parallel?.Map is { } map && map.Layers.Count != config.MoeLayers + config.MtpDepth)
+            throw new ArgumentException($"the expert map has {map.Layers.Count} MoE layers; the model has {config.MoeLayers + config.MtpDepth}", nameof(parallel));
         _config = config;
         Device = device ?? get_default_device();
         using var building = ModuleDevice.Use(Device);

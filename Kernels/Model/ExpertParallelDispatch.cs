@@ -4,85 +4,56 @@ using static TorchSharp.torch;
 namespace Orchestrator.Kernels.Model;
 
 /// <summary>
-/// The routed half of an MoE layer across expert-parallel ranks: rows sorted by expert go to the
-/// ranks that own those experts (all-to-all), each owner runs every one of its experts once on its
-/// rows gathered from all ranks in rank order — the global token order, so an expert sees exactly
-/// the rows, in exactly the order, of the single-process run — and the outputs travel back the
-/// same way to be combined with the gates where the tokens live.
+/// The routed half of an MoE layer across expert-parallel ranks, routed by the layer's <see cref="ExpertLayerMap"/>:
+/// rows sorted by expert go to the ranks holding a copy of their expert (all-to-all; a replicated expert's rows split
+/// among its copies as <see cref="ExpertRoutes"/> plans), each rank runs every expert it holds once on its rows
+/// gathered from all ranks in rank order — for an unreplicated expert the global token order, so it sees exactly the
+/// rows, in exactly the order, of the single-process run — and the outputs travel back the same way to be combined
+/// with the gates where the tokens live. Under the identity map the rows leave in sorted order, as before maps existed.
 /// </summary>
 internal static class ExpertParallelDispatch
 {
-    public static Tensor Run(Tensor flat, RouteDecision route, Tensor loads, ExpertSet experts, ExpertParallelism parallel, bool grouped = false)
+    public static Tensor Run(Tensor flat, RouteDecision route, Tensor loads, ExpertSet experts, ExpertParallelism parallel, ExpertLayerMap map, bool grouped = false)
     {
         var collective = parallel.Collective;
-        var placement = parallel.Placement;
-        var world = collective.WorldSize;
+        if (map.Ranks != collective.WorldSize)
+            throw new InvalidOperationException($"the expert map is over {map.Ranks} ranks but the EP group has {collective.WorldSize}");
 
-        // Rows sorted by expert; experts are owned in contiguous ranges, so this also groups them by destination.
         var sorted = ExpertRows.Sort(flat, route, loads);
-        var counts = sorted.Counts;
-        var send = new long[world];
-        for (var e = 0; e < counts.Length; e++) send[placement.OwnerOf(e)] += counts[e];
+        // Routing metadata: every rank's per-expert counts (exact integers); every rank plans alike from them.
+        var all = collective.AllGather(sorted.Counts);
+        var routes = ExpertRoutes.Plan(all, map, collective.Rank);
+        var device = flat.device;
+        var sendOrder = routes.SendOrder is { } o ? tensor(o, ScalarType.Int64, device: device) : null;
+        var outgoing = sendOrder is null ? sorted.Rows : sorted.Rows.index_select(0, sendOrder);
 
-        // Routing metadata: every rank's per-expert counts (exact integers).
-        var all = collective.AllGather(counts);
-        var receive = new long[world];
-        var first = placement.FirstOf(collective.Rank);
-        for (var source = 0; source < world; source++)
-            for (var e = first; e < first + placement.PerRank; e++) receive[source] += all[source][e];
-
-        var received = AllToAllFunction.Exchange(collective, sorted.Rows, send, receive);
-        var (byExpert, sizes) = ExpertMajorIndex(all, receive, first, placement.PerRank, flat.device);
+        var received = AllToAllFunction.Exchange(collective, outgoing, routes.Send, routes.Receive);
+        var byExpert = tensor(routes.ReceivedByExpert, ScalarType.Int64, device: device);
         var inputs = received.index_select(0, byExpert);
+        var held = routes.Held.Select(e => experts[e]).ToArray();
         Tensor expertOut;
         if (grouped)
         {
-            // The capacity of the single-process run (the largest global count), so that an expert's
-            // batch has the same shape whichever rank runs it.
-            var held = Enumerable.Range(first, placement.PerRank).Select(e => experts[e]).ToArray();
-            var capacity = GroupedExperts.Capacity(Enumerable.Range(0, counts.Length).Select(e => all.Sum(source => source[e])));
-            expertOut = GroupedExperts.Run(inputs, sizes, held, capacity);
+            // The capacity from the largest part any copy runs, so that an expert's batch has the same shape on every rank
+            // (under the identity map: the largest global count, the single-process run's).
+            expertOut = GroupedExperts.Run(inputs, routes.Sizes, held, GroupedExperts.Capacity([routes.Largest]));
         }
         else
         {
-            var outputs = new List<Tensor>(placement.PerRank);
+            var outputs = new List<Tensor>(held.Length);
             long start = 0;
-            for (var local = 0; local < placement.PerRank; local++)
+            for (var local = 0; local < held.Length; local++)
             {
                 // Every held expert runs, even on no rows, so that all ranks build the same graph.
-                outputs.Add(experts[first + local].forward(inputs.narrow(0, start, sizes[local])));
-                start += sizes[local];
+                outputs.Add(held[local].forward(inputs.narrow(0, start, routes.Sizes[local])));
+                start += routes.Sizes[local];
             }
             expertOut = cat(outputs, 0);
         }
         var backInOrder = expertOut.index_select(0, byExpert.argsort());
-        var returned = AllToAllFunction.Exchange(collective, backInOrder, receive, send);
+        var returned = AllToAllFunction.Exchange(collective, backInOrder, routes.Receive, routes.Send);
+        if (sendOrder is not null) returned = returned.index_select(0, sendOrder.argsort());
 
         return sorted.Combine(returned, route);
-    }
-
-    /// <summary>
-    /// Positions in the received buffer (source-major, expert-minor) listed expert-major and, within
-    /// an expert, in source order; plus the number of rows of each held expert.
-    /// </summary>
-    private static (Tensor Index, long[] Sizes) ExpertMajorIndex(long[][] all, long[] receive, int first, int perRank, Device device)
-    {
-        var world = all.Length;
-        var sourceOffset = new long[world];
-        for (var s = 1; s < world; s++) sourceOffset[s] = sourceOffset[s - 1] + receive[s - 1];
-        var index = new List<long>();
-        var sizes = new long[perRank];
-        for (var local = 0; local < perRank; local++)
-        {
-            for (var source = 0; source < world; source++)
-            {
-                var offset = sourceOffset[source];
-                for (var e = first; e < first + local; e++) offset += all[source][e];
-                var n = all[source][first + local];
-                for (var i = 0; i < n; i++) index.Add(offset + i);
-                sizes[local] += n;
-            }
-        }
-        return (tensor(index.ToArray(), ScalarType.Int64, device: device), sizes);
     }
 }

@@ -26,7 +26,7 @@ public sealed partial class ExpertSet : nn.Module
         {
             if (!owns(e)) continue;
             _experts[e] = create(e);
-            register_module(e.ToString(System.Globalization.CultureInfo.InvariantCulture), _experts[e]!);
+            register_module(Key(e), _experts[e]!);
         }
     }
 
@@ -35,6 +35,25 @@ public sealed partial class ExpertSet : nn.Module
         ?? throw new InvalidOperationException($"routed expert {index} is not held by this rank");
 
     public bool Holds(int index) => _experts[index] is not null;
+
+    /// <summary>Takes on expert <paramref name="index"/> (a re-placement moved a copy here), under its global index.</summary>
+    public void Add(int index, FeedForward expert)
+    {
+        if (_experts[index] is not null) throw new InvalidOperationException($"routed expert {index} is already held by this rank");
+        _experts[index] = expert;
+        register_module(Key(index), expert);
+    }
+
+    /// <summary>Lets go of expert <paramref name="index"/> (a re-placement moved it away) and returns it, for the caller to dispose.</summary>
+    public FeedForward Remove(int index)
+    {
+        var expert = this[index];
+        _experts[index] = null;
+        register_module(Key(index), null!); // TorchSharp removes a submodule registered as null
+        return expert;
+    }
+
+    private static string Key(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>True for the name of a routed expert's parameter (or anything named after one, such as its moments).</summary>
     public static bool IsRoutedExpertName(string name) => RoutedExpertName().IsMatch(name);

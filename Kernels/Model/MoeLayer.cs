@@ -23,11 +23,16 @@ public sealed class MoeLayer : nn.Module
     private readonly ExpertSet _experts;
     private readonly FeedForward? _shared;
     private readonly ExpertParallelism? _parallel;
+    private ExpertLayerMap? _map;
 
-    /// <summary>All routed experts here, or with <paramref name="parallel"/> only this rank's share of them.</summary>
-    public MoeLayer(string name, ModelConfig config, ExpertParallelism? parallel = null) : base(name)
+    /// <summary>
+    /// All routed experts here, or with <paramref name="parallel"/> only the ones its map (for MoE layer
+    /// <paramref name="moeIndex"/>) gives this rank.
+    /// </summary>
+    public MoeLayer(string name, ModelConfig config, ExpertParallelism? parallel = null, int moeIndex = 0) : base(name)
     {
         _parallel = parallel;
+        _map = parallel?.LayerMap(moeIndex);
         _config = config;
         _router = new ExpertRouter(config);
         var precision = GemmPrecisionNames.Parse(config.GemmPrecision);
@@ -36,7 +41,7 @@ public sealed class MoeLayer : nn.Module
         register_parameter("gate", _gate);
         _bias = zeros(config.RoutedExperts, float32, device: ModuleDevice.Current);
         register_buffer("expert_bias", _bias);
-        _experts = new ExpertSet("experts", config.RoutedExperts, e => parallel?.Owns(e) ?? true,
+        _experts = new ExpertSet("experts", config.RoutedExperts, e => _map?.Holds(parallel!.Rank, e) ?? true,
             e => new FeedForward($"expert{e}", config.Dim, config.MoeInterDim, precision));
         register_module("experts", _experts);
         if (config.SharedExperts > 0)
@@ -52,8 +57,35 @@ public sealed class MoeLayer : nn.Module
     /// <summary>Routed expert <paramref name="index"/> (held by this rank).</summary>
     public FeedForward Expert(int index) => _experts[index];
 
+    /// <summary>The physical ↔ logical expert map this layer routes by (null without expert parallelism).</summary>
+    public ExpertLayerMap? Map => _map;
+
+    /// <summary>Whether this rank holds a copy of routed expert <paramref name="index"/>.</summary>
+    public bool Holds(int index) => _experts.Holds(index);
+
     /// <summary>The router of this layer.</summary>
     public ExpertRouter Router => _router;
+
+    /// <summary>A new, zero copy of routed expert <paramref name="index"/> on <paramref name="device"/>, for a move to fill.</summary>
+    internal FeedForward NewExpert(int index, Device device)
+    {
+        using var building = ModuleDevice.Use(device);
+        return new FeedForward($"expert{index}", _config.Dim, _config.MoeInterDim, GemmPrecisionNames.Parse(_config.GemmPrecision));
+    }
+
+    /// <summary>
+    /// Routes by <paramref name="map"/> from now on: takes on the <paramref name="arrived"/> copies and lets go of (and
+    /// disposes) the experts the new map no longer gives this rank. Only between steps (a re-placement's fence).
+    /// </summary>
+    internal void Rehost(ExpertLayerMap map, IReadOnlyDictionary<int, FeedForward> arrived)
+    {
+        if (_parallel is null || _map is null) throw new InvalidOperationException("only an expert-parallel layer is re-placed");
+        var rank = _parallel.Rank;
+        foreach (var e in _map.Held(rank).Where(e => !map.Holds(rank, e)).ToArray()) _experts.Remove(e).Dispose();
+        foreach (var (e, expert) in arrived) _experts.Add(e, expert);
+        if (map.Held(rank).Any(e => !_experts.Holds(e))) throw new InvalidOperationException("a re-placement left an expert of the new map without its copy");
+        _map = map;
+    }
 
     /// <summary>Routes, runs experts, combines. Loads and the balance loss go to <paramref name="recorder"/> under <paramref name="moeIndex"/>.</summary>
     public Tensor Forward(Tensor x, RoutingRecorder recorder, int moeIndex)
@@ -68,7 +100,7 @@ public sealed class MoeLayer : nn.Module
         recorder.Record(moeIndex, loads, balance);
 
         var grouped = GroupedExperts.Use(_config.GroupedExperts, flat);
-        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads, grouped) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel, grouped);
+        var routed = _parallel is null ? RunRoutedExperts(flat, route, loads, grouped) : ExpertParallelDispatch.Run(flat, route, loads, _experts, _parallel, _map!, grouped);
         var output = _shared is null ? routed : routed.add(_shared.forward(flat), Scalars.One);
         return output.view(b, t, d).MoveToOuterDisposeScope();
     }

@@ -33,7 +33,7 @@ public sealed class TransformerBlock : nn.Module
         }
         else
         {
-            _moe = new MoeLayer("moe", config, parallel);
+            _moe = new MoeLayer("moe", config, parallel, moeIndex);
             register_module("moe", _moe);
         }
     }

@@ -14,7 +14,7 @@ namespace Orchestrator.Kernels.Training;
 /// </summary>
 public sealed class AdamW : IDisposable
 {
-    private readonly IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
+    private IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
     private readonly Dictionary<string, (Tensor M, Tensor V)> _moments = new(StringComparer.Ordinal);
     private readonly double _beta1;
     private readonly double _beta2;
@@ -108,6 +108,36 @@ public sealed class AdamW : IDisposable
             First.Add(m);
             Second.Add(v);
         }
+    }
+
+    /// <summary>The first and second moments of parameter <paramref name="name"/>.</summary>
+    public (Tensor M, Tensor V) Moments(string name) => _moments.TryGetValue(name, out var m)
+        ? m : throw new ArgumentException($"the optimizer holds no parameter '{name}'", nameof(name));
+
+    /// <summary>
+    /// Takes the model's parameters after a re-placement moved experts: a parameter kept keeps its moments, one that
+    /// arrived takes <paramref name="arrived"/>'s (owned by the optimizer from now on), and the moments of parameters
+    /// gone are disposed.
+    /// </summary>
+    public void Rebind(IEnumerable<(string Name, Parameter Parameter)> parameters, IReadOnlyDictionary<string, (Tensor M, Tensor V)> arrived)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(arrived);
+        var now = parameters.ToArray();
+        var moments = new Dictionary<string, (Tensor M, Tensor V)>(StringComparer.Ordinal);
+        foreach (var (name, _) in now)
+            moments[name] = arrived.TryGetValue(name, out var m) ? m
+                : _moments.TryGetValue(name, out var kept) ? kept
+                : throw new ArgumentException($"parameter '{name}' arrived without its moments", nameof(arrived));
+        foreach (var (name, (m, v)) in _moments)
+        {
+            if (moments.ContainsKey(name)) continue;
+            m.Dispose();
+            v.Dispose();
+        }
+        _moments.Clear();
+        foreach (var (name, m) in moments) _moments[name] = m;
+        _parameters = now;
     }
 
     /// <summary>Moments by parameter name, for checkpoints ("name.m", "name.v").</summary>

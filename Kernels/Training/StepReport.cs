@@ -29,9 +29,15 @@ public sealed record StepReport(
     /// </summary>
     public bool Skipped { get; init; }
 
+    /// <summary>The re-placement made after this step (the next step routes by its new map); null when the experts stayed.</summary>
+    public ExpertReplacementDone? Replacement { get; init; }
+
     /// <summary>Tokens per second of this step.</summary>
     public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
 
     /// <summary>The largest MaxVio over layers (0 for a dense model).</summary>
     public double MaxViolationOverLayers => MaxViolation.Count == 0 ? 0 : MaxViolation.Max();
 }
+
+/// <summary>A re-placement made at a step boundary: the map before and after, and what this rank moved.</summary>
+public sealed record ExpertReplacementDone(Distributed.ExpertMap From, Distributed.ExpertMap To, ExpertMoveReport Moved);

@@ -15,7 +15,7 @@ namespace Orchestrator.Kernels.Training;
 /// aux-loss-free bias update after every step. Every input of a step is a function of the
 /// seed and the step number, so a resumed run is bit-identical to an uninterrupted one.
 /// </summary>
-public sealed class Trainer : IShardedTrainer, IDisposable
+public sealed partial class Trainer : IShardedTrainer, IDisposable
 {
     private readonly RunConfig _run;
     private readonly TrainingConfig _training;
@@ -68,6 +68,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         _biases = biases ?? LocalBiasAuthority.Instance;
         _device = device ?? get_default_device();
         _model = new DeepSeekModel(model, training.Seed, parallel, _device);
+        ExpertMap = parallel is null ? null : parallel.Map ?? ExpertMap.Identity(parallel.Placement, _model.MoeLayers.Count);
         _optimizer = new AdamW(_model.named_parameters(), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
         _recorder = _model.NewRecorder();
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
@@ -82,6 +83,10 @@ public sealed class Trainer : IShardedTrainer, IDisposable
 
     /// <summary>What the trainer minimises.</summary>
     public ITrainingObjective Objective => _objective;
+
+    /// <summary>The expert map the next step routes by (null without expert parallelism).</summary>
+    public ExpertMap? ExpertMap { get; private set; }
+
 
     /// <summary>The device the model and the step's tensors live on.</summary>
     public Device Device => _device;
@@ -184,6 +189,10 @@ public sealed class Trainer : IShardedTrainer, IDisposable
             : GradientSync.SumLoads(_parallel.World, _recorder.Loads);
         // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0: unchanged biases.
         UpdateBiases(loads, skipped ? 0 : _biasSchedule.GammaAt(Step), always: skipped);
+        // At the step boundary: the next step routes by the new map on every rank (the move's collective is the fence).
+        ExpertReplacementDone? replaced = null;
+        if (Placement is not null && ExpertMap is { } before && Placement.Decide(Step, loads, before) is { } next)
+            replaced = new ExpertReplacementDone(before, next, Move(next));
 
         Step++;
         var tokens = (long)accumulation * batch * _training.SequenceLength;
@@ -193,6 +202,7 @@ public sealed class Trainer : IShardedTrainer, IDisposable
         {
             EveryRankGoesOn = everyRankGoesOn,
             Skipped = skipped,
+            Replacement = replaced,
         };
     }
 

@@ -76,6 +76,7 @@ public static class TrainerShards
             DataStep = trainer.Step,
             Config = ConfigLoader.ToJson(trainer.Run),
             Seed = trainer.Run.Training!.Seed,
+            ExpertMap = ExpertMapState.Of((trainer as Trainer)?.ExpertMap),
         };
     }
 
@@ -120,6 +121,10 @@ public static class TrainerShards
         ArgumentNullException.ThrowIfNull(tensors);
         if (state.Config != ConfigLoader.ToJson(trainer.Run))
             throw new InvalidDataException($"the checkpoint at step {state.Step} was written with a different config; resume with the config it was trained with");
+        var built = ExpertMapState.Of((trainer as Trainer)?.ExpertMap);
+        if ((built is null) != (state.ExpertMap is null) || (built is not null && (built.Version != state.ExpertMap!.Version
+            || !built.Slots.Zip(state.ExpertMap.Slots).All(p => p.First.SequenceEqual(p.Second)) || built.Slots.Length != state.ExpertMap.Slots.Length)))
+            throw new InvalidDataException($"the checkpoint at step {state.Step} was written on expert map version {state.ExpertMap?.Version ?? 0}, the trainer is built on version {built?.Version ?? 0}; build it on the checkpoint's map");
 
         using (no_grad())
         {

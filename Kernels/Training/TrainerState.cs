@@ -20,4 +20,6 @@ public sealed record TrainerState
     /// training, so (seed, step) is the RNG state.
     /// </summary>
     [JsonPropertyName("seed")] public ulong Seed { get; init; }
+    /// <summary>The expert map the run routed by at this step; absent for the formula placement (and in states from before maps).</summary>
+    [JsonPropertyName("expert_map"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ExpertMapState? ExpertMap { get; init; }
 }

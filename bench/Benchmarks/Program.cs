@@ -16,5 +16,6 @@ if (args is [ExpertParallelThroughput.Command, .. var epArgs]) return ExpertPara
 if (args is [CheckpointStall.Command, .. var ckptArgs]) return CheckpointStall.Run(ckptArgs);
 if (args is [GenerationThroughput.Command, .. var genArgs]) return GenerationThroughput.Run(genArgs);
 if (args is [R1RecipeBench.Command, .. var r1Args]) return R1RecipeBench.Run(r1Args);
+if (args is [ExpertReplacementBench.Command, .. var eplbArgs]) return ExpertReplacementBench.Run(eplbArgs);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
