@@ -32,4 +32,8 @@ public sealed record JobStatus(
     /// <summary>The alerts the job raised, oldest first (the latest ones, at most <c>JobGrain</c>'s limit).</summary>
     [Id(11)]
     public IReadOnlyList<JobAlert> Alerts { get; init; } = [];
+
+    /// <summary>The newest step every rank's peer snapshot is known complete at (null without peer snapshots, or before the first).</summary>
+    [Id(12)]
+    public long? MemoryStep { get; init; }
 }

@@ -31,4 +31,8 @@ public sealed record StepMetrics(
     /// <summary>True when the step's loss was not finite and its update was not applied (spec <c>alerts.on_nan: skip</c>).</summary>
     [Id(9)]
     public bool Skipped { get; init; }
+
+    /// <summary>The newest step whose peer snapshots every rank knows complete (rank 0's report), or null without peer snapshots.</summary>
+    [Id(10)]
+    public long? MemoryStep { get; init; }
 }

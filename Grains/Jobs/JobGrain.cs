@@ -125,6 +125,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         _tokensPerSecond = metrics.TokensPerSecond * Pipelines();
         _last = metrics;
         if (rank != 0) return;
+        NoteStep(metrics); // peer snapshots: the newest complete in-memory step; the detection time counts from here
         TraceStep(epoch, metrics);
         await StoreStepAsync(metrics);
         RecordStep(epoch, metrics);
@@ -210,6 +211,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         {
             await RecordAsync(move, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
             await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
+            ForgetSnapshots();
         }
     }
 
@@ -275,6 +277,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
             _last?.Loss ?? double.NaN, _tokensPerSecond, _last?.MaxVio ?? 0, record.Error, _plan, record.UpdatedAt)
         {
             Alerts = [.. _alerts],
+            MemoryStep = _memoryStep,
         };
     }
 

@@ -47,6 +47,7 @@ internal partial class RankRun
     private protected bool Reported(StepReport step, IShardedTrainer trainer, Func<IReadOnlyList<double[]>> biases)
     {
         StopOnSkippedStep(step);
+        SnapshotAfter(step, trainer); // peer snapshots: agree, copy now, send in the background
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
@@ -54,6 +55,7 @@ internal partial class RankRun
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
             Biases = lead ? biases() : null,
             Skipped = step.Skipped,
+            MemoryStep = lead ? PeerSnapshots.Complete : null,
         });
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background

@@ -153,6 +153,7 @@ internal partial class RankRun : IDisposable
             Groups.DataShard, Groups.DataShards);
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var parallel = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
+        World = parallel?.World;
         ReportDataPlane(DataPlane.Decision!);
         var connected = _sinceRun.Elapsed;
         var device = ComputeDevice();
@@ -169,13 +170,13 @@ internal partial class RankRun : IDisposable
         try
         {
             var built = _sinceRun.Elapsed;
-            if (Start.Resume is { } resume) ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
+            var source = RestoreState(trainer); // peer memory, a committed checkpoint (verified), or the seed
             var restored = _sinceRun.Elapsed;
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
             Authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
             // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).
             LogReady(Key.ToString(), _sinceRun.Elapsed.TotalMilliseconds, queued.TotalMilliseconds, (connected - queued).TotalMilliseconds,
-                (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds);
+                (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds, source);
             return trainer;
         }
         catch
@@ -197,6 +198,7 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(trainer);
         Checkpoints.Flush(); // checkpoints: the last write is prepared before the rank reports its end
+        PeerSnapshots.Flush();
         return new RankOutcome(!Stopping.IsCancellationRequested, null, trainer.Step);
     }
 
@@ -225,7 +227,7 @@ internal partial class RankRun : IDisposable
             LogFailed(e, Key.ToString());
             _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", e is NonFiniteLossException n ? n.Step : 0)
             {
-                Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+                Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException or Snapshots.SnapshotLostException,
                 NonFinite = e is NonFiniteLossException,
             };
         }

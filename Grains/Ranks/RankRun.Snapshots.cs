@@ -1,0 +1,46 @@
+using Orchestrator.Grains.Checkpoints;
+using Orchestrator.Grains.Snapshots;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Training;
+
+namespace Orchestrator.Grains.Ranks;
+
+/// <summary>
+/// A rank's in-memory peer snapshots (<c>checkpoint.memory_copies</c>): taken at due step boundaries and sent to the
+/// holders of its node's ring (<see cref="PeerSnapshotter"/>), and, in a recovery whose step survived in memory, the
+/// state loaded from them instead of disk (<see cref="MemorySnapshotLoader"/>). Pipeline stages take none (the spec
+/// refuses them there).
+/// </summary>
+internal partial class RankRun
+{
+    private PeerSnapshotter? _peerSnapshots;
+
+    /// <summary>The job's world group, once connected (null for a job of one rank): the snapshots' agreement runs over it.</summary>
+    private protected ICollective? World { get; set; }
+
+    /// <summary>The rank's peer snapshots; holding nothing on a plan of one node, in a pipeline stage, or when the spec asks for none.</summary>
+    private protected PeerSnapshotter PeerSnapshots => _peerSnapshots ??= new PeerSnapshotter(_services.Grains, Key.JobId, Key.Epoch, Key.Rank,
+        Start.Spec.Layout.Stages > 1 ? [] : SnapshotRing.HoldersOf(Key.Node, Start.Peers, Start.Spec.Checkpoint.MemoryCopies),
+        ShardOwnership.For(Groups), _logger);
+
+    /// <summary>Where the rank's state comes from: peer memory when the start names an in-memory step, else the committed checkpoint, else the seed.</summary>
+    private protected string RestoreState(IShardedTrainer trainer)
+    {
+        if (Start.MemoryResume is { } memory)
+        {
+            MemorySnapshotLoader.Restore(trainer, memory, _services.Grains, Key.Node);
+            return "memory";
+        }
+
+        if (Start.Resume is not { } resume) return "seed";
+        ShardLoader.Restore(trainer, resume, _services.StorageRoot); // checkpoints: load (verified)
+        return "disk";
+    }
+
+    /// <summary>The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps).</summary>
+    private protected void SnapshotAfter(StepReport step, IShardedTrainer trainer)
+    {
+        if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step)) return;
+        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn);
+    }
+}
