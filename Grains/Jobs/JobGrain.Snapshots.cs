@@ -53,9 +53,11 @@ public sealed partial class JobGrain
     private async Task<(MemoryResumePoint? Point, string Why)> MemoryResumeAsync(long diskStep)
     {
         if (_spec is null || MemoryCopies == 0) return (null, "no peer snapshots");
-        if (_snapshotNodes.Count == 0) return (null, "no node holds snapshots (a plan of one node has no buddy)");
-        var alive = (await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).GetNodes()).Where(n => n.Alive).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        var held = await Task.WhenAll(_snapshotNodes.Where(alive.Contains).Select(async node =>
+        // Every live node is asked, not only those this activation saw in its plans: a job grain found again on another
+        // silo knows only its last plan; a node with nothing answers an empty inventory (and is told to forget at the end).
+        var alive = (await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).GetNodes()).Where(n => n.Alive).Select(n => n.Name).ToList();
+        _snapshotNodes.UnionWith(alive);
+        var held = await Task.WhenAll(alive.Select(async node =>
         {
             try
             {
