@@ -35,4 +35,12 @@ public sealed record StepMetrics(
     /// <summary>The newest step whose peer snapshots every rank knows complete (rank 0's report), or null without peer snapshots.</summary>
     [Id(10)]
     public long? MemoryStep { get; init; }
+
+    /// <summary>On the rank's first step of its epoch only: seconds from its start to its first step (data plane, model, state load).</summary>
+    [Id(11)]
+    public double? ReadySeconds { get; init; }
+
+    /// <summary>On the rank's first step of its epoch only: seconds it spent loading the state it resumed from.</summary>
+    [Id(12)]
+    public double? LoadSeconds { get; init; }
 }

@@ -17,6 +17,9 @@ internal static class JobEvents
     public const string Recovered = "recovered";
     public const string DataPlane = "data-plane";
 
+    /// <summary>A recovery's first completed step: where its state came from and how long each part took (JobGrain.Resumed.cs).</summary>
+    public const string Resumed = "resumed";
+
     /// <summary>An alert the job raised: {kind, step, message, values} (JobGrain.Alerts.cs).</summary>
     public const string Alert = "alert";
 

@@ -14,6 +14,7 @@ public sealed partial class JobGrain
         CheckpointManifest? resume = null;
         MemoryResumePoint? memory = null;
         var why = "first start";
+        var source = "seed";
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         long resumeMs = 0;
@@ -25,6 +26,9 @@ public sealed partial class JobGrain
             if (_record?.State == JobPhase.Recovering) (memory, why) = await MemoryResumeAsync(resume?.Step ?? 0);
             resumeMs = clock.ElapsedMilliseconds;
             NoteSnapshotHolders(plan);
+            source = memory is not null ? "memory" : resume is not null ? "disk" : "seed";
+            // Before the ranks start: the new epoch's first step report may come before the start returns.
+            if (_record?.State == JobPhase.Recovering) ExpectResumed(plan.Epoch, memory?.Step ?? resume?.Step ?? 0, source);
             // One start per node, all at once: its first rank starts the node's others on their silo, so the plan
             // crosses the network once per node (per rank it was R × R assignments: the 2,048-rank submit timed out),
             // and a start returns as soon as the runs are queued; the first failure fails the start as before.
@@ -54,7 +58,6 @@ public sealed partial class JobGrain
         {
             var fromStep = memory?.Step ?? resume?.Step ?? 0;
             if (recoveringSince is { } since) RecordRecovered(since, plan.Epoch, fromStep);
-            var source = memory is not null ? "memory" : resume is not null ? "disk" : "seed";
             await RecordAsync(move, move.Records[0], JobEvents.Detail(recoveringSince is null // started, or recovered
                 ? new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = fromStep }
                 : RecoveredDetail(plan, fromStep, source, why, startedAt, resumeMs, clock.ElapsedMilliseconds)));

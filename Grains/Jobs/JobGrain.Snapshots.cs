@@ -20,6 +20,7 @@ public sealed partial class JobGrain
     private DateTimeOffset? _lastStepAt;
     private DateTimeOffset? _noticedAt;
     private double? _detectionMs;
+    private DateTimeOffset? _lastStepBeforeFailure;
 
     /// <summary>How long the job waits for one holder's inventory in a recovery (a holder on a dying node may not answer).</summary>
     private static readonly TimeSpan InventoryTimeout = TimeSpan.FromSeconds(2);
@@ -37,6 +38,7 @@ public sealed partial class JobGrain
     private void NoteRecovering()
     {
         _noticedAt = DateTimeOffset.UtcNow;
+        _lastStepBeforeFailure = _lastStepAt;
         _detectionMs = _lastStepAt is { } last ? (_noticedAt.Value - last).TotalMilliseconds : null;
     }
 

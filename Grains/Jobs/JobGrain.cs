@@ -124,6 +124,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         Monitor.Heard(rank, System.Diagnostics.Stopwatch.GetTimestamp());
         _tokensPerSecond = metrics.TokensPerSecond * Pipelines();
         _last = metrics;
+        await NoteResumedAsync(epoch, rank, metrics); // a recovery's first step: the resumed event
         if (rank != 0) return;
         NoteStep(metrics); // peer snapshots: the newest complete in-memory step; the detection time counts from here
         TraceStep(epoch, metrics);

@@ -15,6 +15,9 @@ internal partial class RankRun
 {
     private PeerSnapshotter? _peerSnapshots;
 
+    /// <summary>Seconds from the start to ready, and of them loading the state; sent on the first step's report, then null.</summary>
+    private protected (double Ready, double Load)? Readiness { get; set; }
+
     /// <summary>The job's world group, once connected (null for a job of one rank): the snapshots' agreement runs over it.</summary>
     private protected ICollective? World { get; set; }
 

@@ -56,7 +56,10 @@ internal partial class RankRun
             Biases = lead ? biases() : null,
             Skipped = step.Skipped,
             MemoryStep = lead ? PeerSnapshots.Complete : null,
+            ReadySeconds = Readiness?.Ready,
+            LoadSeconds = Readiness?.Load,
         });
+        Readiness = null; // the first step's report carries it
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         return step.EveryRankGoesOn;

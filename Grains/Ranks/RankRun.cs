@@ -177,6 +177,7 @@ internal partial class RankRun : IDisposable
             // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).
             LogReady(Key.ToString(), _sinceRun.Elapsed.TotalMilliseconds, queued.TotalMilliseconds, (connected - queued).TotalMilliseconds,
                 (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds, source);
+            Readiness = (_sinceRun.Elapsed.TotalSeconds, (restored - built).TotalSeconds);
             return trainer;
         }
         catch

@@ -60,7 +60,11 @@ public sealed class JobSpecMemorySnapshotTests
     {
         var error = Assert.Throws<JobSpecException>(() => JobSpecParser.Parse(Spec(
             new JsonObject { ["every"] = 2, ["keep"] = 1, ["memory_copies"] = 1 },
-            s => s["parallel"] = JsonNode.Parse("""{"ep": 1, "dp": 1, "pp": 2}"""))));
+            s =>
+            {
+                s["parallel"] = JsonNode.Parse("""{"ep": 1, "dp": 1, "pp": 2}""");
+                s["training"]!["gradient_accumulation"] = 4;
+            })));
 
         Assert.StartsWith("checkpoint.memory_copies: ", error.Message, StringComparison.Ordinal);
         Assert.Contains("pipeline", error.Message, StringComparison.Ordinal);
