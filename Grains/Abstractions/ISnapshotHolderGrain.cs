@@ -3,8 +3,8 @@ namespace Orchestrator.Grains;
 /// <summary>
 /// The host memory of one node for one job's peer snapshots: the ranks' in-memory copies of their state that this
 /// node holds (its own ranks' and its ring neighbours'). Key: <c>job@node</c>, pinned to that node. Per source rank it
-/// keeps at most the newest complete snapshot and the one being written; the copies outlive the epoch that wrote
-/// them, so the ranks of the next epoch can load them after a node loss.
+/// keeps at most the newest complete snapshot and the one being written; the copies (in the silo's memory, not the
+/// activation's) outlive the epoch that wrote them, so the ranks of the next epoch can load them after a node loss.
 /// </summary>
 public interface ISnapshotHolderGrain : IGrainWithStringKey
 {

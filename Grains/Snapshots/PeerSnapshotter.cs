@@ -78,6 +78,7 @@ public sealed partial class PeerSnapshotter
         // Every send has finished, so the previous snapshot's arrays are free to fill again.
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
         _previous = snapshot.Entries;
+        if (_taken is null) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
         _taken = step;
         LastBytes = snapshot.Bytes;
         var keep = Complete ?? -1;
@@ -121,6 +122,9 @@ public sealed partial class PeerSnapshotter
         for (var at = 0; at < bytes.Length; at += PartBytes) parts.Add(bytes.Slice(at, Math.Min(PartBytes, bytes.Length - at)).ToArray());
         return parts;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} rank {Rank}: peer snapshots of {Bytes} bytes to {Holders}")]
+    private partial void LogFirst(string job, int rank, long bytes, string holders);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} rank {Rank}: the snapshot of step {Step} did not reach node {Node}")]
     private partial void LogSendFailed(Exception exception, string job, int rank, long step, string node);

@@ -1,39 +1,38 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Grains.Ranks;
-using Orleans.Concurrency;
 using Orleans.Placement;
 
 namespace Orchestrator.Grains.Snapshots;
 
 /// <summary>
-/// One node's host memory for one job's peer snapshots (<see cref="SnapshotStore"/>), pinned to the node in its key
-/// (<c>job@node</c>, through the rank placement director) and kept alive until the job forgets it, so the copies
-/// survive the epoch that wrote them. Its calls only copy bytes in or out; no compute runs here.
+/// One node's host memory for one job's peer snapshots, pinned to the node in its key (<c>job@node</c>, through the rank
+/// placement director). The copies live in the silo's <see cref="SnapshotStores"/>, not in the activation: they survive
+/// the epoch that wrote them, an idle activation's collection, and a second activation after a directory entry was lost
+/// with a dead silo. Its calls only copy bytes in or out; no compute runs here.
 /// </summary>
-[RankPlacement, Immovable, KeepAlive]
-public sealed partial class SnapshotHolderGrain(ILogger<SnapshotHolderGrain> logger) : Grain, ISnapshotHolderGrain
+[RankPlacement, Immovable]
+public sealed partial class SnapshotHolderGrain(SnapshotStores stores, ILogger<SnapshotHolderGrain> logger) : Grain, ISnapshotHolderGrain
 {
-    private readonly SnapshotStore _store = new();
+    private string JobId => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().LastIndexOf('@')];
 
     /// <inheritdoc />
     public Task Put(long epoch, SnapshotPart part)
     {
         ArgumentNullException.ThrowIfNull(part);
-        _store.Put(epoch, part);
+        stores.For(JobId).Put(epoch, part);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<HeldSnapshot>> Inventory() => Task.FromResult(_store.Inventory());
+    public Task<IReadOnlyList<HeldSnapshot>> Inventory() => Task.FromResult(stores.For(JobId).Inventory());
 
     /// <inheritdoc />
-    public Task<byte[]> Read(int rank, long step, int index) => Task.FromResult(_store.Read(rank, step, index));
+    public Task<byte[]> Read(int rank, long step, int index) => Task.FromResult(stores.For(JobId).Read(rank, step, index));
 
     /// <inheritdoc />
     public Task Forget()
     {
-        LogForgotten(this.GetPrimaryKeyString(), _store.Bytes);
-        _store.Clear();
+        LogForgotten(this.GetPrimaryKeyString(), stores.Forget(JobId));
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
