@@ -43,4 +43,8 @@ public sealed record StepMetrics(
     /// <summary>On the rank's first step of its epoch only: seconds it spent loading the state it resumed from.</summary>
     [Id(12)]
     public double? LoadSeconds { get; init; }
+
+    /// <summary>How long this step's boundary was held up by the peer snapshot (agreement and copy), or null when none was due.</summary>
+    [Id(13)]
+    public double? SnapshotSeconds { get; init; }
 }

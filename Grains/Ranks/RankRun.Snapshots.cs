@@ -40,10 +40,14 @@ internal partial class RankRun
         return "disk";
     }
 
-    /// <summary>The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps).</summary>
-    private protected void SnapshotAfter(StepReport step, IShardedTrainer trainer)
+    /// <summary>
+    /// The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps); how long it
+    /// held training up, or null when none was due or the rank holds nothing.
+    /// </summary>
+    private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer)
     {
-        if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step)) return;
+        if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step) || !PeerSnapshots.Holds) return null;
         PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn);
+        return PeerSnapshots.LastStall.TotalSeconds;
     }
 }

@@ -47,7 +47,7 @@ internal partial class RankRun
     private protected bool Reported(StepReport step, IShardedTrainer trainer, Func<IReadOnlyList<double[]>> biases)
     {
         StopOnSkippedStep(step);
-        SnapshotAfter(step, trainer); // peer snapshots: agree, copy now, send in the background
+        var snapshot = SnapshotAfter(step, trainer); // peer snapshots: agree, copy now, send in the background
         var lead = Groups.Rank == 0;
         ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
@@ -56,6 +56,7 @@ internal partial class RankRun
             Biases = lead ? biases() : null,
             Skipped = step.Skipped,
             MemoryStep = lead ? PeerSnapshots.Complete : null,
+            SnapshotSeconds = snapshot,
             ReadySeconds = Readiness?.Ready,
             LoadSeconds = Readiness?.Load,
         });

@@ -43,13 +43,16 @@ public sealed partial class PeerSnapshotter
         (_grains, _jobId, _epoch, _rank, _holders, _owns, _logger) = (grains, jobId, epoch, rank, holders, owns, logger);
     }
 
+    /// <summary>True when the rank has holders (a plan of two nodes or more, snapshots asked for).</summary>
+    public bool Holds => _holders.Count > 0;
+
     /// <summary>The newest step every rank's snapshot is known to have reached its holders at, or null.</summary>
     public long? Complete { get; private set; }
 
     /// <summary>Due boundaries skipped because a previous snapshot was still on its way.</summary>
     public int Skipped { get; private set; }
 
-    /// <summary>How long the last snapshot held training up (agreement and copy).</summary>
+    /// <summary>How long the last due boundary held training up (the agreement, and the copy when one was taken).</summary>
     public TimeSpan LastStall { get; private set; }
 
     /// <summary>Bytes of the last snapshot taken.</summary>
@@ -70,10 +73,12 @@ public sealed partial class PeerSnapshotter
         if (all.Contains(InFlight))
         {
             Skipped++;
+            LastStall = clock.Elapsed;
             return;
         }
 
         if (_taken is { } taken && all.All(s => s == Arrived)) Complete = taken;
+        LastStall = clock.Elapsed;
         if (last) return;
         // Every send has finished, so the previous snapshot's arrays are free to fill again.
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
