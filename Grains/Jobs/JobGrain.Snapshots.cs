@@ -51,6 +51,8 @@ public sealed partial class JobGrain
     /// <summary>
     /// In a recovery, the newest step at or after <paramref name="diskStep"/> (the committed checkpoint's) whose every
     /// non-empty shard a live holder keeps whole; null when there is none (the disk checkpoint, or the seed, is used).
+    /// It may be newer than the last step the job heard of (the reports of a dead rank may be lost with it): rank 0 sends
+    /// its snapshot of a step only once that step's report is in, so the step's metrics are stored all the same.
     /// </summary>
     private async Task<(MemoryResumePoint? Point, string Why)> MemoryResumeAsync(long diskStep)
     {
@@ -74,7 +76,7 @@ public sealed partial class JobGrain
         }));
         var layout = _spec.Layout.ToLayout();
         var needed = Enumerable.Range(0, layout.Ranks).Where(r => new ParallelGroups(layout, r) is { WritesDense: true } or { WritesExperts: true }).ToList();
-        var best = held.SelectMany(h => h).Where(h => h.Held.Step >= diskStep && h.Held.Step <= _recoveringFromStep).GroupBy(h => h.Held.Step)
+        var best = held.SelectMany(h => h).Where(h => h.Held.Step >= diskStep).GroupBy(h => h.Held.Step)
             .OrderByDescending(g => g.Key)
             .FirstOrDefault(g => needed.All(r => g.Any(h => h.Held.Rank == r)));
         if (best is null) return (null, $"no step at or after {diskStep} has every shard on a live node");

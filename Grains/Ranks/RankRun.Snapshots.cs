@@ -42,12 +42,12 @@ internal partial class RankRun
 
     /// <summary>
     /// The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps); how long it
-    /// held training up, or null when none was due or the rank holds nothing.
+    /// held training up, or null when none was due or the rank holds nothing. The send waits for <paramref name="after"/>'s task.
     /// </summary>
-    private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer)
+    private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer, Task<Task> after)
     {
         if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step) || !PeerSnapshots.Holds) return null;
-        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn);
+        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn, after);
         return PeerSnapshots.LastStall.TotalSeconds;
     }
 }

@@ -47,9 +47,12 @@ internal partial class RankRun
     private protected bool Reported(StepReport step, IShardedTrainer trainer, Func<IReadOnlyList<double[]>> biases)
     {
         StopOnSkippedStep(step);
-        var snapshot = SnapshotAfter(step, trainer); // peer snapshots: agree, copy now, send in the background
+        // Peer snapshots: agree, copy now, send in the background — rank 0's once this step's report is in, so a step the job
+        // restores from memory always has its metrics stored (a rank's reports may lag its snapshots, and die with it).
+        var reported = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var snapshot = SnapshotAfter(step, trainer, reported.Task);
         var lead = Groups.Rank == 0;
-        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
+        var report = ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
@@ -60,6 +63,7 @@ internal partial class RankRun
             ReadySeconds = Readiness?.Ready,
             LoadSeconds = Readiness?.Load,
         });
+        reported.SetResult(lead ? report : Task.CompletedTask);
         Readiness = null; // the first step's report carries it
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background

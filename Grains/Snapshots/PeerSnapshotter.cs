@@ -61,9 +61,10 @@ public sealed partial class PeerSnapshotter
     /// <summary>
     /// At the boundary after <paramref name="step"/> (every rank of <paramref name="world"/> calls it at the same steps):
     /// agrees, then takes and sends this step's snapshot unless a previous one is still on its way or
-    /// <paramref name="last"/> is true (the run ends here).
+    /// <paramref name="last"/> is true (the run ends here). The send starts once <paramref name="after"/>'s task has
+    /// ended (rank 0's step report: a step held in memory then has its metrics stored), whether or not it failed.
     /// </summary>
-    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last)
+    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last, Task<Task>? after = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         if (_holders.Count == 0) return;
@@ -87,7 +88,11 @@ public sealed partial class PeerSnapshotter
         _taken = step;
         LastBytes = snapshot.Bytes;
         var keep = Complete ?? -1;
-        _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(() => SendAsync(snapshot, keep));
+        _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
+        {
+            if (after is not null) await Task.WhenAny(await after);
+            return await SendAsync(snapshot, keep);
+        });
         LastStall = clock.Elapsed;
     }
 
