@@ -16,4 +16,9 @@ public sealed record HeldSnapshot(
     [property: Id(3)] long Bytes,
     [property: Id(4)] int Parts,
     [property: Id(5)] IReadOnlyList<string> Tensors,
-    [property: Id(6)] string StateJson);
+    [property: Id(6)] string StateJson)
+{
+    /// <summary>The step reports that came with it (rank 0's not yet acknowledged ones, see <see cref="SnapshotPart.Reports"/>).</summary>
+    [Id(7)]
+    public IReadOnlyList<StepMetrics> Reports { get; init; } = [];
+}

@@ -26,4 +26,11 @@ public sealed record SnapshotPart(
     /// <summary>The trainer's scalar state (JSON, as a checkpoint manifest carries it), on the first part only.</summary>
     [Id(7)]
     public string? StateJson { get; init; }
+
+    /// <summary>
+    /// Rank 0's step reports the job had not acknowledged when the snapshot left (first part only): they may die with the
+    /// rank, and a recovery from this step stores them, so the steps it does not replay keep their metrics.
+    /// </summary>
+    [Id(8)]
+    public IReadOnlyList<StepMetrics>? Reports { get; init; }
 }

@@ -51,8 +51,8 @@ public sealed partial class JobGrain
     /// <summary>
     /// In a recovery, the newest step at or after <paramref name="diskStep"/> (the committed checkpoint's) whose every
     /// non-empty shard a live holder keeps whole; null when there is none (the disk checkpoint, or the seed, is used).
-    /// It may be newer than the last step the job heard of (the reports of a dead rank may be lost with it): rank 0 sends
-    /// its snapshot of a step only once that step's report is in, so the step's metrics are stored all the same.
+    /// It may be newer than the last step the job heard of (the reports of a dead rank may be lost with it): rank 0's
+    /// snapshot carries its reports not yet acknowledged, which are stored here, so those steps keep their metrics.
     /// </summary>
     private async Task<(MemoryResumePoint? Point, string Why)> MemoryResumeAsync(long diskStep)
     {
@@ -86,7 +86,23 @@ public sealed partial class JobGrain
             var first = copies[0].Held;
             return new MemoryShard(r, first.Parts, first.Bytes, first.Tensors, [.. copies.Select(c => c.Node)]);
         }).ToList();
-        return (new MemoryResumePoint(Id, best.Key, best.First(h => h.Held.Rank == 0).Held.StateJson, shards), "every shard held");
+        var lead = best.First(h => h.Held.Rank == 0).Held;
+        await StoreCarriedReportsAsync(lead.Reports.Where(r => r.Step <= best.Key));
+        return (new MemoryResumePoint(Id, best.Key, lead.StateJson, shards), "every shard held");
+    }
+
+    /// <summary>
+    /// Stores the step reports that came with rank 0's snapshot (those the job had not acknowledged when it left): the
+    /// recovery does not replay those steps, and their reports may have died with the rank. Idempotent (a stored step is
+    /// overwritten with its own values).
+    /// </summary>
+    private async Task StoreCarriedReportsAsync(IEnumerable<StepMetrics> reports)
+    {
+        foreach (var report in reports.OrderBy(r => r.Step))
+        {
+            await StoreStepAsync(report);
+            if (report.Step > (_last?.Step ?? -1)) _last = report;
+        }
     }
 
     /// <summary>Tells every holder to drop its copies (the job ended); holders on dead nodes are gone anyway.</summary>

@@ -14,6 +14,7 @@ namespace Orchestrator.Grains.Ranks;
 internal partial class RankRun
 {
     private PeerSnapshotter? _peerSnapshots;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, StepMetrics> _unacknowledged = new();
 
     /// <summary>Seconds from the start to ready, and of them loading the state; sent on the first step's report, then null.</summary>
     private protected (double Ready, double Load)? Readiness { get; set; }
@@ -41,13 +42,26 @@ internal partial class RankRun
     }
 
     /// <summary>
-    /// The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps); how long it
-    /// held training up, or null when none was due or the rank holds nothing. The send waits for <paramref name="after"/>'s task.
+    /// Rank 0's step reports the job has not acknowledged yet, this one's included (they ride with its snapshot: they would
+    /// die with the rank); empty on the other ranks and without snapshots.
     /// </summary>
-    private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer, Task<Task> after)
+    private protected IReadOnlyList<StepMetrics> Unacknowledged(StepMetrics metrics, Task report)
+    {
+        if (Groups.Rank != 0 || !PeerSnapshots.Holds) return [];
+        _unacknowledged[metrics.Step] = metrics;
+        _ = report.ContinueWith(_ => _unacknowledged.TryRemove(metrics.Step, out StepMetrics? _), TaskScheduler.Default);
+        return [.. _unacknowledged.Values.OrderBy(m => m.Step)];
+    }
+
+    /// <summary>
+    /// The boundary after <paramref name="step"/>: the peer snapshot when due (every rank at the same steps); how long it
+    /// held training up, or null when none was due or the rank holds nothing. The send takes <paramref name="reports"/>'s
+    /// reports along.
+    /// </summary>
+    private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer, Task<IReadOnlyList<StepMetrics>> reports)
     {
         if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step) || !PeerSnapshots.Holds) return null;
-        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn, after);
+        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn, reports);
         return PeerSnapshots.LastStall.TotalSeconds;
     }
 }

@@ -47,12 +47,12 @@ internal partial class RankRun
     private protected bool Reported(StepReport step, IShardedTrainer trainer, Func<IReadOnlyList<double[]>> biases)
     {
         StopOnSkippedStep(step);
-        // Peer snapshots: agree, copy now, send in the background — rank 0's once this step's report is in, so a step the job
-        // restores from memory always has its metrics stored (a rank's reports may lag its snapshots, and die with it).
-        var reported = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Peer snapshots: agree, copy now, send in the background with rank 0's reports not yet acknowledged (they may lag
+        // its snapshots and die with it), so a step the job restores from memory has its metrics all the same.
+        var reported = new TaskCompletionSource<IReadOnlyList<StepMetrics>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var snapshot = SnapshotAfter(step, trainer, reported.Task);
         var lead = Groups.Rank == 0;
-        var report = ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
+        var metrics = new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
@@ -62,8 +62,8 @@ internal partial class RankRun
             SnapshotSeconds = snapshot,
             ReadySeconds = Readiness?.Ready,
             LoadSeconds = Readiness?.Load,
-        });
-        reported.SetResult(lead ? report : Task.CompletedTask);
+        };
+        reported.SetResult(Unacknowledged(metrics, ReportStep(metrics)));
         Readiness = null; // the first step's report carries it
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background

@@ -61,10 +61,10 @@ public sealed partial class PeerSnapshotter
     /// <summary>
     /// At the boundary after <paramref name="step"/> (every rank of <paramref name="world"/> calls it at the same steps):
     /// agrees, then takes and sends this step's snapshot unless a previous one is still on its way or
-    /// <paramref name="last"/> is true (the run ends here). The send starts once <paramref name="after"/>'s task has
-    /// ended (rank 0's step report: a step held in memory then has its metrics stored), whether or not it failed.
+    /// <paramref name="last"/> is true (the run ends here). The send starts once <paramref name="reports"/> is known (the
+    /// step's report posted): the step reports the job has not acknowledged yet, which go with the snapshot.
     /// </summary>
-    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last, Task<Task>? after = null)
+    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last, Task<IReadOnlyList<StepMetrics>>? reports = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         if (_holders.Count == 0) return;
@@ -90,8 +90,8 @@ public sealed partial class PeerSnapshotter
         var keep = Complete ?? -1;
         _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
         {
-            if (after is not null) await Task.WhenAny(await after);
-            return await SendAsync(snapshot, keep);
+            var pending = reports is null ? [] : await reports;
+            return await SendAsync(snapshot, keep, pending);
         });
         LastStall = clock.Elapsed;
     }
@@ -99,7 +99,7 @@ public sealed partial class PeerSnapshotter
     /// <summary>Waits for the send in flight (the run's end).</summary>
     public void Flush() => _pending.Wait();
 
-    private async Task<bool> SendAsync(TrainerSnapshot snapshot, long keep)
+    private async Task<bool> SendAsync(TrainerSnapshot snapshot, long keep, IReadOnlyList<StepMetrics> reports)
     {
         var step = snapshot.State.Step;
         var parts = Parts(snapshot);
@@ -111,7 +111,12 @@ public sealed partial class PeerSnapshotter
             {
                 var holder = _grains.GetGrain<ISnapshotHolderGrain>(ISnapshotHolderGrain.KeyOf(_jobId, node));
                 for (var i = 0; i < parts.Count; i++)
-                    await holder.Put(_epoch, new SnapshotPart(_rank, step, keep, i, parts.Count, parts[i]) { Tensors = i == 0 ? names : null, StateJson = i == 0 ? state : null });
+                    await holder.Put(_epoch, new SnapshotPart(_rank, step, keep, i, parts.Count, parts[i]) 
+                    {
+                        Tensors = i == 0 ? names : null,
+                        StateJson = i == 0 ? state : null,
+                        Reports = i == 0 ? reports : null,
+                    });
                 return true;
             }
             catch (Exception e) when (e is not OutOfMemoryException)

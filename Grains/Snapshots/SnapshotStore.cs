@@ -53,7 +53,7 @@ public sealed class SnapshotStore
                 throw new ArgumentException($"the first part of rank {part.Rank}'s snapshot of step {part.Step} has no tensor names or state", nameof(part));
             // A new snapshot of this rank: only it and the newest complete one (the sender's Keep) stay.
             foreach (var step in copies.Keys.Where(s => s != part.Keep).ToList()) copies.Remove(step);
-            copies[part.Step] = new Copy(epoch, part.Count, part.Tensors, part.StateJson);
+            copies[part.Step] = new Copy(epoch, part.Count, part.Tensors, part.StateJson, part.Reports ?? []);
         }
 
         if (!copies.TryGetValue(part.Step, out var copy) || copy.Epoch != epoch || copy.Parts.Count != part.Index || copy.Count != part.Count)
@@ -71,7 +71,7 @@ public sealed class SnapshotStore
             [
                 .. _byRank.OrderBy(r => r.Key).SelectMany(r => r.Value.OrderBy(c => c.Key)
                     .Where(c => c.Value.Whole)
-                    .Select(c => new HeldSnapshot(r.Key, c.Key, c.Value.Epoch, c.Value.Received, c.Value.Count, c.Value.Tensors, c.Value.StateJson))),
+                    .Select(c => new HeldSnapshot(r.Key, c.Key, c.Value.Epoch, c.Value.Received, c.Value.Count, c.Value.Tensors, c.Value.StateJson) { Reports = c.Value.Reports })),
             ];
         }
     }
@@ -101,8 +101,9 @@ public sealed class SnapshotStore
         lock (_gate) _byRank.Clear();
     }
 
-    private sealed class Copy(long epoch, int count, IReadOnlyList<string> tensors, string stateJson)
+    private sealed class Copy(long epoch, int count, IReadOnlyList<string> tensors, string stateJson, IReadOnlyList<StepMetrics> reports)
     {
+        public IReadOnlyList<StepMetrics> Reports { get; } = reports;
         public long Epoch { get; } = epoch;
         public int Count { get; } = count;
         public IReadOnlyList<string> Tensors { get; } = tensors;
