@@ -7,6 +7,7 @@
 #   deploy/local-cluster.sh start nK                    start node nK's silo again (it rejoins under its name)
 # Scale runs: `deploy/local-cluster.sh 256 --devices sim:8 --nodes-per-silo 8` hosts 8 nodes (one Orleans silo each)
 # per process, 32 processes; kill and start then act on the process that hosts nK, i.e. on all 8 of its nodes.
+# SILO_PORT_BASE / GATEWAY_PORT_BASE (default 11110 / 30000) move the ports, for two clusters on one machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${ORCHESTRATOR_LOCAL_CLUSTER:-/tmp/orchestrator-local-cluster}
@@ -17,7 +18,7 @@ start_silo() { # first node index of the process, devices, connection string
   local dashboard=() # DASHBOARD_PORT=P serves the dashboard from n1's process (tokens: ORCHESTRATOR__DASHBOARDTOKENHASHES__0)
   [ "$i" = 1 ] && [ -n "${DASHBOARD_PORT:-}" ] && dashboard=(--dashboard-port "$DASHBOARD_PORT")
   dotnet "$exe" silo --node "n$i" --nodes "${PER_SILO:-1}" --devices "$2" --postgres "$3" \
-    --silo-port $((11110 + i)) --gateway-port $((30000 + i - 1)) --storage "$state/storage" "${dashboard[@]}" \
+    --silo-port $((${SILO_PORT_BASE:-11110} + i)) --gateway-port $((${GATEWAY_PORT_BASE:-30000} + i - 1)) --storage "$state/storage" "${dashboard[@]}" \
     >> "$state/silo-n$i.log" 2>&1 &
   echo $! > "$state/silo-n$i.pid"
 }

@@ -33,6 +33,10 @@ public sealed record JobStatus(
     [Id(11)]
     public IReadOnlyList<JobAlert> Alerts { get; init; } = [];
 
+    /// <summary>The newest step every rank's peer snapshot is known complete at (null without peer snapshots, or before the first).</summary>
+    [Id(12)]
+    public long? MemoryStep { get; init; }
+
     /// <summary>MaxVio of the last steps' loads summed (<c>JobGrain.BalanceWindowSteps</c>): the balance of a batch of them, through the noise of single steps.</summary>
     [Id(13)]
     public double MaxVioWindow { get; init; }

@@ -17,4 +17,8 @@ public sealed record NodeStart(
     /// <summary>The W3C <c>traceparent</c> of the job's trace (its submit span), so the ranks' spans join it; null when untraced.</summary>
     [Id(3)]
     public string? TraceParent { get; init; }
+
+    /// <summary>The in-memory snapshot to load instead of <c>Resume</c> (a recovery whose step survives in peer memory); null loads <c>Resume</c>.</summary>
+    [Id(4)]
+    public MemoryResumePoint? MemoryResume { get; init; }
 }

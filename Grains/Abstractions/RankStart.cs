@@ -17,4 +17,8 @@ public sealed record RankStart(
     /// <summary>The W3C <c>traceparent</c> of the job's trace (its submit span), so the ranks' spans join it; null when untraced.</summary>
     [Id(5)]
     public string? TraceParent { get; init; }
+
+    /// <summary>The in-memory snapshot to load instead of <c>Resume</c>, from its holders; null loads <c>Resume</c> (or the seed).</summary>
+    [Id(6)]
+    public MemoryResumePoint? MemoryResume { get; init; }
 }

@@ -31,4 +31,20 @@ public sealed record StepMetrics(
     /// <summary>True when the step's loss was not finite and its update was not applied (spec <c>alerts.on_nan: skip</c>).</summary>
     [Id(9)]
     public bool Skipped { get; init; }
+
+    /// <summary>The newest step whose peer snapshots every rank knows complete (rank 0's report), or null without peer snapshots.</summary>
+    [Id(10)]
+    public long? MemoryStep { get; init; }
+
+    /// <summary>On the rank's first step of its epoch only: seconds from its start to its first step (data plane, model, state load).</summary>
+    [Id(11)]
+    public double? ReadySeconds { get; init; }
+
+    /// <summary>On the rank's first step of its epoch only: seconds it spent loading the state it resumed from.</summary>
+    [Id(12)]
+    public double? LoadSeconds { get; init; }
+
+    /// <summary>How long this step's boundary was held up by the peer snapshot (agreement and copy), or null when none was due.</summary>
+    [Id(13)]
+    public double? SnapshotSeconds { get; init; }
 }

@@ -20,6 +20,9 @@ internal static class JobEvents
     /// <summary>A re-placement of the routed experts: {step, from, to, rank_loads_before, rank_loads_after, copies, bytes, seconds} (JobGrain.Experts.cs).</summary>
     public const string ExpertReplacement = "expert-replacement";
 
+    /// <summary>A recovery's first completed step: where its state came from and how long each part took (JobGrain.Resumed.cs).</summary>
+    public const string Resumed = "resumed";
+
     /// <summary>An alert the job raised: {kind, step, message, values} (JobGrain.Alerts.cs).</summary>
     public const string Alert = "alert";
 

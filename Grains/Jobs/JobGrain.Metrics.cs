@@ -52,6 +52,7 @@ public sealed partial class JobGrain
             new MetricSample(metrics.Step, "lr", metrics.LearningRate, at),
             new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
             new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
+            .. metrics.SnapshotSeconds is { } snapshot ? [new MetricSample(metrics.Step, "snapshot_ms", snapshot * 1000, at)] : Array.Empty<MetricSample>(),
         ]);
         await StoreExpertLoadsAsync(metrics, at);
     }
@@ -65,6 +66,7 @@ public sealed partial class JobGrain
         var losses = await metricStore.QueryMetricsAsync(Id, new MetricQuery("loss"), cancellationToken);
         if (losses.Count == 0) return;
         var step = losses[^1].Step;
+        _lastStepAt ??= losses[^1].At; // a recovery's detection time counts from the last step stored
         var samples = await metricStore.QueryMetricsAsync(Id, new MetricQuery(null, step, step), cancellationToken);
         double Of(string name) => samples.LastOrDefault(m => m.Name == name)?.Value ?? 0;
         _maxVioWindow = Of("max_vio_window");

@@ -12,17 +12,27 @@ public sealed partial class JobGrain
     private async Task StartRanksAsync(RankPlan plan)
     {
         CheckpointManifest? resume = null;
+        MemoryResumePoint? memory = null;
+        var why = "first start";
+        var source = "seed";
+        var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         long resumeMs = 0;
         try
         {
             // Checkpoints: the newest committed checkpoint that verifies (or the spec's resume_from), else the seed.
             resume = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(Id).GetResumePoint();
+            // Peer snapshots: in a recovery, a newer step still held whole in the live nodes' memory, for every shard.
+            if (_record?.State == JobPhase.Recovering) (memory, why) = await MemoryResumeAsync(resume?.Step ?? 0);
             resumeMs = clock.ElapsedMilliseconds;
+            NoteSnapshotHolders(plan);
+            source = memory is not null ? "memory" : resume is not null ? "disk" : "seed";
+            // Before the ranks start: the new epoch's first step report may come before the start returns.
+            if (_record?.State == JobPhase.Recovering) ExpectResumed(plan.Epoch, memory?.Step ?? resume?.Step ?? 0, source);
             // One start per node, all at once: its first rank starts the node's others on their silo, so the plan
             // crosses the network once per node (per rank it was R × R assignments: the 2,048-rank submit timed out),
             // and a start returns as soon as the runs are queued; the first failure fails the start as before.
-            var start = new NodeStart(_spec!, plan.Ranks, resume) { TraceParent = _traceParent };
+            var start = new NodeStart(_spec!, plan.Ranks, resume) { TraceParent = _traceParent, MemoryResume = memory };
             WatchStalls(plan);
             await Task.WhenAll(plan.Ranks.GroupBy(rank => rank.Node, StringComparer.Ordinal).Select(node => node.First()).Select(first =>
                 GrainFactory.GetGrain<IRankGrain>(new RankKey(Id, plan.Epoch, first.Rank, first.Node).ToString()).StartNode(plan.Epoch, start)));
@@ -46,9 +56,11 @@ public sealed partial class JobGrain
         DateTimeOffset? recoveringSince = _record.State == JobPhase.Recovering ? _record.UpdatedAt : null;
         if (await MoveAsync(move, plan.Epoch))
         {
-            if (recoveringSince is { } since) RecordRecovered(since, plan.Epoch, resume?.Step ?? 0);
-            await RecordAsync(move, move.Records[0], // started, or recovered
-                JobEvents.Detail(new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = resume?.Step ?? 0 }));
+            var fromStep = memory?.Step ?? resume?.Step ?? 0;
+            if (recoveringSince is { } since) RecordRecovered(since, plan.Epoch, fromStep);
+            await RecordAsync(move, move.Records[0], JobEvents.Detail(recoveringSince is null // started, or recovered
+                ? new { ranks = plan.Ranks.Count, nodes = plan.NodesUsed, epoch = plan.Epoch, from_step = fromStep }
+                : RecoveredDetail(plan, fromStep, source, why, startedAt, resumeMs, clock.ElapsedMilliseconds)));
             EndRecoverySpan();
             await CompleteIfDoneAsync();
         }
@@ -56,6 +68,7 @@ public sealed partial class JobGrain
 
     private async Task StopRanksAsync()
     {
+        ForgetSnapshots(); // the job ended: its holders drop their copies
         await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
         if (_plan is null) return;
         foreach (var rank in _plan.Ranks)

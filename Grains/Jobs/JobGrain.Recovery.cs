@@ -41,6 +41,7 @@ public sealed partial class JobGrain
         var old = _plan;
         var epoch = _record.Epoch + 1;
         if (!await MoveAsync(move, epoch, reason)) return;
+        NoteRecovering();
         RecoveryInstruments.Recoveries.Add(1, TelemetryTags.Of(Id, epoch));
         _finishedRanks.Clear();
         _waitingReported = false;

@@ -125,7 +125,9 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         Monitor.Heard(rank, System.Diagnostics.Stopwatch.GetTimestamp());
         _tokensPerSecond = metrics.TokensPerSecond * Pipelines();
         _last = metrics;
+        await NoteResumedAsync(epoch, rank, metrics); // a recovery's first step: the resumed event
         if (rank != 0) return;
+        NoteStep(metrics); // peer snapshots: the newest complete in-memory step; the detection time counts from here
         TraceStep(epoch, metrics);
         await StoreStepAsync(metrics);
         RecordStep(epoch, metrics);
@@ -211,6 +213,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         {
             await RecordAsync(move, JobEvents.Completed, JobEvents.Detail(new { step = _last?.Step ?? 0, loss = _last?.Loss }));
             await GrainFactory.GetGrain<IClusterGrain>(IClusterGrain.Key).ReleaseJob(Id);
+            ForgetSnapshots();
         }
     }
 
@@ -277,6 +280,7 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
         {
             Alerts = [.. _alerts],
             MaxVioWindow = _maxVioWindow,
+            MemoryStep = _memoryStep,
         };
     }
 

@@ -22,7 +22,9 @@ internal static class RankExperts
         ArgumentNullException.ThrowIfNull(parallel);
         ArgumentNullException.ThrowIfNull(start);
         var layers = model.MoeLayers + model.MtpDepth;
-        var recorded = start.Resume is { } resume ? JsonSerializer.Deserialize<TrainerState>(resume.StateJson)?.ExpertMap : null;
+        // The state the ranks restore: peer memory's when the recovery starts from it, else the checkpoint's.
+        var state = start.MemoryResume?.StateJson ?? start.Resume?.StateJson;
+        var recorded = state is null ? null : JsonSerializer.Deserialize<TrainerState>(state)?.ExpertMap;
         var map = recorded?.ToMap(model.RoutedExperts, parallel.WorldSize)
             ?? ExpertReplacementSchedule.InitialMap(JobExpertSettings.Of(start.Spec, model), model.RoutedExperts, parallel.WorldSize, layers);
         return parallel with { Map = map };

@@ -63,7 +63,7 @@ public sealed partial class RankGrain(
         // The node's ranks live on this silo (pinned to the node): the calls are local, and the immutable plan is shared, not copied.
         return Task.WhenAll(mine.Select(rank =>
         {
-            var begin = new RankStart(start.Spec, rank, start.Spec.Layout, start.Plan, start.Resume) { TraceParent = start.TraceParent };
+            var begin = new RankStart(start.Spec, rank, start.Spec.Layout, start.Plan, start.Resume) { TraceParent = start.TraceParent, MemoryResume = start.MemoryResume };
             return rank.Rank == Key.Rank ? Start(epoch, begin) : grains.GetGrain<IRankGrain>(new RankKey(Key.JobId, epoch, rank.Rank, rank.Node).ToString()).Start(epoch, begin);
         }));
     }

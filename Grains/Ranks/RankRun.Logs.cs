@@ -38,8 +38,8 @@ internal partial class RankRun
     private partial void LogGpuLibraries(string rank, string device, string libraries);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Rank {Rank} ready in {ReadyMs:F0} ms: queued {QueuedMs:F0}, spec and data plane {ConnectMs:F0}, model {ModelMs:F0}, restore {RestoreMs:F0}, balancer {BalancerMs:F0}")]
-    private partial void LogReady(string rank, double readyMs, double queuedMs, double connectMs, double modelMs, double restoreMs, double balancerMs);
+        Message = "Rank {Rank} ready in {ReadyMs:F0} ms: queued {QueuedMs:F0}, spec and data plane {ConnectMs:F0}, model {ModelMs:F0}, restore {RestoreMs:F0}, balancer {BalancerMs:F0}; state from {Source}")]
+    private partial void LogReady(string rank, double readyMs, double queuedMs, double connectMs, double modelMs, double restoreMs, double balancerMs, string source);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rank {Rank} failed")]
     private partial void LogFailed(Exception exception, string rank);

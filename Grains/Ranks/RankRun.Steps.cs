@@ -49,14 +49,24 @@ internal partial class RankRun
     private protected bool Reported(StepReport step, IShardedTrainer trainer, Func<IReadOnlyList<double[]>> biases)
     {
         StopOnSkippedStep(step);
+        // Peer snapshots: agree, copy now, send in the background with rank 0's reports not yet acknowledged (they may lag
+        // its snapshots and die with it), so a step the job restores from memory has its metrics all the same.
+        var reported = new TaskCompletionSource<IReadOnlyList<StepMetrics>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var snapshot = SnapshotAfter(step, trainer, reported.Task);
         var lead = Groups.Rank == 0;
-        ReportStep(new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
+        var metrics = new StepMetrics(step.Step, step.Loss, step.TokensPerSecond, step.MaxViolationOverLayers, step.LearningRate, lead ? step.Loads : [])
         {
             StepSeconds = step.Seconds,
             ControlSeconds = Authority?.LastRoundTrip.TotalSeconds ?? 0,
             Biases = lead ? biases() : null,
             Skipped = step.Skipped,
-        });
+            MemoryStep = lead ? PeerSnapshots.Complete : null,
+            SnapshotSeconds = snapshot,
+            ReadySeconds = Readiness?.Ready,
+            LoadSeconds = Readiness?.Load,
+        };
+        reported.SetResult(Unacknowledged(metrics, ReportStep(metrics)));
+        Readiness = null; // the first step's report carries it
         if (lead && step.Replacement is { } replaced) Report(() => _job.ReportExpertReplacement(Key.Epoch, RankExperts.Report(step, replaced)));
         if (Start.Spec.Checkpoint.IsDue(step.Step))
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background

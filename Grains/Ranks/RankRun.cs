@@ -154,6 +154,7 @@ internal partial class RankRun : IDisposable
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var joined = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
         var parallel = joined is null ? null : RankExperts.WithMap(joined, Start, model); // the map: the checkpoint's, or the job's first
+        World = parallel?.World;
         ReportDataPlane(DataPlane.Decision!);
         var connected = _sinceRun.Elapsed;
         var device = ComputeDevice();
@@ -172,13 +173,14 @@ internal partial class RankRun : IDisposable
         try
         {
             var built = _sinceRun.Elapsed;
-            if (Start.Resume is { } resume) Load(trainer, resume); // checkpoints: load (verified)
+            var source = RestoreState(trainer); // peer memory, a committed checkpoint (verified), or the seed
             var restored = _sinceRun.Elapsed;
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
             Authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
             // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).
             LogReady(Key.ToString(), _sinceRun.Elapsed.TotalMilliseconds, queued.TotalMilliseconds, (connected - queued).TotalMilliseconds,
-                (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds);
+                (built - connected).TotalMilliseconds, (restored - built).TotalMilliseconds, (_sinceRun.Elapsed - restored).TotalMilliseconds, source);
+            Readiness = (_sinceRun.Elapsed.TotalSeconds, (restored - built).TotalSeconds);
             return trainer;
         }
         catch
@@ -200,6 +202,7 @@ internal partial class RankRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(trainer);
         Checkpoints.Flush(); // checkpoints: the last write is prepared before the rank reports its end
+        PeerSnapshots.Flush();
         return new RankOutcome(!Stopping.IsCancellationRequested, null, trainer.Step);
     }
 
@@ -228,7 +231,7 @@ internal partial class RankRun : IDisposable
             LogFailed(e, Key.ToString());
             _outcome = new RankOutcome(false, $"rank {Key.Rank} on {Key.Node}: {e.GetType().Name}: {e.Message}", e is NonFiniteLossException n ? n.Step : 0)
             {
-                Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException,
+                Retryable = e is CollectiveAbortedException or TimeoutException or OrleansException or Snapshots.SnapshotLostException,
                 NonFinite = e is NonFiniteLossException,
             };
         }
@@ -241,11 +244,12 @@ internal partial class RankRun : IDisposable
     // The silo's factory, not an activation's: the sends are made from the device thread.
     private protected RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
 
-    /// <summary>Sends a step's report to the job (retried in the background; the step does not wait).</summary>
-    protected void ReportStep(StepMetrics metrics)
+    /// <summary>Sends a step's report to the job (retried in the background; the step does not wait); the task ends when it is in.</summary>
+    protected Task ReportStep(StepMetrics metrics)
     {
         var report = _reports.Post(() => _job.ReportStep(Key.Epoch, Key.Rank, metrics));
         if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
+        return report;
     }
 
     /// <summary>Sends a report of the run's own (a pipeline stage's timeline) on the step reports' channel, retried in the background.</summary>

@@ -18,7 +18,7 @@ public static partial class JobSpecParser
         ["id", "kind", "config", "model", "training", "data", "steps", "parallel", "fp8", "checkpoint", "max_seconds", "resume_from", "recovery", "data_plane", "simulation", "alerts", "faults", "sft", "grpo", "distill", "balancing"];
 
     private static readonly HashSet<string> ParallelFields = ["ep", "dp", "pp", "ranks", "schedule", "virtual_stages", "stage_layers", "redundant_experts"];
-    private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every"];
+    private static readonly HashSet<string> CheckpointFields = ["every", "keep", "keep_every", "memory_every", "memory_copies"];
     private static readonly HashSet<string> ResumeFields = ["job", "step"];
 
     [GeneratedRegex("^[a-z0-9-]{1,64}$", RegexOptions.CultureInvariant)]
@@ -83,6 +83,7 @@ public static partial class JobSpecParser
         };
         spec = KindSections(spec, root);
         if (layout.Stages > 1) PipelineLimits(spec);
+        MemoryLimits(spec);
         return spec;
     }
 
@@ -99,7 +100,7 @@ public static partial class JobSpecParser
             ["steps"] = spec.Steps,
             ["parallel"] = ParallelJson(spec.Layout),
             ["fp8"] = spec.Fp8,
-            ["checkpoint"] = new JsonObject { ["every"] = spec.Checkpoint.Every, ["keep"] = spec.Checkpoint.Keep, ["keep_every"] = spec.Checkpoint.KeepEvery },
+            ["checkpoint"] = CheckpointJson(spec.Checkpoint),
         };
         if (spec.MaxSeconds is { } seconds) root["max_seconds"] = seconds;
         if (spec.ResumeFrom is { } from) root["resume_from"] = new JsonObject { ["job"] = from.JobId, ["step"] = from.Step };
@@ -197,7 +198,8 @@ public static partial class JobSpecParser
         var every = Integer(checkpoint, "every", "checkpoint.every", required: false, min: 0) ?? 0;
         var keep = Integer(checkpoint, "keep", "checkpoint.keep", required: false, min: 1) ?? 2;
         var keepEvery = Integer(checkpoint, "keep_every", "checkpoint.keep_every", required: false, min: 0) ?? 0;
-        return new CheckpointPolicy(every, keep, keepEvery);
+        var (memoryEvery, memoryCopies) = Memory(checkpoint);
+        return new CheckpointPolicy(every, keep, keepEvery, memoryEvery, memoryCopies);
     }
 
     /// <summary>A committed checkpoint named as {"job": id, "step": N} at <paramref name="field"/> (resume_from, sft.from_checkpoint, …).</summary>

@@ -1,6 +1,7 @@
 // The job page: live status, loss / throughput / MaxVio charts, the expert-load heatmap and biases,
-// the rank plan, checkpoints and the event timeline, all fed by one server-sent event stream.
+// the rank plan, checkpoints, recoveries and the event timeline, all fed by one server-sent event stream.
 import { api, stream, fmt, time, el } from './api.js';
+import { renderRecoveries } from './recoveries.js';
 
 const id = decodeURIComponent(location.pathname.split('/').pop());
 document.getElementById('job-id').textContent = id;
@@ -190,6 +191,7 @@ stream(`/api/jobs/${encodeURIComponent(id)}/stream`, {
   events: list => {
     events.push(...list);
     timeline();
+    renderRecoveries(events);
     if (list.some(e => e.kind.startsWith('checkpoint'))) checkpoints();
   },
   end: (_, source) => { source.close(); document.getElementById('live').textContent = 'finished'; render(); },

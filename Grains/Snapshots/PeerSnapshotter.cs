@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Kernels.Distributed;
+using Orchestrator.Kernels.Training;
+
+namespace Orchestrator.Grains.Snapshots;
+
+/// <summary>
+/// A rank's peer snapshots. At a due step boundary (on the device thread) the ranks first agree, in one all-gather over
+/// the job's world, whether every rank's previous snapshot has reached its holders: if one is still on its way, every rank
+/// skips this step's snapshot alike, so a holder never needs more than the newest complete copy and the one being
+/// written. Otherwise the rank copies the tensors its checkpoint shard holds into host memory (the only pause training
+/// sees: the next step may then change the tensors) and sends them, in the background, in parts over grain calls to
+/// its holders (<see cref="SnapshotRing"/>); a rank whose shard is empty (a dp replica) has nothing to send.
+/// </summary>
+public sealed partial class PeerSnapshotter
+{
+    /// <summary>Bytes per grain call: far under Orleans' message limit, large enough that the calls cost little.</summary>
+    public const int PartBytes = 4 << 20;
+
+    private const long InFlight = 0, Arrived = 1, Failed = 2;
+    private readonly IGrainFactory _grains;
+    private readonly string _jobId;
+    private readonly long _epoch;
+    private readonly int _rank;
+    private readonly IReadOnlyList<string> _holders;
+    private readonly Func<string, bool> _owns;
+    private readonly ILogger _logger;
+    private Task<bool> _pending = Task.FromResult(true);
+    private IReadOnlyList<ArchiveEntry>? _previous;
+    private long? _taken;
+
+    /// <summary>Snapshots rank <paramref name="rank"/> of <paramref name="jobId"/> in <paramref name="epoch"/> to <paramref name="holders"/>.</summary>
+    /// <param name="grains">The silo's grain factory (calls made off the activation).</param>
+    /// <param name="jobId">The job.</param>
+    /// <param name="epoch">The epoch the rank runs in.</param>
+    /// <param name="rank">The rank.</param>
+    /// <param name="holders">The nodes that hold its copies (own node first); empty: no snapshots.</param>
+    /// <param name="owns">Which of its tensors its shard holds (<c>ShardOwnership</c>).</param>
+    /// <param name="logger">Where failures are logged.</param>
+    public PeerSnapshotter(IGrainFactory grains, string jobId, long epoch, int rank, IReadOnlyList<string> holders, Func<string, bool> owns, ILogger logger)
+    {
+        (_grains, _jobId, _epoch, _rank, _holders, _owns, _logger) = (grains, jobId, epoch, rank, holders, owns, logger);
+    }
+
+    /// <summary>True when the rank has holders (a plan of two nodes or more, snapshots asked for).</summary>
+    public bool Holds => _holders.Count > 0;
+
+    /// <summary>The newest step every rank's snapshot is known to have reached its holders at, or null.</summary>
+    public long? Complete { get; private set; }
+
+    /// <summary>Due boundaries skipped because a previous snapshot was still on its way.</summary>
+    public int Skipped { get; private set; }
+
+    /// <summary>How long the last due boundary held training up (the agreement, and the copy when one was taken).</summary>
+    public TimeSpan LastStall { get; private set; }
+
+    /// <summary>Bytes of the last snapshot taken.</summary>
+    public long LastBytes { get; private set; }
+
+    /// <summary>
+    /// At the boundary after <paramref name="step"/> (every rank of <paramref name="world"/> calls it at the same steps):
+    /// agrees, then takes and sends this step's snapshot unless a previous one is still on its way or
+    /// <paramref name="last"/> is true (the run ends here). The send starts once <paramref name="reports"/> is known (the
+    /// step's report posted): the step reports the job has not acknowledged yet, which go with the snapshot.
+    /// </summary>
+    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last, Task<IReadOnlyList<StepMetrics>>? reports = null)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        if (_holders.Count == 0) return;
+        var clock = Stopwatch.StartNew();
+        long mine = !_pending.IsCompleted ? InFlight : _pending.Result ? Arrived : Failed;
+        var all = world is null ? [mine] : world.AllGather([mine]).Select(v => v[0]).ToArray();
+        if (all.Contains(InFlight))
+        {
+            Skipped++;
+            LastStall = clock.Elapsed;
+            return;
+        }
+
+        if (_taken is { } taken && all.All(s => s == Arrived)) Complete = taken;
+        LastStall = clock.Elapsed;
+        if (last) return;
+        // Every send has finished, so the previous snapshot's arrays are free to fill again.
+        var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
+        _previous = snapshot.Entries;
+        if (_taken is null) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
+        _taken = step;
+        LastBytes = snapshot.Bytes;
+        var keep = Complete ?? -1;
+        _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
+        {
+            var pending = reports is null ? [] : await reports;
+            return await SendAsync(snapshot, keep, pending);
+        });
+        LastStall = clock.Elapsed;
+    }
+
+    /// <summary>Waits for the send in flight (the run's end).</summary>
+    public void Flush() => _pending.Wait();
+
+    private async Task<bool> SendAsync(TrainerSnapshot snapshot, long keep, IReadOnlyList<StepMetrics> reports)
+    {
+        var step = snapshot.State.Step;
+        var parts = Parts(snapshot);
+        var names = snapshot.Entries.Select(e => e.Name).ToList();
+        var state = System.Text.Json.JsonSerializer.Serialize(snapshot.State);
+        var sent = await Task.WhenAll(_holders.Select(async node =>
+        {
+            try
+            {
+                var holder = _grains.GetGrain<ISnapshotHolderGrain>(ISnapshotHolderGrain.KeyOf(_jobId, node));
+                for (var i = 0; i < parts.Count; i++)
+                    await holder.Put(_epoch, new SnapshotPart(_rank, step, keep, i, parts.Count, parts[i]) 
+                    {
+                        Tensors = i == 0 ? names : null,
+                        StateJson = i == 0 ? state : null,
+                        Reports = i == 0 ? reports : null,
+                    });
+                return true;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogSendFailed(e, _jobId, _rank, step, node);
+                return false;
+            }
+        }));
+        return sent.All(ok => ok);
+    }
+
+    private static List<byte[]> Parts(TrainerSnapshot snapshot)
+    {
+        using var buffer = new MemoryStream((int)Math.Min(int.MaxValue, snapshot.Bytes + 4096));
+        TensorArchive.Write(buffer, snapshot.Entries);
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        var parts = new List<byte[]>();
+        for (var at = 0; at < bytes.Length; at += PartBytes) parts.Add(bytes.Slice(at, Math.Min(PartBytes, bytes.Length - at)).ToArray());
+        return parts;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} rank {Rank}: peer snapshots of {Bytes} bytes to {Holders}")]
+    private partial void LogFirst(string job, int rank, long bytes, string holders);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} rank {Rank}: the snapshot of step {Step} did not reach node {Node}")]
+    private partial void LogSendFailed(Exception exception, string job, int rank, long step, string node);
+}
