@@ -150,7 +150,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         }
 
         _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint, spec.Alerts,
-            JobSpecParser.KindName(spec.Kind), spec.ResumeFrom ?? spec.Sft?.FromCheckpoint);
+            JobSpecParser.KindName(spec.Kind), spec.ResumeFrom ?? spec.Sft?.FromCheckpoint ?? spec.Distill?.Teacher);
     }
 
     private async Task CommitReadyAsync()

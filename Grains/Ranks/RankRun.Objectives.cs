@@ -11,7 +11,7 @@ internal partial class RankRun
 {
     /// <summary>
     /// Pretrain: token windows of the dataset; sft: the JSONL's examples packed into rows (<see cref="SftPacking"/>), the
-    /// masked objective. Every rank reads its own rows of the global batch (EP ranks are data-parallel for the dense layers).
+    /// masked objective; distill: the teacher data set (made first, see RankRun.Teacher.cs) packed the same way. Every rank reads its own rows of the global batch (EP ranks are data-parallel for the dense layers).
     /// </summary>
     private ITrainingObjective Objective(TokenDataset? dataset)
     {
@@ -23,6 +23,7 @@ internal partial class RankRun
                 Groups.DataShard, Groups.DataShards);
             return new PretrainObjective(batches, training.MicroBatchSize, window);
         }
+        if (Start.Spec.Kind == JobKind.Distill) return DistillObjectiveOf();
         if (Start.Spec.Kind != JobKind.Sft)
             throw new InvalidOperationException($"job kind {Start.Spec.Kind} does not run on ranks yet");
         var tokenizer = TokenizerCatalog.Create(Start.Spec.Sft!.Tokenizer);

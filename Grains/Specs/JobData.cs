@@ -5,7 +5,8 @@ namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
 /// The checks a spec passes at submission beyond its text: its data file reads (for sft every line of the JSONL,
-/// tokenised and fitted to a row; for grpo and distill every line of the prompt set) and its kind runs on ranks. A refusal is a <see cref="JobSpecException"/> naming the
+/// tokenised and fitted to a row; for grpo and distill every line of the prompt set, and a distill tokenizer the student's
+/// vocabulary covers) and its kind runs on ranks. A refusal is a <see cref="JobSpecException"/> naming the
 /// field (<c>data: line 3: …</c>), thrown before anything is stored.
 /// </summary>
 public static class JobData
@@ -19,10 +20,16 @@ public static class JobData
             case JobKind.Sft:
                 Examples(spec);
                 break;
-            case JobKind.Grpo or JobKind.Distill:
-                var kind = spec.Kind == JobKind.Grpo ? "grpo" : "distill";
-                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: spec.Kind == JobKind.Grpo)); // the data is checked all the same
-                throw new JobSpecException("kind", $"'{kind}' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
+            case JobKind.Distill:
+                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: false));
+                var tokenizer = TokenizerCatalog.Create(spec.Distill!.Tokenizer);
+                var vocab = spec.Run.Config().Model!.VocabSize;
+                if (tokenizer.VocabSize > vocab)
+                    throw new JobSpecException("distill.tokenizer", $"'{tokenizer.Name}' has {tokenizer.VocabSize} ids, more than the student's model.vocab_size ({vocab})");
+                break;
+            case JobKind.Grpo:
+                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: true)); // the data is checked all the same
+                throw new JobSpecException("kind", "'grpo' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
         }
     }
 

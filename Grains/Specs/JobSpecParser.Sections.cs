@@ -5,14 +5,15 @@ namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
 /// The kinds' own sections: <c>sft {from_checkpoint, tokenizer}</c>, <c>grpo {from_checkpoint, reference, group_size,
-/// kl_coef, clip, passes, tokenizer}</c>, <c>distill {teacher, temperature, logit_weight, tokenizer}</c>. A kind's
+/// kl_coef, clip, passes, tokenizer}</c>, <c>distill {teacher, temperature, logit_weight, tokenizer, max_tokens,
+/// sample_temperature, top_p}</c>. A kind's
 /// section is required with it and refused with any other kind; the kind's data file is the spec's <c>data</c>.
 /// </summary>
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> SftFields = ["from_checkpoint", "tokenizer"];
     private static readonly HashSet<string> GrpoFields = ["from_checkpoint", "reference", "group_size", "kl_coef", "clip", "passes", "tokenizer"];
-    private static readonly HashSet<string> DistillFields = ["teacher", "temperature", "logit_weight", "tokenizer"];
+    private static readonly HashSet<string> DistillFields = ["teacher", "temperature", "logit_weight", "tokenizer", "max_tokens", "sample_temperature", "top_p"];
 
     private static JobSpec KindSections(JobSpec spec, JsonObject root)
     {
@@ -51,7 +52,8 @@ public static partial class JobSpecParser
             root["distill"] = new JsonObject
             {
                 ["teacher"] = SourceJson(distill.Teacher), ["temperature"] = distill.Temperature, ["logit_weight"] = distill.LogitWeight,
-                ["tokenizer"] = distill.Tokenizer,
+                ["tokenizer"] = distill.Tokenizer, ["max_tokens"] = distill.MaxTokens, ["sample_temperature"] = distill.SampleTemperature,
+                ["top_p"] = distill.TopP,
             };
         }
     }
@@ -79,7 +81,17 @@ public static partial class JobSpecParser
         var weight = distill["logit_weight"] is { } w ? Number(w, "distill.logit_weight") : 0.0;
         if (!(weight >= 0) || double.IsInfinity(weight))
             throw new JobSpecException("distill.logit_weight", $"must be a finite number, at least 0 (got {weight})");
-        return new DistillSpec(Required(distill["teacher"], "distill.teacher"), temperature, weight, Tokenizer(distill, "distill"));
+        var sample = distill["sample_temperature"] is { } st ? Number(st, "distill.sample_temperature") : 0.0;
+        if (!(sample >= 0) || double.IsInfinity(sample))
+            throw new JobSpecException("distill.sample_temperature", $"must be 0 (greedy) or a finite positive number (got {sample})");
+        var topP = distill["top_p"] is { } p ? Number(p, "distill.top_p") : 1.0;
+        if (!(topP > 0 && topP <= 1)) throw new JobSpecException("distill.top_p", $"must be in (0, 1] (got {topP})");
+        return new DistillSpec(Required(distill["teacher"], "distill.teacher"), temperature, weight, Tokenizer(distill, "distill"))
+        {
+            MaxTokens = Integer(distill, "max_tokens", "distill.max_tokens", required: false, min: 1) ?? 64,
+            SampleTemperature = sample,
+            TopP = topP,
+        };
     }
 
     private static JsonObject Section(JsonObject root, string name, HashSet<string> fields)

@@ -7,8 +7,8 @@ public static class MetadataStoreServices
 {
     /// <summary>
     /// Registers <paramref name="store"/> as <see cref="IJobStore"/>, <see cref="IMetricStore"/>,
-    /// <see cref="INodeStore"/> and <see cref="ICheckpointIndex"/>: one object, so one connection source and
-    /// one migrated schema behind all four.
+    /// <see cref="INodeStore"/>, <see cref="ICheckpointIndex"/> and <see cref="IDataSetStore"/>: one object, so one connection
+    /// source and one migrated schema behind all five.
     /// </summary>
     /// <remarks>
     /// Registered as instances, so the container never disposes the store: whoever opened it does, after
@@ -22,6 +22,7 @@ public static class MetadataStoreServices
         services.AddSingleton<IMetricStore>(store);
         services.AddSingleton<INodeStore>(store);
         services.AddSingleton<ICheckpointIndex>(store);
+        services.AddSingleton<IDataSetStore>(store);
         return services;
     }
 }
