@@ -22,7 +22,7 @@ public sealed class PostgresMetadataStoreTests(PostgresServer server) : Metadata
         {
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync();
-            await using var truncate = new NpgsqlCommand("TRUNCATE nodes, devices, jobs, job_events, metrics, checkpoints, checkpoint_shards, expert_loads", connection);
+            await using var truncate = new NpgsqlCommand("TRUNCATE nodes, devices, jobs, job_events, metrics, checkpoints, checkpoint_shards, expert_loads, teacher_data", connection);
             await truncate.ExecuteNonQueryAsync();
             _emptied = true;
         }
