@@ -13,7 +13,7 @@ namespace Orchestrator.Cluster.Tests.Cluster;
 /// <summary>
 /// A distill job on two ranks of a real silo process on a real PostgreSQL: the teacher (a pretrain job's committed
 /// checkpoint) answers the prompt set on the job's ranks, the data set's file and row carry its lineage and digest, and the
-/// student's losses equal a single-process run of the same objective on that data. Refused submissions store nothing.
+/// student's losses (data-parallel or expert-parallel) equal a single-process run of the same objective on that data. Refused submissions store nothing.
 /// </summary>
 public sealed class DistillJobTests(OneNodeCluster cluster, ITestOutputHelper output) : IClassFixture<OneNodeCluster>
 {
@@ -22,13 +22,16 @@ public sealed class DistillJobTests(OneNodeCluster cluster, ITestOutputHelper ou
     private string Storage => Path.Combine(cluster.Root, "storage");
 
     [Theory]
-    [InlineData("distill-sft", 0.0)]
-    [InlineData("distill-logits", 0.5)]
-    public async Task ADistillJob_RecordsItsTeacherData_AndTrainsTheStudentAsOneProcessWould(string id, double logitWeight)
+    [InlineData("distill-sft", 0.0, 1)]
+    [InlineData("distill-logits", 0.5, 1)]
+    [InlineData("distill-ep", 0.5, 2)]
+    public async Task ADistillJob_RecordsItsTeacherData_AndTrainsTheStudentAsOneProcessWould(string id, double logitWeight, int ep)
     {
         var teacher = await TeacherAsync();
         var prompts = DistillJob.WritePrompts(cluster.Root, id + ".jsonl", 10);
-        var spec = JobSpecParser.Parse(DistillJob.Spec(id, prompts, new CheckpointSource("distill-teacher", 4), 4, logitWeight).ToJsonString());
+        var json = DistillJob.Spec(id, prompts, new CheckpointSource("distill-teacher", 4), 4, logitWeight);
+        json["parallel"] = new JsonObject { ["ep"] = ep, ["dp"] = 2 / ep }; // two ranks: data-parallel, or an expert-parallel student
+        var spec = JobSpecParser.Parse(json.ToJsonString());
         var job = cluster.Client.GetGrain<IJobGrain>(id);
         await job.Submit(spec);
         var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, Patience);
