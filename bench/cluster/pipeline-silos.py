@@ -12,7 +12,7 @@ polled and every step that all stages recorded is kept. Per kept step:
   formula    REFERENCE.md's (1f1b (pp−1)(F+B), zb1p (pp−1)(F+B−2W), dualpipev (pp−1)(F&B+B−3W), F&B = F + B, B the input
              part where split) with the mean measured F, B, W, as a share of the ideal makespan m·(F+B+W) + bubble.
 tokens/s: tokens a step / median step_ms (steps after the first), against one rank (pp 1, the same model and batch,
-training.threads 2: this machine's cores). Kill-and-resume: a 1f1b job, a checkpoint every 4 steps, the silo of stage 2
+training.threads 1 as each stage: with 2, no step finished in 4 minutes under load 34-50, likely an op's two OpenMP threads waiting on each other on oversubscribed cores). Kill-and-resume: a 1f1b job, a checkpoint every 4 steps, the silo of stage 2
 killed by pid after step 6; the spare silo takes its stage; kill → resumed event, kill → next completed step, total.
 Usage: [STEPS=8] bench/cluster/pipeline-silos.py [out=bench/results/pipeline-silos-DATE.json]
 """
@@ -139,7 +139,7 @@ try:
     cs = start(5, "cpu:1", state)
     data = demo_data(work)
     job = "pp1-baseline"
-    submit_when_free(work, spec(job, data, "1f1b", STEPS, pp=1, threads=2))
+    submit_when_free(work, spec(job, data, "1f1b", STEPS, pp=1, threads=1))
     wait(job, lambda s: s["phase"] == "Completed", 900, job)
     result["one_rank"] = dict(zip(("step_ms", "tokens_per_s"), step_stats(token, job)))
     print(json.dumps(result["one_rank"]), flush=True)
