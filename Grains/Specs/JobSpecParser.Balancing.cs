@@ -6,7 +6,9 @@ namespace Orchestrator.Grains.Jobs;
 /// <summary>
 /// The spec's expert re-placement: <c>parallel.redundant_experts</c> (extra slots per MoE layer for replicas of hot
 /// experts) and the <c>balancing</c> object {"replace_every": N, "replace_imbalance": x, "replace_window": N, "nodes": N}
-/// (at least one of the first two; absent: experts never move). Both need expert parallelism and no pipeline stages.
+/// (at least one of the first two; absent: experts never move). Both need expert parallelism, no pipeline stages (a stage's
+/// gradients have no replica sum, and no stage asks for a placement) and real ranks (a simulated rank models its loads
+/// without an expert map, so nothing would move).
 /// </summary>
 public static partial class JobSpecParser
 {
@@ -47,6 +49,15 @@ public static partial class JobSpecParser
         if (layout.Stages > 1) throw new JobSpecException("balancing", "re-placing experts is not supported with pipeline stages (parallel.pp > 1)");
         if (layout.Ep % nodes != 0) throw new JobSpecException("balancing.nodes", $"{layout.Ep} EP ranks cannot be spread evenly over {nodes} nodes");
         return new ExpertBalancingSpec(every, imbalance, window, nodes);
+    }
+
+    /// <summary>Refuses re-placement in a simulated job (<c>simulation</c>): its ranks model the loads without an expert map.</summary>
+    private static void SimulatedExpertLimits(JobSpec spec)
+    {
+        if (spec.Simulation is null) return;
+        const string Why = "simulated ranks model their expert loads without an expert map, so no expert could move; remove it or the simulation section";
+        if (spec.Layout.RedundantExperts > 0) throw new JobSpecException("parallel.redundant_experts", "replicas are not simulated: " + Why);
+        if (spec.Balancing is not null) throw new JobSpecException("balancing", "re-placing experts is not simulated: " + Why);
     }
 
     private static JsonObject BalancingJson(ExpertBalancingSpec balancing)

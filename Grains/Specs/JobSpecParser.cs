@@ -84,6 +84,7 @@ public static partial class JobSpecParser
         spec = KindSections(spec, root);
         if (layout.Stages > 1) PipelineLimits(spec);
         MemoryLimits(spec);
+        SimulatedExpertLimits(spec);
         return spec;
     }
 

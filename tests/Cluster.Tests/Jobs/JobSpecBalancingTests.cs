@@ -60,4 +60,30 @@ public sealed class JobSpecBalancingTests
         Assert.StartsWith(field + ": ", error.Message, StringComparison.Ordinal);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A pipeline job (pp 2 × ep 2, micro-batches enough for the stages) or a simulated one with replicas or re-placement.</summary>
+    private static string Unsupported(bool pipeline, string parallel, string? balancing)
+    {
+        var spec = JsonNode.Parse(Spec(parallel, balancing))!.AsObject();
+        if (pipeline) spec["training"]!["gradient_accumulation"] = 4;
+        else spec["simulation"] = new JsonObject { ["step_ms"] = 10 };
+        return spec.ToJsonString();
+    }
+
+    [Theory]
+    [InlineData(true, """{"pp": 2, "ep": 2, "redundant_experts": 2}""", null, "parallel.redundant_experts", "not supported with pipeline stages")]
+    [InlineData(true, """{"pp": 2, "ep": 2}""", """{"replace_every": 2}""", "balancing", "not supported with pipeline stages")]
+    [InlineData(false, """{"ep": 4, "redundant_experts": 4}""", null, "parallel.redundant_experts", "replicas are not simulated")]
+    [InlineData(false, """{"ep": 4}""", """{"replace_every": 2}""", "balancing", "re-placing experts is not simulated")]
+    public void PipelineOrSimulatedJobs_WithReplicasOrRePlacement_AreRefused_NamingTheField(bool pipeline, string parallel, string? balancing, string field, string reason)
+    {
+        var error = Assert.Throws<JobSpecException>(() => JobSpecParser.Parse(Unsupported(pipeline, parallel, balancing)));
+
+        Assert.StartsWith(field + ": ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        // The same layouts without replicas or re-placement are accepted: the refusal is about the experts alone.
+        var plain = JsonNode.Parse(Unsupported(pipeline, parallel, null))!.AsObject();
+        plain["parallel"]!.AsObject().Remove("redundant_experts");
+        Assert.Null(JobSpecParser.Parse(plain.ToJsonString()).Balancing);
+    }
 }

@@ -30,6 +30,9 @@ public sealed class JobSpecApiTests(DashboardSilo silo)
         { """{"config": "tiny", "data": "/d", "steps": 10, "colour": "red"}""", "colour" },
         { new JsonObject { ["model"] = WithDim(-1), ["data"] = "/d", ["steps"] = 10 }.ToJsonString(), "model.dim" },
         { """{"config": "tiny", "model": {}, "data": "/d", "steps": 10}""", "model" },
+        { """{"config": "tiny", "data": "/d", "steps": 10, "parallel": {"pp": 2, "ep": 2, "redundant_experts": 2}, "training": {"gradient_accumulation": 4}}""", "parallel.redundant_experts" },
+        { """{"config": "tiny", "data": "/d", "steps": 10, "parallel": {"pp": 2, "ep": 2}, "training": {"gradient_accumulation": 4}, "balancing": {"replace_every": 2}}""", "balancing" },
+        { """{"config": "tiny", "data": "/d", "steps": 10, "parallel": {"ep": 4}, "balancing": {"replace_every": 2}, "simulation": {"step_ms": 10}}""", "balancing" },
         { "this is not json", "(root)" },
         { "[1, 2, 3]", "(root)" },
     };
