@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Orchestrator.Benchmarks.Training;
+using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Data;
+using Orchestrator.Kernels.Generation;
 using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Tasks;
@@ -16,8 +18,8 @@ namespace Orchestrator.Benchmarks.Rl;
 /// <c>r1-recipe</c>: the R1 recipe on the arithmetic task in one process, seeded. Pretraining of the config (from its
 /// initial weights) on the task's text (main model and MTP), cold-start SFT on R1-format worked answers (loss on the
 /// response only), greedy accuracy and format on a held-out set, GRPO from the SFT model (the frozen reference its copy;
-/// R1's rewards: accuracy + format), the held-out set again; then, optionally, distillation of that model into a
-/// smaller student (<see cref="R1Distillation"/>). Records both accuracies, the reward curve, and the time of each
+/// R1's rewards: accuracy + format), the held-out set again; distillation of that model into a
+/// smaller student (<see cref="R1Distillation"/>, <c>--teacher CKPT</c>: its own run). Records both accuracies, the reward curve, and the time of each
 /// phase; <c>--checkpoint DIR</c> saves the GRPO model for <c>generation --checkpoint</c>.
 /// </summary>
 internal static class R1RecipeBench
@@ -42,6 +44,8 @@ internal static class R1RecipeBench
         var (train, test) = task.Splits(seed, options.Int("--train", 4000), testCount);
         var examples = train.Select(p => Example(tokenizer, p)).ToArray();
         var maxNewTokens = examples.Max(e => e.Tokens.Length - e.PromptLength) + 8; // the longest worked answer, and room
+        if (options.String("--teacher", "") is { Length: > 0 } teacherPath)
+            return DistillFrom(teacherPath, options, args, started, training, tokenizer, train, test, maxNewTokens, seed);
         var clock = Stopwatch.StartNew();
 
         // Pretraining on the task's text: next token and MTP on whole examples (prompt and response alike).
@@ -97,18 +101,6 @@ internal static class R1RecipeBench
         Console.Error.WriteLine($"grpo model: accuracy {after.Accuracy:P1}, format {after.Format:P1}");
         var checkpoint = options.String("--checkpoint", "") is { Length: > 0 } root ? TrainerCheckpoint.Save(trainer, root) : null;
 
-        object? distillation = null;
-        if (options.Int("--distill-steps", 0) is > 0 and var distillSteps)
-        {
-            var student = model with
-            {
-                Dim = options.Int("--student-dim", model.Dim / 2), InterDim = options.Int("--student-dim", model.Dim / 2) * 3,
-                MoeInterDim = options.Int("--student-dim", model.Dim / 2) / 2, Layers = options.Int("--student-layers", Math.Max(2, model.Layers - 1)), MtpDepth = 0,
-            };
-            var settings = new DistillSettings(student, distillSteps, options.Int("--distill-prompts", 2000), Double(options, "--distill-temperature", 2.0), Double(options, "--distill-kl", 1.0));
-            distillation = R1Distillation.Run(trainer.Model, training, settings, tokenizer, train, test, maxNewTokens, seed);
-        }
-
         var result = new
         {
             bench = Command, started, command = "dotnet run -c Release --project bench/Benchmarks -- r1-recipe " + string.Join(' ', args),
@@ -138,9 +130,35 @@ internal static class R1RecipeBench
                     loss = s.Loss, seconds = s.Seconds,
                 }),
             },
-            checkpoint, distillation,
+            checkpoint,
         };
         var json = BenchJson.Serialize(result);
+        Console.WriteLine(json);
+        if (options.String("--out", "") is { Length: > 0 } path) File.WriteAllText(path, json);
+        return 0;
+    }
+
+    /// <summary><c>--teacher CKPT</c>: the distillation stage alone, its teacher the checkpoint's model (a GRPO model that <c>--checkpoint</c> saved).</summary>
+    private static int DistillFrom(string teacherPath, BenchArgs options, string[] args, DateTime started, TrainingConfig training, ITextTokenizer tokenizer,
+        IReadOnlyList<ArithmeticProblem> train, IReadOnlyList<ArithmeticProblem> test, int maxNewTokens, ulong seed)
+    {
+        var folder = CheckpointModel.Resolve(teacherPath);
+        using var teacher = CheckpointModel.Load(folder);
+        var model = CheckpointModel.Config(folder).Model!;
+        var dim = options.Int("--student-dim", model.Dim / 2);
+        var student = model with { Dim = dim, InterDim = dim * 3, MoeInterDim = dim / 2, Layers = options.Int("--student-layers", Math.Max(2, model.Layers - 1)), MtpDepth = 0 };
+        var settings = new DistillSettings(student, options.Int("--distill-steps", 150), options.Int("--distill-prompts", 1000),
+            Double(options, "--distill-temperature", 2.0), Double(options, "--distill-kl", 1.0));
+        var teacherScore = HeldOutAccuracy.Evaluate(teacher, tokenizer, test, maxNewTokens);
+        Console.Error.WriteLine($"teacher: accuracy {teacherScore.Accuracy:P1}, format {teacherScore.Format:P1}");
+        var distillation = R1Distillation.Run(teacher, training, settings, tokenizer, train, test, maxNewTokens, seed);
+        var json = BenchJson.Serialize(new
+        {
+            bench = Command + " (distill)", started, command = "dotnet run -c Release --project bench/Benchmarks -- r1-recipe " + string.Join(' ', args),
+            machine = MachineInfo.Current(), libtorch_threads = get_num_threads(), teacher = folder, teacher_parameters = R1Distillation.Parameters(model),
+            teacher_accuracy = teacherScore.Accuracy, teacher_format = teacherScore.Format, teacher_accuracy_by_operation = teacherScore.AccuracyByOperation,
+            distillation,
+        });
         Console.WriteLine(json);
         if (options.String("--out", "") is { Length: > 0 } path) File.WriteAllText(path, json);
         return 0;
