@@ -89,7 +89,8 @@ internal static class R1RecipeBench
             (i, text) => new RolloutReward(R1Rewards.Accuracy(text, train[i].Answer), R1Rewards.Format(text)), training, grpoOptions);
         clock.Restart();
         var curve = new List<GrpoStepReport>();
-        while (grpo.Step < grpoSteps)
+        var deadline = options.Int("--deadline-seconds", 0); // GRPO takes no new step past this time since the start (0: none)
+        while (grpo.Step < grpoSteps && (deadline == 0 || (DateTime.UtcNow - started).TotalSeconds < deadline))
         {
             var step = grpo.TrainStep();
             curve.Add(step);
@@ -120,7 +121,7 @@ internal static class R1RecipeBench
             },
             grpo = new
             {
-                steps = grpoSteps, seconds = grpoSeconds, group_size = grpoOptions.GroupSize, prompts_per_step = grpoOptions.PromptsPerStep,
+                steps = curve.Count, steps_asked = grpoSteps, deadline_seconds = deadline, seconds = grpoSeconds, group_size = grpoOptions.GroupSize, prompts_per_step = grpoOptions.PromptsPerStep,
                 passes = grpoOptions.Passes, lr = grpoOptions.LearningRate, kl_coef = grpoOptions.Loss.KlCoefficient, clip = grpoOptions.Loss.Clip,
                 temperature = grpoOptions.Temperature, accuracy = after.Accuracy, format = after.Format, accuracy_by_operation = after.AccuracyByOperation,
                 sample = after.Sample,
@@ -138,7 +139,7 @@ internal static class R1RecipeBench
         return 0;
     }
 
-    /// <summary><c>--teacher CKPT</c>: the distillation stage alone, its teacher the checkpoint's model (a GRPO model that <c>--checkpoint</c> saved).</summary>
+    /// <summary><c>--teacher CKPT</c>: the distillation stage alone, its teacher the checkpoint's model (a GRPO model that <c>--checkpoint</c> saved; its held-out accuracy is that run's).</summary>
     private static int DistillFrom(string teacherPath, BenchArgs options, string[] args, DateTime started, TrainingConfig training, ITextTokenizer tokenizer,
         IReadOnlyList<ArithmeticProblem> train, IReadOnlyList<ArithmeticProblem> test, int maxNewTokens, ulong seed)
     {
@@ -149,14 +150,11 @@ internal static class R1RecipeBench
         var student = model with { Dim = dim, InterDim = dim * 3, MoeInterDim = dim / 2, Layers = options.Int("--student-layers", Math.Max(2, model.Layers - 1)), MtpDepth = 0 };
         var settings = new DistillSettings(student, options.Int("--distill-steps", 150), options.Int("--distill-prompts", 1000),
             Double(options, "--distill-temperature", 2.0), Double(options, "--distill-kl", 1.0));
-        var teacherScore = HeldOutAccuracy.Evaluate(teacher, tokenizer, test, maxNewTokens);
-        Console.Error.WriteLine($"teacher: accuracy {teacherScore.Accuracy:P1}, format {teacherScore.Format:P1}");
         var distillation = R1Distillation.Run(teacher, training, settings, tokenizer, train, test, maxNewTokens, seed);
         var json = BenchJson.Serialize(new
         {
             bench = Command + " (distill)", started, command = "dotnet run -c Release --project bench/Benchmarks -- r1-recipe " + string.Join(' ', args),
             machine = MachineInfo.Current(), libtorch_threads = get_num_threads(), teacher = folder, teacher_parameters = R1Distillation.Parameters(model),
-            teacher_accuracy = teacherScore.Accuracy, teacher_format = teacherScore.Format, teacher_accuracy_by_operation = teacherScore.AccuracyByOperation,
             distillation,
         });
         Console.WriteLine(json);
