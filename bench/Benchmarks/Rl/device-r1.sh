@@ -16,23 +16,25 @@ pack() { tar -czf "$OUT/r1.tgz.tmp" -C "$R" . && mv "$OUT/r1.tgz.tmp" "$OUT/r1.t
 pids=()
 job() { # name, r1-recipe args
   local name=$1; shift
-  timeout -k 5 $((END - 150)) "$B" r1-recipe --checkpoint "$CK/$name" --out "$R/$name.json" --deadline-seconds "${DEADLINE:-300}" "$@" > "$R/$name.log" 2>&1
+  timeout -k 5 $((END - ${POST:-70})) "$B" r1-recipe --checkpoint "$CK/$name" --out "$R/$name.json" --deadline-seconds "${DEADLINE:-300}" "$@" > "$R/$name.log" 2>&1
   echo "exit $? at $(( $(date +%s) - T0 )) s" >> "$R/$name.log"
   [ -f "$R/$name.json" ] || return
   local left=$(( END - ($(date +%s) - T0) ))
-  timeout -k 5 $((left > 100 ? 100 : left)) "$B" generation --checkpoint "$CK/$name" --rounds 3 --max-tokens 64 --out "$R/$name-gen.json" > "$R/$name-gen.log" 2>&1 &
+  timeout -k 5 $((left > 100 ? 100 : left)) "$B" generation --checkpoint "$CK/$name" --rounds 2 --max-tokens 48 --pass-rounds 10 --out "$R/$name-gen.json" > "$R/$name-gen.log" 2>&1 &
   timeout -k 5 "$left" "$B" r1-recipe --teacher "$CK/$name" --distill-steps "${DSTEPS:-120}" --distill-prompts "${DPROMPTS:-600}" --out "$R/$name-distill.json" > "$R/$name-distill.log" 2>&1
   echo "exit $? at $(( $(date +%s) - T0 )) s" >> "$R/$name-distill.log"; wait
 }
-job a --pretrain-steps 150 --sft-steps 150 --grpo-steps 40 --lr 1e-4 --prompts 4 --group 8 & pids+=($!)
-job b --pretrain-steps 150 --sft-steps 150 --grpo-steps 40 --lr 3e-4 --prompts 4 --group 8 & pids+=($!)
-job c --pretrain-steps 250 --sft-steps 250 --grpo-steps 40 --lr 1e-4 --prompts 4 --group 8 & pids+=($!)
-job d --pretrain-steps 250 --sft-steps 250 --grpo-steps 40 --lr 3e-4 --prompts 4 --group 8 & pids+=($!)
-job e --pretrain-steps 100 --sft-steps 250 --grpo-steps 40 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job f --pretrain-steps 200 --sft-steps 200 --grpo-steps 40 --lr 2e-4 --prompts 2 --group 16 & pids+=($!)
-job g --pretrain-steps 150 --sft-steps 150 --grpo-steps 40 --lr 1e-4 --prompts 4 --group 8 --kl 0.01 & pids+=($!)
-job h --pretrain-steps 300 --sft-steps 300 --grpo-steps 40 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job i --pretrain-steps 200 --sft-steps 200 --grpo-steps 40 --lr 5e-5 --prompts 4 --group 8 & pids+=($!)
-job j --pretrain-steps 350 --sft-steps 200 --grpo-steps 40 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job a --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job b --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job c --pretrain-steps 150 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job d --pretrain-steps 150 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job e --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8 & pids+=($!)
+job f --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8 & pids+=($!)
+job g --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 1e-4 --prompts 4 --group 8 & pids+=($!)
+job h --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 2 --group 16 & pids+=($!)
+job i --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 --kl 0.01 & pids+=($!)
+job j --pretrain-steps 200 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job k --pretrain-steps 50 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
+job l --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 8 --group 8 & pids+=($!)
 wait "${pids[@]}"
 kill "$PACKER"; pack; ls -la "$R" | head -60; grep -h "accuracy" "$R"/*.log | head -80
