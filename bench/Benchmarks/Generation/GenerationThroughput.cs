@@ -3,6 +3,8 @@ using System.Globalization;
 using Orchestrator.Benchmarks.Training;
 using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Generation;
+using Orchestrator.Kernels.Model;
+using Orchestrator.Kernels.Tasks;
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Training;
 using static TorchSharp.torch;
@@ -13,7 +15,8 @@ namespace Orchestrator.Benchmarks.Generation;
 /// <c>generation</c>: trains the tiny config (MTP depth 1) on the demo corpus, then measures greedy decoding of the
 /// same prompts three ways in one process — full recomputation (no cache), the MLA latent cache, and MTP speculative
 /// decoding over the cache — interleaved round by round, at batch 1 and batch 8; checks that the three give the same
-/// tokens and records tokens/s, the speed-ups and the MTP acceptance rate.
+/// tokens and records tokens/s, the speed-ups and the MTP acceptance rate. With <c>--checkpoint DIR</c> it measures that
+/// checkpoint's model instead (no training), on arithmetic prompts in the R1 chat form (<c>--digits</c>, as <c>r1-recipe</c>).
 /// </summary>
 internal static class GenerationThroughput
 {
@@ -36,19 +39,15 @@ internal static class GenerationThroughput
         var started = DateTime.UtcNow;
 
         LibTorchRuntime.Initialize();
-        var (model, training) = BenchWorkspace.LoadConfig(options.String("--config", BenchWorkspace.TinyConfigPath));
-        training = training with { Threads = options.Int("--threads", 1) };
-        set_num_threads(training.Threads);
-        using var data = DemoDataset.Create();
-        var window = training.SequenceLength + 1 + model.MtpDepth;
-        using var trainer = new Trainer(model, training, new DatasetBatchSource(data.Dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation), trainSteps);
-        var clock = Stopwatch.StartNew();
-        StepReport? last = null;
-        while (trainer.Step < trainSteps) last = trainer.TrainStep();
-        Console.Error.WriteLine($"trained {trainSteps} steps in {clock.Elapsed.TotalSeconds:F0} s, loss {last?.Loss:F3}");
+        set_num_threads(options.Int("--threads", 1));
+        var checkpoint = options.String("--checkpoint", "");
+        var (model, owner, finalLoss, configName, prompts) = checkpoint.Length > 0
+            ? FromCheckpoint(checkpoint, options)
+            : Train(options.String("--config", BenchWorkspace.TinyConfigPath), trainSteps, options.Int("--threads", 1));
+        using var held = owner;
 
-        using var generator = new TextGenerator(trainer.Model, new ByteTokenizer());
-        var batches = new[] { Prompts[..1], Prompts };
+        using var generator = new TextGenerator(model, new ByteTokenizer());
+        var batches = new[] { prompts[..1], prompts };
         var cases = new List<object>();
         foreach (var batch in batches)
         {
@@ -95,18 +94,46 @@ internal static class GenerationThroughput
             Command = "dotnet run -c Release --project bench/Benchmarks -- generation " + string.Join(' ', args),
             DateUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             LibtorchThreads = get_num_threads(),
-            Config = "deploy/configs/tiny.json",
-            TrainSteps = trainSteps,
-            FinalLoss = last?.Loss,
+            Config = configName,
+            Checkpoint = checkpoint.Length > 0 ? checkpoint : null,
+            TrainSteps = checkpoint.Length > 0 ? 0 : trainSteps,
+            FinalLoss = finalLoss,
             MaxNewTokens = maxTokens,
             MeasuredRounds = rounds,
             Schedule = "one warm-up round, then rounds of (no cache, latent cache, speculative), greedy, same prompts",
             Cases = cases,
             PassesAtBatch1 = passes,
         };
-        var path = BenchWorkspace.WriteResult(Command, started, BenchJson.Serialize(document));
+        var path = options.String("--out", "");
+        if (path.Length > 0) File.WriteAllText(path, BenchJson.Serialize(document) + "\n");
+        else path = BenchWorkspace.WriteResult(Command, started, BenchJson.Serialize(document));
         Console.WriteLine($"wrote {path}");
         return 0;
+    }
+
+    /// <summary>Trains the config on the demo corpus for <paramref name="steps"/> steps; the model, its last loss, the config's name and the demo prompts.</summary>
+    private static (DeepSeekModel Model, IDisposable Owner, double? Loss, string Config, string[] Prompts) Train(string configPath, int steps, int threads)
+    {
+        var (model, training) = BenchWorkspace.LoadConfig(configPath);
+        training = training with { Threads = threads };
+        using var data = DemoDataset.Create();
+        var window = training.SequenceLength + 1 + model.MtpDepth;
+        var trainer = new Trainer(model, training, new DatasetBatchSource(data.Dataset, training.Seed, window, training.MicroBatchSize, training.GradientAccumulation), steps);
+        var clock = Stopwatch.StartNew();
+        StepReport? last = null;
+        while (trainer.Step < steps) last = trainer.TrainStep();
+        Console.Error.WriteLine($"trained {steps} steps in {clock.Elapsed.TotalSeconds:F0} s, loss {last?.Loss:F3}");
+        return (trainer.Model, trainer, last?.Loss, Path.GetRelativePath(BenchWorkspace.Root, configPath), Prompts);
+    }
+
+    /// <summary>The checkpoint's model and eight held-out arithmetic prompts (seed and digits as <c>r1-recipe</c>'s defaults).</summary>
+    private static (DeepSeekModel Model, IDisposable Owner, double? Loss, string Config, string[] Prompts) FromCheckpoint(string path, BenchArgs options)
+    {
+        var folder = CheckpointModel.Resolve(path);
+        var digits = options.List("--digits", ["1", "2"]).Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+        var (_, test) = new ArithmeticTask(digits[0], digits[^1]).Splits((ulong)options.Int("--seed", 7), options.Int("--train", 4000), 8);
+        var model = CheckpointModel.Load(folder);
+        return (model, model, null, $"checkpoint {folder}", test.Select(p => R1Format.Prompt(p.Question)).ToArray());
     }
 
     private static GenerationOptions Options(string mode, int maxTokens) => new()
