@@ -76,9 +76,9 @@ try:
     cs = start(3, "cpu:2", state)
     data = demo_data(work)
     cost, pooled = {"rounds": []}, {"without": ([], []), "with": ([], [])}
-    for round in range(int(os.environ.get("ROUNDS", 2))):
+    for turn in range(int(os.environ.get("ROUNDS", 2))):
         for name, copies in (("without", 0), ("with", 1)):
-            job = f"cost-{name}-{round}"
+            job = f"cost-{name}-{turn}"
             submit_when_free(work, spec(job, data, int(os.environ.get("COST_STEPS", 120)), copies))
             wait(job, lambda s: s["phase"] == "Completed", 600, f"{job} to complete")
             ms, wall = step_ms(cs, job)
