@@ -19,9 +19,6 @@ internal partial class RankRun
     /// <summary>Seconds from the start to ready, and of them loading the state; sent on the first step's report, then null.</summary>
     private protected (double Ready, double Load)? Readiness { get; set; }
 
-    /// <summary>The job's world group, once connected (null for a job of one rank): the snapshots' agreement runs over it.</summary>
-    private protected ICollective? World { get; set; }
-
     /// <summary>The rank's peer snapshots; holding nothing on a plan of one node, in a pipeline stage, or when the spec asks for none.</summary>
     private protected PeerSnapshotter PeerSnapshots => _peerSnapshots ??= new PeerSnapshotter(_services.Grains, Key.JobId, Key.Epoch, Key.Rank,
         Start.Spec.Layout.Stages > 1 ? [] : SnapshotRing.HoldersOf(Key.Node, Start.Peers, Start.Spec.Checkpoint.MemoryCopies),
@@ -62,7 +59,7 @@ internal partial class RankRun
     private protected double? SnapshotAfter(StepReport step, IShardedTrainer trainer, Task<IReadOnlyList<StepMetrics>> reports)
     {
         if (!Start.Spec.Checkpoint.IsMemoryDue(step.Step) || !PeerSnapshots.Holds) return null;
-        PeerSnapshots.AfterStep(trainer, World, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn, reports);
+        PeerSnapshots.AfterStep(trainer, step.Snapshots, step.Step, last: step.Step >= Start.Spec.Steps || !step.EveryRankGoesOn, reports);
         return PeerSnapshots.LastStall.TotalSeconds;
     }
 }

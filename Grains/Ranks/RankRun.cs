@@ -156,7 +156,6 @@ internal partial class RankRun : IDisposable
         // The data plane first: the ranks agree on it before any GPU work (NCCL's set-up selects the GPU itself).
         var joined = DataPlane.Connect(Start, Groups, model.RoutedExperts, Peers(), Stopping);
         var parallel = joined is null ? null : RankExperts.WithMap(joined, Start, model); // the map: the checkpoint's, or the job's first
-        World = parallel?.World;
         ReportDataPlane(DataPlane.Decision!);
         var connected = _sinceRun.Elapsed;
         var device = ComputeDevice();
@@ -169,6 +168,7 @@ internal partial class RankRun : IDisposable
         {
             OnNonFinite = NonFiniteSteps.Skip,
             InjectNanAtStep = Faults?.NanStep - 1, // fault injection (spec faults), never set otherwise
+            SnapshotState = () => PeerSnapshots.State, // peer snapshots: voted in the step's loss all-reduce
             Placement = RankExperts.Authority(Start.Spec, model, parallel,
                 Groups.Rank == 0 ? _services.Grains.GetGrain<ILoadBalancerGrain>(Key.JobId) : null, Key.Epoch), // re-placement (spec balancing)
         };

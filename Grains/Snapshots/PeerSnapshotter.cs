@@ -6,10 +6,10 @@ using Orchestrator.Kernels.Training;
 namespace Orchestrator.Grains.Snapshots;
 
 /// <summary>
-/// A rank's peer snapshots. At a due step boundary (on the device thread) the ranks first agree, in one all-gather over
-/// the job's world, whether every rank's previous snapshot has reached its holders: if one is still on its way, every rank
-/// skips this step's snapshot alike, so a holder never needs more than the newest complete copy and the one being
-/// written. Otherwise the rank copies the tensors its checkpoint shard holds into host memory (the only pause training
+/// A rank's peer snapshots. Every rank votes the state of its previous snapshot (<see cref="State"/>) in the step's loss
+/// all-reduce, so at a due step boundary (on the device thread) every rank knows the same tally at no extra round trip:
+/// if a snapshot is still on its way, every rank skips this step's snapshot alike, so a holder never needs more than the
+/// newest complete copy and the one being written. Otherwise the rank copies the tensors its checkpoint shard holds into host memory (the only pause training
 /// sees: the next step may then change the tensors) and sends them, in the background, in parts over grain calls to
 /// its holders (<see cref="SnapshotRing"/>); a rank whose shard is empty (a dp replica) has nothing to send.
 /// </summary>
@@ -18,7 +18,6 @@ public sealed partial class PeerSnapshotter
     /// <summary>Bytes per grain call: far under Orleans' message limit, large enough that the calls cost little.</summary>
     public const int PartBytes = 4 << 20;
 
-    private const long InFlight = 0, Arrived = 1, Failed = 2;
     private readonly IGrainFactory _grains;
     private readonly string _jobId;
     private readonly long _epoch;
@@ -52,36 +51,40 @@ public sealed partial class PeerSnapshotter
     /// <summary>Due boundaries skipped because a previous snapshot was still on its way.</summary>
     public int Skipped { get; private set; }
 
-    /// <summary>How long the last due boundary held training up (the agreement, and the copy when one was taken).</summary>
+    /// <summary>How long the last due boundary held training up (the copy, when one was taken).</summary>
     public TimeSpan LastStall { get; private set; }
 
     /// <summary>Bytes of the last snapshot taken.</summary>
     public long LastBytes { get; private set; }
 
+    /// <summary>The state of the previous snapshot's send, which the rank votes in its next step (<c>Trainer.SnapshotState</c>).</summary>
+    public SnapshotSendState State =>
+        !_pending.IsCompleted ? SnapshotSendState.InFlight : _pending.Result ? SnapshotSendState.Arrived : SnapshotSendState.Failed;
+
     /// <summary>
-    /// At the boundary after <paramref name="step"/> (every rank of <paramref name="world"/> calls it at the same steps):
-    /// agrees, then takes and sends this step's snapshot unless a previous one is still on its way or
-    /// <paramref name="last"/> is true (the run ends here). The send starts once <paramref name="reports"/> is known (the
-    /// step's report posted): the step reports the job has not acknowledged yet, which go with the snapshot.
+    /// At the boundary after <paramref name="step"/> (every rank calls it at the same steps, with the same
+    /// <paramref name="tally"/>: the states the ranks voted in that step): takes and sends this step's snapshot unless a
+    /// previous one was still on its way or <paramref name="last"/> is true (the run ends here). The send starts once
+    /// <paramref name="reports"/> is known (the step's report posted): the step reports the job has not acknowledged yet,
+    /// which go with the snapshot.
     /// </summary>
-    public void AfterStep(IShardedTrainer trainer, ICollective? world, long step, bool last, Task<IReadOnlyList<StepMetrics>>? reports = null)
+    public void AfterStep(IShardedTrainer trainer, SnapshotTally tally, long step, bool last, Task<IReadOnlyList<StepMetrics>>? reports = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         if (_holders.Count == 0) return;
         var clock = Stopwatch.StartNew();
-        long mine = !_pending.IsCompleted ? InFlight : _pending.Result ? Arrived : Failed;
-        var all = world is null ? [mine] : world.AllGather([mine]).Select(v => v[0]).ToArray();
-        if (all.Contains(InFlight))
+        if (tally.InFlight > 0)
         {
             Skipped++;
             LastStall = clock.Elapsed;
             return;
         }
 
-        if (_taken is { } taken && all.All(s => s == Arrived)) Complete = taken;
+        // No rank's send was in flight when it voted, so every send has finished: this rank's too.
+        if (_taken is { } taken && tally.AllArrived) Complete = taken;
         LastStall = clock.Elapsed;
         if (last) return;
-        // Every send has finished, so the previous snapshot's arrays are free to fill again.
+        // The previous snapshot's arrays are free to fill again.
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
         _previous = snapshot.Entries;
         if (_taken is null) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));

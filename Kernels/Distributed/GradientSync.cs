@@ -1,5 +1,6 @@
 using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Native;
+using Orchestrator.Kernels.Training;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Kernels.Distributed;
@@ -90,14 +91,18 @@ public static class GradientSync
 
     /// <summary>
     /// Losses averaged over ranks, so every rank reports the global batch's loss; with them, in the same
-    /// all-reduce, each rank's vote on going on (summed: all went on when the sum is the world size).
+    /// all-reduce, each rank's vote on going on (summed: all went on when the sum is the world size) and the state of
+    /// its previous peer snapshot (summed into a <see cref="SnapshotTally"/>: every rank learns every rank's).
     /// </summary>
-    public static (double, double, double, double, bool) MeanOverRanks(ICollective collective, double a, double b, double c, double d, bool goOn)
+    public static (double, double, double, double, bool, SnapshotTally) MeanOverRanks(ICollective collective, double a, double b, double c, double d, bool goOn,
+        SnapshotSendState snapshot = SnapshotSendState.Arrived)
     {
-        using var values = tensor(new[] { a, b, c, d, goOn ? 1.0 : 0.0 }, ScalarType.Float64, device: CPU);
+        ArgumentNullException.ThrowIfNull(collective);
+        var mine = SnapshotTally.Of(snapshot);
+        using var values = tensor(new[] { a, b, c, d, goOn ? 1.0 : 0.0, mine.InFlight, mine.Failed }, ScalarType.Float64, device: CPU);
         collective.AllReduceSum(values);
         var v = values.cpu().data<double>().ToArray();
         var n = collective.WorldSize;
-        return (v[0] / n, v[1] / n, v[2] / n, v[3] / n, v[4] == n);
+        return (v[0] / n, v[1] / n, v[2] / n, v[3] / n, v[4] == n, new SnapshotTally((int)v[5], (int)v[6]));
     }
 }

@@ -24,6 +24,12 @@ public sealed record StepReport(
     public bool EveryRankGoesOn { get; init; } = true;
 
     /// <summary>
+    /// Over every rank, the state of its previous peer snapshot when it voted in this step (<see cref="Trainer.SnapshotState"/>);
+    /// all arrived when nobody asked.
+    /// </summary>
+    public SnapshotTally Snapshots { get; init; }
+
+    /// <summary>
     /// True when the step's loss or gradient norm was not finite and, by <see cref="Trainer.OnNonFinite"/>, nothing of
     /// it was applied (parameters, optimizer moments and expert biases are as before it).
     /// </summary>

@@ -116,6 +116,12 @@ public sealed partial class Trainer : IShardedTrainer, IDisposable
     /// </summary>
     public long? InjectNanAtStep { get; init; }
 
+    /// <summary>
+    /// The state of this rank's previous peer snapshot, asked with the go-on vote and carried in the same loss all-reduce
+    /// (<see cref="StepReport.Snapshots"/>); null: no snapshots.
+    /// </summary>
+    public Func<SnapshotSendState>? SnapshotState { get; init; }
+
     /// <summary>Runs one optimizer step (all micro-batches), then updates the expert biases.</summary>
     /// <param name="goOn">
     /// This rank's vote on going on after the step, asked once its backward pass is done; with expert
@@ -168,10 +174,12 @@ public sealed partial class Trainer : IShardedTrainer, IDisposable
 
         var vote = goOn?.Invoke() ?? true;
         var everyRankGoesOn = vote;
+        var snapshot = SnapshotState?.Invoke() ?? SnapshotSendState.Arrived;
+        var snapshots = SnapshotTally.Of(snapshot);
         if (_parallel is not null)
         {
             GradientSync.AverageReplicated(_model, _parallel);
-            (total, main, mtp, balance, everyRankGoesOn) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance, vote);
+            (total, main, mtp, balance, everyRankGoesOn, snapshots) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance, vote, snapshot);
         }
         var gradNorm = ClipGradients();
         // Skipping: the loss and the norm are the all-reduced ones (the same on every rank), so every rank decides alike.
@@ -201,6 +209,7 @@ public sealed partial class Trainer : IShardedTrainer, IDisposable
             lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
         {
             EveryRankGoesOn = everyRankGoesOn,
+            Snapshots = snapshots,
             Skipped = skipped,
             Replacement = replaced,
         };

@@ -5,7 +5,8 @@ started again RESTART seconds later, for MINUTES minutes. Effective training tim
 step that counts (each step once, its final run) over the wall time from the first step to the end; and, with
 every rank's waits inside a step counted where they fall, the counted steps at the job's steady pace (the
 median time between consecutive steps) over the same wall time.
-Usage: bench/cluster/soak.py [minutes=10] [interval_s=120] [restart_s=10] [out=bench/results/soak-DATE.json]
+MEMORY_COPIES=1 adds peer snapshots every step (checkpoint.memory_copies, issue 15); the disk checkpoints stay every 5 steps.
+Usage: [MEMORY_COPIES=0|1|2] bench/cluster/soak.py [minutes=10] [interval_s=120] [restart_s=10] [out=bench/results/soak-DATE.json]
 """
 import datetime, json, os, platform, random, shutil, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -18,12 +19,14 @@ out = sys.argv[4] if len(sys.argv) > 4 else f"bench/results/soak-{datetime.date.
 state = os.environ.get("ORCHESTRATOR_LOCAL_CLUSTER", "/tmp/orchestrator-bench-soak")
 JOB = "bench-soak"
 rng = random.Random(2026)
+copies = int(os.environ.get("MEMORY_COPIES", 0))
+checkpoint = {"every": 5, "keep": 2} | ({"memory_every": 1, "memory_copies": copies} if copies else {})
 
 work = tempfile.mkdtemp(prefix="orchestrator-soak-")
 try:
     cs = start(3, "cpu:1", state)
     submit(work, {"id": JOB, "config": "tiny", "training": {"threads": 1, "micro_batch_size": 4}, "data": demo_data(work),
-                  "steps": 1_000_000, "parallel": {"ep": 2, "dp": 1}, "fp8": False, "checkpoint": {"every": 5, "keep": 2}})
+                  "steps": 1_000_000, "parallel": {"ep": 2, "dp": 1}, "fp8": False, "checkpoint": checkpoint})
     wait(JOB, lambda s: s["step"] >= 1, 120, "the first step")
     begin = time.time()
     end = begin + minutes * 60
@@ -55,9 +58,11 @@ try:
     periods = sorted(at[k + 1] - at[k] for k in at if k + 1 in at and at[k + 1] > at[k])
     pace = periods[len(periods) // 2] if periods else 0
     events = [e[0] for e in sql(cs, f"select kind from job_events where job_id = '{JOB}' order by seq")]
+    resumed = [json.loads(e[0]) for e in sql(cs, f"select detail from job_events where job_id = '{JOB}' and kind = 'resumed' order by seq")]
     result = {"benchmark": "fault-injection soak: tiny job, EP 2 over 3 silos (cpu:1 each), a random rank-holding silo SIGKILLed every "
                            f"{interval:.0f} s ± 25 %, restarted {restart:.0f} s later",
-              "command": f"bench/cluster/soak.py {minutes:g} {interval:g} {restart:g}", "date": str(datetime.date.today()),
+              "command": f"MEMORY_COPIES={copies} bench/cluster/soak.py {minutes:g} {interval:g} {restart:g}", "memory_copies": copies,
+              "recoveries_detail": [{k: r.get(k) for k in ("source", "from_step", "steps_lost", "last_step_to_step_ms")} for r in resumed], "date": str(datetime.date.today()),
               "machine": f"{platform.node()}, {os.cpu_count()} cores", "minutes": minutes, "kills": kills,
               "final_phase_before_cancel": final["phase"], "final_epoch": final["epoch"], "steps_counted": len(counted),
               "useful_step_seconds": round(useful, 1), "wall_seconds": round(wall, 1),
