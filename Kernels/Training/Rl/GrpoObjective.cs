@@ -46,7 +46,11 @@ public sealed class GrpoObjective(ITextTokenizer tokenizer, IReadOnlyList<string
     {
         ArgumentNullException.ThrowIfNull(policy);
         _current?.Dispose();
-        _reference ??= reference(policy);
+        if (_reference is null)
+        {
+            _reference = reference(policy);
+            foreach (var p in _reference.parameters()) p.requires_grad = false;
+        }
         var first = shard * _groups;
         var chosen = GrpoRollouts.Chosen(_order, step, options.PromptsPerStep, first, _groups);
         _current = GrpoRollouts.Collect(policy, _reference, tokenizer, _prompts, chosen, first, reward, options, step, policy.Parallel?.Collective);
