@@ -11,6 +11,7 @@ public sealed partial class JobGrain
     {
         await Task.Run(() => JobData.Check(spec));
         if (spec.Sft is { } sft) await RequireCommittedAsync(sft.FromCheckpoint, "sft.from_checkpoint");
+        if (spec.Grpo is { } grpo) await RequireGrpoCheckpointsAsync(grpo);
     }
 
     private async Task RequireCommittedAsync(CheckpointSource source, string field)

@@ -136,7 +136,9 @@ internal partial class RankRun : IDisposable
     {
         SetThreads();
         using var dataset = Start.Spec.Kind == JobKind.Pretrain ? TokenDataset.Open(Start.Spec.DataDirectory) : null;
-        using var trainer = SetUp(Objective(dataset));
+        var objective = Objective(dataset);
+        using var owned = objective as IDisposable; // a grpo objective's reference model
+        using var trainer = SetUp(objective);
         Ready();
         RunSteps(() => trainer.Step, goOn => TrainStep(trainer, goOn));
         return End(trainer);

@@ -19,10 +19,12 @@ public static class JobData
             case JobKind.Sft:
                 Examples(spec);
                 break;
-            case JobKind.Grpo or JobKind.Distill:
-                var kind = spec.Kind == JobKind.Grpo ? "grpo" : "distill";
-                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: spec.Kind == JobKind.Grpo)); // the data is checked all the same
-                throw new JobSpecException("kind", $"'{kind}' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
+            case JobKind.Grpo:
+                GrpoJob.Check(spec);
+                break;
+            case JobKind.Distill:
+                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: false)); // the data is checked all the same
+                throw new JobSpecException("kind", "'distill' jobs are not yet runnable on ranks: their teacher's generation on the job's ranks is not built; the spec itself is valid");
         }
     }
 
