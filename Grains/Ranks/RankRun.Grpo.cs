@@ -47,4 +47,12 @@ internal partial class RankRun
             throw;
         }
     }
+
+    /// <summary>The grpo objective's last step as the job stores it; null for other kinds.</summary>
+    private static GrpoStepMetrics? GrpoMetrics(Kernels.Training.IShardedTrainer trainer)
+    {
+        if (trainer is not Kernels.Training.Trainer { Objective: GrpoObjective { LastStep: { } step } }) return null;
+        return new GrpoStepMetrics(step.Accuracy, step.Format, step.CompletionTokens, step.Kl, step.ClipFraction, step.GenerationTokensPerSecond,
+            step.MtpAcceptance, [.. step.Samples.Select(s => new GrpoSampleView(s.Prompt, s.Completion, s.Reward.Accuracy, s.Reward.Format))]);
+    }
 }

@@ -60,6 +60,19 @@ public sealed class GrpoJobTests(OneNodeCluster cluster, ITestOutputHelper outpu
         for (var step = 0; step < Steps; step++) Assert.Equal(expected[step], losses[step].Value, Math.Abs(expected[step]) * 1e-5 + 1e-12);
         Assert.True(expected[1] > 0, "after the first step's passes the policy has left the reference");
 
+        // Rank 0's report carries the job-wide rollout statistics: every series per step, and a few completions as events.
+        foreach (var name in new[] { "grpo_reward", "grpo_accuracy", "grpo_format", "grpo_length", "grpo_kl", "grpo_clip", "generation_tokens_per_s" })
+            Assert.Equal([1L, 2, 3], (await cluster.Store.QueryMetricsAsync("grpo-ep2", new MetricQuery(name))).Select(m => m.Step));
+        var lengths = await cluster.Store.QueryMetricsAsync("grpo-ep2", new MetricQuery("grpo_length"));
+        Assert.All(lengths, l => Assert.InRange(l.Value, 1, 12));
+        Assert.Equal(0, (await cluster.Store.QueryMetricsAsync("grpo-ep2", new MetricQuery("grpo_kl")))[0].Value, 9); // the first pass is on the reference
+        Assert.All(await cluster.Store.QueryMetricsAsync("grpo-ep2", new MetricQuery("generation_tokens_per_s")), m => Assert.True(m.Value > 0));
+        Assert.Empty(await cluster.Store.QueryMetricsAsync("grpo-ep2", new MetricQuery("mtp_acceptance"))); // the rollouts do not speculate
+        var samples = (await cluster.Store.ListJobEventsAsync("grpo-ep2")).Where(e => e.Kind == "grpo-samples")
+            .Select(e => JsonNode.Parse(e.DetailJson!)!).ToArray();
+        Assert.Equal([1L, 2, 3], samples.Select(e => e["step"]!.GetValue<long>()));
+        Assert.All(samples, e => Assert.Equal(2, e["samples"]!.AsArray().Count)); // rank 0's two groups, their first completions
+
         using var trained = Load(config.Model!, (await cluster.Store.GetCheckpointAsync("grpo-ep2", Steps))!);
         using var start = Load(config.Model!, parent!);
         Assert.Contains(start.named_parameters().Zip(trained.named_parameters()), p => !p.First.parameter.allclose(p.Second.parameter, rtol: 0, atol: 1e-6));
