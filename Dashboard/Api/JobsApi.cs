@@ -49,6 +49,8 @@ public static partial class JobsApi
             .WithName("GetJobPipeline").WithSummary("Each pipeline stage's newest step timeline (F, B, Bi, W per micro-batch) and the bubble; 409 without pipeline stages.");
         api.MapGet("/jobs/{id}/experts", ExpertQueries.GetAsync)
             .WithName("GetJobExperts").WithSummary("The expert → rank map of each MoE layer (replicas marked), each shard's recent loads, and every re-placement with the per-rank loads before and after; 409 without expert parallelism.");
+        api.MapGet("/jobs/{id}/grpo", GrpoQueries.GetAsync)
+            .WithName("GetJobGrpo").WithSummary("A grpo job's per-step reward (accuracy, format), response length, KL, clip fraction, generation tokens/s and MTP acceptance, and its newest sampled completions with their rewards; 409 for other kinds.");
         api.MapPost("/jobs/{id}/cancel", Cancel)
             .WithName("CancelJob").WithSummary("Cancels a job (a finished job is left as it is).")
             .Produces<JobView>().Produces<ApiError>(StatusCodes.Status404NotFound);

@@ -16,4 +16,13 @@ public sealed record GrpoSpec(
     [property: Id(3)] double KlCoefficient,
     [property: Id(4)] double Clip,
     [property: Id(5)] int Passes,
-    [property: Id(6)] string Tokenizer);
+    [property: Id(6)] string Tokenizer)
+{
+    /// <summary>New tokens per rollout at most (<c>max_new_tokens</c>, default 64); a prompt and its rollout fit model.max_seq_len.</summary>
+    [Id(7)]
+    public int MaxNewTokens { get; init; } = 64;
+
+    /// <summary>Sampling temperature of the rollouts (<c>temperature</c>, default 1, above 0).</summary>
+    [Id(8)]
+    public double Temperature { get; init; } = 1.0;
+}

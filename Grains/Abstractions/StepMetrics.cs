@@ -47,4 +47,8 @@ public sealed record StepMetrics(
     /// <summary>How long this step's boundary was held up by the peer snapshot (agreement and copy), or null when none was due.</summary>
     [Id(13)]
     public double? SnapshotSeconds { get; init; }
+
+    /// <summary>A grpo job's rollouts and update of this step (rank 0's report, over every rank); null for other kinds and ranks.</summary>
+    [Id(14)]
+    public GrpoStepMetrics? Grpo { get; init; }
 }

@@ -95,8 +95,8 @@ public sealed partial class CheckpointCoordinatorGrain(
         }
 
         CheckpointManifest? origin = null;
-        // Else where the spec starts: resume_from (a full resume), or an sft job's parent (its weights only: RankRun.Initialize).
-        if (chosen is null && (spec.ResumeFrom ?? spec.Sft?.FromCheckpoint) is { } from)
+        // Else where the spec starts: resume_from (a full resume), or an sft or grpo job's parent (its weights only: RankRun.Initialize).
+        if (chosen is null && (spec.ResumeFrom ?? spec.Sft?.FromCheckpoint ?? spec.Grpo?.FromCheckpoint) is { } from)
         {
             origin = await checkpointIndex.GetCheckpointAsync(from.JobId, from.Step)
                 ?? throw new InvalidDataException($"job {from.JobId} has no committed checkpoint at step {from.Step} to resume from");
@@ -150,7 +150,7 @@ public sealed partial class CheckpointCoordinatorGrain(
         }
 
         _job = new CheckpointTarget(epoch, spec.Layout.ToLayout().Ranks, spec.Checkpoint, spec.Alerts,
-            JobSpecParser.KindName(spec.Kind), spec.ResumeFrom ?? spec.Sft?.FromCheckpoint ?? spec.Distill?.Teacher);
+            JobSpecParser.KindName(spec.Kind), spec.ResumeFrom ?? spec.Sft?.FromCheckpoint ?? spec.Grpo?.FromCheckpoint ?? spec.Distill?.Teacher);
     }
 
     private async Task CommitReadyAsync()

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Training;
 using static TorchSharp.torch;
 
@@ -24,9 +25,32 @@ public static class ShardLoader
     public static void Initialize(IShardedTrainer trainer, CheckpointManifest manifest, string root) =>
         Load(trainer, manifest, root, weightsOnly: true);
 
+    /// <summary>
+    /// Loads <paramref name="manifest"/>'s weights into <paramref name="model"/> alone (a grpo job's frozen reference: no
+    /// optimizer, no counters), the tensors this rank's model holds, verified as <see cref="Restore"/> does.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A shard is missing or corrupt, or the checkpoint's model is not <paramref name="model"/>'s.</exception>
+    public static void LoadWeights(DeepSeekModel model, CheckpointManifest manifest, string root)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var targets = TrainerShards.ModuleTensors(model);
+        Load(targets.Select(t => TrainerShards.ModelPrefix + t.Name).ToList(), manifest, root,
+            (state, tensors) => TrainerShards.Initialize(model.Config, targets, state, tensors));
+    }
+
     private static void Load(IShardedTrainer trainer, CheckpointManifest manifest, string root, bool weightsOnly)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        var names = weightsOnly ? TrainerShards.ModelTensors(trainer).Select(t => TrainerShards.ModelPrefix + t.Name).ToList() : TrainerShards.Names(trainer);
+        Load(names, manifest, root, (state, tensors) =>
+        {
+            if (weightsOnly) TrainerShards.Initialize(trainer, state, tensors);
+            else TrainerShards.Restore(trainer, state, tensors);
+        });
+    }
+
+    private static void Load(IReadOnlyList<string> names, CheckpointManifest manifest, string root, Action<TrainerState, Dictionary<string, Tensor>> apply)
+    {
         ArgumentNullException.ThrowIfNull(manifest);
         var owner = new Dictionary<string, CheckpointShard>(StringComparer.Ordinal);
         foreach (var shard in manifest.Shards.OrderBy(s => s.Rank))
@@ -36,7 +60,6 @@ public static class ShardLoader
 
         // A copy the checkpoint's layout did not have (the MTP stage's embedding, written by a layout without pipeline
         // stages) is read from its original; TrainerShards.Restore makes the same substitution.
-        var names = weightsOnly ? TrainerShards.ModelTensors(trainer).Select(t => TrainerShards.ModelPrefix + t.Name).ToList() : TrainerShards.Names(trainer);
         var needed = names.Select(n => owner.ContainsKey(n) ? n : Original(n)).Distinct(StringComparer.Ordinal).ToList();
         var missing = needed.Where(n => !owner.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -59,8 +82,7 @@ public static class ShardLoader
                 }
             }
 
-            if (weightsOnly) TrainerShards.Initialize(trainer, state, tensors);
-            else TrainerShards.Restore(trainer, state, tensors);
+            apply(state, tensors);
         }
         finally
         {

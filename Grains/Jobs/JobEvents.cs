@@ -26,6 +26,9 @@ internal static class JobEvents
     /// <summary>An alert the job raised: {kind, step, message, values} (JobGrain.Alerts.cs).</summary>
     public const string Alert = "alert";
 
+    /// <summary>A grpo step's sampled completions with their rewards (rank 0's few, for the dashboard's table).</summary>
+    public const string GrpoSamples = "grpo-samples";
+
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 
     public static string Detail<T>(T detail) => JsonSerializer.Serialize(detail, Options);

@@ -13,6 +13,7 @@ public sealed partial class JobGrain
         await Task.Run(() => JobData.Check(spec));
         if (spec.Sft is { } sft) await RequireCommittedAsync(sft.FromCheckpoint, "sft.from_checkpoint");
         if (spec.Distill is { } distill) RequireSameVocabulary(spec, await RequireCommittedAsync(distill.Teacher, "distill.teacher"));
+        if (spec.Grpo is { } grpo) await RequireGrpoCheckpointsAsync(grpo);
     }
 
     /// <summary>A teacher and its student share the tokenizer's ids: the teacher's logits are compared with the student's per id.</summary>

@@ -53,8 +53,10 @@ public sealed partial class JobGrain
             new MetricSample(metrics.Step, "step_ms", metrics.StepSeconds * 1000, at),
             new MetricSample(metrics.Step, "control_ms", metrics.ControlSeconds * 1000, at),
             .. metrics.SnapshotSeconds is { } snapshot ? [new MetricSample(metrics.Step, "snapshot_ms", snapshot * 1000, at)] : Array.Empty<MetricSample>(),
+            .. GrpoSamples(metrics, at),
         ]);
         await StoreExpertLoadsAsync(metrics, at);
+        await StoreGrpoCompletionsAsync(metrics);
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal partial class RankRun
             return new PretrainObjective(batches, training.MicroBatchSize, window);
         }
         if (Start.Spec.Kind == JobKind.Distill) return DistillObjectiveOf();
+        if (Start.Spec.Kind == JobKind.Grpo) return GrpoObjective();
         if (Start.Spec.Kind != JobKind.Sft)
             throw new InvalidOperationException($"job kind {Start.Spec.Kind} does not run on ranks yet");
         var tokenizer = TokenizerCatalog.Create(Start.Spec.Sft!.Tokenizer);
@@ -33,12 +34,12 @@ internal partial class RankRun
     }
 
     /// <summary>
-    /// Loads the resume point: the job's own checkpoint (or its <c>resume_from</c>) whole; an sft job's parent checkpoint
+    /// Loads the resume point: the job's own checkpoint (or its <c>resume_from</c>) whole; an sft or grpo job's parent checkpoint
     /// as its weights only, so the fine-tuning starts at step 0 with fresh optimizer moments.
     /// </summary>
     private void Load(Trainer trainer, CheckpointManifest resume)
     {
-        var parent = Start.Spec.ResumeFrom is null && Start.Spec.Sft?.FromCheckpoint is { } from
+        var parent = Start.Spec.ResumeFrom is null && (Start.Spec.Sft?.FromCheckpoint ?? Start.Spec.Grpo?.FromCheckpoint) is { } from
             && resume.JobId == from.JobId && resume.Step == from.Step && resume.JobId != Start.Spec.Id;
         if (parent) ShardLoader.Initialize(trainer, resume, StorageRoot);
         else ShardLoader.Restore(trainer, resume, StorageRoot);

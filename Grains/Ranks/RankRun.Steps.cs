@@ -64,6 +64,7 @@ internal partial class RankRun
             SnapshotSeconds = snapshot,
             ReadySeconds = Readiness?.Ready,
             LoadSeconds = Readiness?.Load,
+            Grpo = lead ? GrpoMetrics(trainer) : null,
         };
         reported.SetResult(Unacknowledged(metrics, ReportStep(metrics)));
         Readiness = null; // the first step's report carries it

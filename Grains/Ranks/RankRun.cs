@@ -137,7 +137,7 @@ internal partial class RankRun : IDisposable
         SetThreads();
         using var dataset = Start.Spec.Kind == JobKind.Pretrain ? TokenDataset.Open(Start.Spec.DataDirectory) : null;
         var objective = Objective(dataset);
-        using var owned = objective as IDisposable; // a distill objective holds its teacher
+        using var owned = objective as IDisposable; // a distill objective's teacher, a grpo objective's reference model
         using var trainer = SetUp(objective);
         Ready();
         RunSteps(() => trainer.Step, goOn => TrainStep(trainer, goOn));

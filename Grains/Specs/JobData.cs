@@ -20,6 +20,9 @@ public static class JobData
             case JobKind.Sft:
                 Examples(spec);
                 break;
+            case JobKind.Grpo:
+                GrpoJob.Check(spec);
+                break;
             case JobKind.Distill:
                 Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: false));
                 var tokenizer = TokenizerCatalog.Create(spec.Distill!.Tokenizer);
@@ -27,9 +30,6 @@ public static class JobData
                 if (tokenizer.VocabSize > vocab)
                     throw new JobSpecException("distill.tokenizer", $"'{tokenizer.Name}' has {tokenizer.VocabSize} ids, more than the student's model.vocab_size ({vocab})");
                 break;
-            case JobKind.Grpo:
-                Read(() => PromptSet.Load(spec.DataDirectory, requireAnswer: true)); // the data is checked all the same
-                throw new JobSpecException("kind", "'grpo' jobs are not yet runnable on ranks: their rollouts (generation on the job's ranks) are not built; the spec itself is valid");
         }
     }
 

@@ -5,14 +5,14 @@ namespace Orchestrator.Grains.Jobs;
 
 /// <summary>
 /// The kinds' own sections: <c>sft {from_checkpoint, tokenizer}</c>, <c>grpo {from_checkpoint, reference, group_size,
-/// kl_coef, clip, passes, tokenizer}</c>, <c>distill {teacher, temperature, logit_weight, tokenizer, max_tokens,
+/// kl_coef, clip, passes, tokenizer, max_new_tokens, temperature}</c>, <c>distill {teacher, temperature, logit_weight, tokenizer, max_tokens,
 /// sample_temperature, top_p}</c>. A kind's
 /// section is required with it and refused with any other kind; the kind's data file is the spec's <c>data</c>.
 /// </summary>
 public static partial class JobSpecParser
 {
     private static readonly HashSet<string> SftFields = ["from_checkpoint", "tokenizer"];
-    private static readonly HashSet<string> GrpoFields = ["from_checkpoint", "reference", "group_size", "kl_coef", "clip", "passes", "tokenizer"];
+    private static readonly HashSet<string> GrpoFields = ["from_checkpoint", "reference", "group_size", "kl_coef", "clip", "passes", "tokenizer", "max_new_tokens", "temperature"];
     private static readonly HashSet<string> DistillFields = ["teacher", "temperature", "logit_weight", "tokenizer", "max_tokens", "sample_temperature", "top_p"];
 
     private static JobSpec KindSections(JobSpec spec, JsonObject root)
@@ -45,6 +45,7 @@ public static partial class JobSpecParser
             {
                 ["from_checkpoint"] = SourceJson(grpo.FromCheckpoint), ["reference"] = SourceJson(grpo.Reference), ["group_size"] = grpo.GroupSize,
                 ["kl_coef"] = grpo.KlCoefficient, ["clip"] = grpo.Clip, ["passes"] = grpo.Passes, ["tokenizer"] = grpo.Tokenizer,
+                ["max_new_tokens"] = grpo.MaxNewTokens, ["temperature"] = grpo.Temperature,
             };
         }
         if (spec.Distill is { } distill)
@@ -68,9 +69,16 @@ public static partial class JobSpecParser
         if (!(clip > 0 && clip < 1)) throw new JobSpecException("grpo.clip", $"must be between 0 and 1, exclusive (got {clip})");
         var kl = grpo["kl_coef"] is { } k ? Number(k, "grpo.kl_coef") : 0.04;
         if (!(kl >= 0) || double.IsInfinity(kl)) throw new JobSpecException("grpo.kl_coef", $"must be a finite number, at least 0 (got {kl})");
+        var temperature = grpo["temperature"] is { } t ? Number(t, "grpo.temperature") : 1.0;
+        if (!(temperature > 0) || double.IsInfinity(temperature))
+            throw new JobSpecException("grpo.temperature", $"rollouts are sampled: must be a finite number greater than 0 (got {temperature})");
         return new GrpoSpec(from, ResumeFrom(grpo["reference"], "grpo.reference") ?? from,
             Integer(grpo, "group_size", "grpo.group_size", required: false, min: 2) ?? 8, kl, clip,
-            Integer(grpo, "passes", "grpo.passes", required: false, min: 1) ?? 1, Tokenizer(grpo, "grpo"));
+            Integer(grpo, "passes", "grpo.passes", required: false, min: 1) ?? 1, Tokenizer(grpo, "grpo"))
+        {
+            MaxNewTokens = Integer(grpo, "max_new_tokens", "grpo.max_new_tokens", required: false, min: 1) ?? 64,
+            Temperature = temperature,
+        };
     }
 
     private static DistillSpec Distill(JsonObject distill)

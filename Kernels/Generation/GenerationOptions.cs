@@ -15,6 +15,19 @@ public sealed record GenerationOptions
     /// <summary>Seed of the sampling streams; row i draws from its own stream (seed, i), so a batch samples as its rows would alone.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// The stream of the first row: row i draws from stream (seed, <see cref="FirstStream"/> + i). A rank generating rows
+    /// [k, k + n) of a batch split over ranks passes k, so its rows sample as they would in the whole batch.
+    /// </summary>
+    public long FirstStream { get; init; }
+
+    /// <summary>
+    /// The ranks whose model calls are collective (an expert-parallel model: the MoE forward exchanges tokens), or null.
+    /// With it every rank makes the same number of model calls: the decode loop ends when every rank's rows are done
+    /// (one all-gather of a flag per step); a rank whose rows are all done takes its ignored steps meanwhile.
+    /// </summary>
+    public Distributed.ICollective? Lockstep { get; init; }
+
     /// <summary>Texts that end a completion (cut before the first occurrence); needs a tokenizer.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
@@ -34,6 +47,8 @@ public sealed record GenerationOptions
         if (Stop.Any(string.IsNullOrEmpty)) problems.Add("stop: a stop string is empty");
         if (Speculative && Temperature != 0) problems.Add("speculative: needs temperature 0 (greedy verification)");
         if (Speculative && !UseCache) problems.Add("speculative: needs the latent cache (verification runs over it)");
+        if (Speculative && Lockstep is not null) problems.Add("speculative: not in lockstep over expert-parallel ranks (its passes per step vary by row)");
+        if (FirstStream < 0) problems.Add($"first_stream: must be 0 or more (got {FirstStream})");
         return problems;
     }
 }

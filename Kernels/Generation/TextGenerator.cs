@@ -49,7 +49,7 @@ public sealed class TextGenerator : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Validate(prompts, options);
         var trackers = prompts.Select(_ => new CompletionTracker(options.MaxNewTokens, _tokenizer, options.Stop)).ToArray();
-        var streams = Enumerable.Range(0, prompts.Count).Select(i => SplitMix64.Split(options.Seed, (ulong)i)).ToArray();
+        var streams = Enumerable.Range(0, prompts.Count).Select(i => SplitMix64.Split(options.Seed, (ulong)(options.FirstStream + i))).ToArray();
         var clock = Stopwatch.StartNew();
         var (drafted, accepted, passes) = options.Speculative
             ? SpeculativeDecoding.Run(_decoder, prompts, trackers)
@@ -78,7 +78,7 @@ public sealed class TextGenerator : IDisposable
             var next = new long[rows];
             for (var r = 0; r < rows; r++)
                 if (!trackers[r].Done && trackers[r].Add(TokenSampler.Choose(last[r], options, ref streams[r]))) next[r] = trackers[r].Tokens[^1];
-            if (trackers.All(t => t.Done)) return passes;
+            if (EveryRankDone(trackers.All(t => t.Done), options)) return passes;
             // A finished row's cache is no longer read: it takes its (ignored) step at position 0.
             var positions = Enumerable.Range(0, rows).Select(r => trackers[r].Done ? 0 : lengths[r]).ToArray();
             using var scope = NewDisposeScope();
@@ -110,8 +110,15 @@ public sealed class TextGenerator : IDisposable
             }
             for (var r = 0; r < rows; r++)
                 if (!trackers[r].Done && trackers[r].Add(TokenSampler.Choose(last[r], options, ref streams[r]))) sequences[r].Add(trackers[r].Tokens[^1]);
-            if (trackers.All(t => t.Done)) return passes;
+            if (EveryRankDone(trackers.All(t => t.Done), options)) return passes;
         }
+    }
+
+    /// <summary>Whether decoding ends: this rank's rows are done and, in lockstep, every rank's (all ranks make the call each step).</summary>
+    private static bool EveryRankDone(bool done, GenerationOptions options)
+    {
+        if (options.Lockstep is not { } ranks) return done;
+        return ranks.AllGather([done ? 1L : 0L]).All(flag => flag[0] == 1);
     }
 
     private void Validate(IReadOnlyList<int[]> prompts, GenerationOptions options)

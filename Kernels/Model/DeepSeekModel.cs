@@ -36,6 +36,7 @@ public sealed class DeepSeekModel : nn.Module
         if (parallel?.Map is { } map && map.Layers.Count != config.MoeLayers + config.MtpDepth)
             throw new ArgumentException($"the expert map has {map.Layers.Count} MoE layers; the model has {config.MoeLayers + config.MtpDepth}", nameof(parallel));
         _config = config;
+        Parallel = parallel;
         Device = device ?? get_default_device();
         using var building = ModuleDevice.Use(Device);
         _rope = new RotaryEmbedding(config.QkRopeHeadDim, config.MaxSequenceLength, config.RopeTheta, Device);
@@ -67,6 +68,9 @@ public sealed class DeepSeekModel : nn.Module
 
     /// <summary>The device the weights, buffers and position tables live on.</summary>
     public Device Device { get; }
+
+    /// <summary>The rank's share of an expert-parallel model (its collectives, its experts), or null for a whole model.</summary>
+    public ExpertParallelism? Parallel { get; }
 
     public ModelConfig Config => _config;
 

@@ -146,71 +146,34 @@ public sealed partial class Trainer : IShardedTrainer, IDisposable
     private StepReport RunStep(Func<bool>? goOn)
     {
         var clock = Stopwatch.StartNew();
-        var accumulation = _training.GradientAccumulation;
-        var batch = _training.MicroBatchSize;
-        double total = 0, main = 0, mtp = 0, balance = 0;
-
+        var (accumulation, batch) = (_training.GradientAccumulation, _training.MicroBatchSize);
+        // An RL objective samples the step's rollouts from the model as it is, then the step makes its passes over them.
+        var rollouts = _objective as IRolloutObjective;
+        rollouts?.BeginStep(_model, Step);
         _recorder.ResetLoads();
-        _model.zero_grad();
-        for (var micro = 0; micro < accumulation; micro++)
-        {
-            using var scope = NewDisposeScope();
-            using var loss = Forward(micro);
-            var objective = InjectNanAtStep == Step ? loss.Total.mul(Scalars.Of(double.NaN)) : loss.Total; // fault injection only
-            var values = (Total: objective.item<float>(), Main: loss.Main.item<float>(),
-                Mtp: loss.Mtp.Count == 0 ? 0f : loss.Mtp.Average(t => t.item<float>()), Balance: loss.Balance.item<float>());
-            if (OnNonFinite == NonFiniteSteps.Fail)
-            {
-                CheckFinite(micro, "total loss", values.Total);
-                CheckFinite(micro, "main loss", values.Main);
-            }
-            objective.div(Scalars.Of(accumulation)).backward();
-            BackwardTensors.Release(_device); // the custom functions' backward wrappers, now that libtorch holds its own references
-            total += values.Total;
-            main += values.Main;
-            mtp += values.Mtp;
-            balance += values.Balance;
-        }
-
-        var vote = goOn?.Invoke() ?? true;
-        var everyRankGoesOn = vote;
-        var snapshot = SnapshotState?.Invoke() ?? SnapshotSendState.Arrived;
-        var snapshots = SnapshotTally.Of(snapshot);
-        if (_parallel is not null)
-        {
-            GradientSync.AverageReplicated(_model, _parallel);
-            (total, main, mtp, balance, everyRankGoesOn, snapshots) = GradientSync.MeanOverRanks(_parallel.World, total, main, mtp, balance, vote, snapshot);
-        }
-        var gradNorm = ClipGradients();
-        // Skipping: the loss and the norm are the all-reduced ones (the same on every rank), so every rank decides alike.
-        var skipped = OnNonFinite == NonFiniteSteps.Skip && !(double.IsFinite(total) && double.IsFinite(gradNorm));
-        if (!double.IsFinite(gradNorm) && !skipped)
-        {
-            _model.zero_grad();
-            throw new NonFiniteLossException(Step, accumulation - 1, "gradient-norm", gradNorm);
-        }
-        var lr = _schedule.At(Step);
-        if (skipped) _model.zero_grad(); // nothing of the step is applied
-        else _optimizer.Step(lr);
+        var pass = RunPass(goOn);
+        for (var more = (rollouts?.Passes ?? 1) - 1; more > 0; more--) pass = RunPass(goOn);
+        rollouts?.EndStep();
         var loads = _parallel is null
             ? _recorder.Loads.Select(l => (long[])l.Clone()).ToArray()
             : GradientSync.SumLoads(_parallel.World, _recorder.Loads);
-        // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0: unchanged biases.
-        UpdateBiases(loads, skipped ? 0 : _biasSchedule.GammaAt(Step), always: skipped);
+        // A skipped step still takes its turn with the bias authority (the job's balancer counts steps), with γ = 0: unchanged
+        // biases. An RL objective's steps leave the biases alone and never ask (its tokens are the policy's own).
+        UpdateBiases(loads, pass.Skipped || rollouts is not null ? 0 : _biasSchedule.GammaAt(Step), always: pass.Skipped && rollouts is null);
         // At the step boundary: the next step routes by the new map on every rank (the move's collective is the fence).
         ExpertReplacementDone? replaced = null;
         if (Placement is not null && ExpertMap is { } before && Placement.Decide(Step, loads, before) is { } next)
             replaced = new ExpertReplacementDone(before, next, Move(next));
 
         Step++;
-        var tokens = (long)accumulation * batch * _training.SequenceLength;
+        var tokens = rollouts?.StepTokens ?? (long)accumulation * batch * _training.SequenceLength;
         TokensSeen += tokens;
-        return new StepReport(Step, total / accumulation, main / accumulation, mtp / accumulation, balance / accumulation,
-            lr, gradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
+        return new StepReport(Step, pass.Total / accumulation, pass.Main / accumulation, pass.Mtp / accumulation, pass.Balance / accumulation,
+            pass.LearningRate, pass.GradNorm, tokens, clock.Elapsed.TotalSeconds, loads, loads.Select(l => ExpertBalance.MaxViolation(l)).ToArray())
         {
-            EveryRankGoesOn = everyRankGoesOn,
-            Snapshots = snapshots,
-            Skipped = skipped,
+            EveryRankGoesOn = pass.EveryRankGoesOn,
+            Snapshots = pass.Snapshots,
+            Skipped = pass.Skipped,
             Replacement = replaced,
         };
     }

@@ -156,13 +156,25 @@ public static class TrainerShards
     public static void Initialize(IShardedTrainer trainer, TrainerState state, IReadOnlyDictionary<string, Tensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        Initialize(trainer.Run.Model!, ModelTensors(trainer), state, tensors);
+    }
+
+    /// <summary>
+    /// As <see cref="Initialize(IShardedTrainer, TrainerState, IReadOnlyDictionary{string, Tensor})"/> for a model of
+    /// <paramref name="config"/> alone, given its <paramref name="targets"/> (<see cref="ModuleTensors"/>): a frozen
+    /// reference policy, which has no optimizer.
+    /// </summary>
+    public static void Initialize(ModelConfig config, IReadOnlyList<(string Name, Tensor Tensor)> targets, TrainerState state, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(tensors);
-        if (ConfigLoader.ToJson(ConfigLoader.Parse(state.Config, "checkpoint state").Model!) != ConfigLoader.ToJson(trainer.Run.Model!))
+        if (ConfigLoader.ToJson(ConfigLoader.Parse(state.Config, "checkpoint state").Model!) != ConfigLoader.ToJson(config))
             throw new InvalidDataException($"the parent checkpoint at step {state.Step} was written with a different model config; fine-tune with the model it was trained with");
         using (no_grad())
         {
-            foreach (var (name, target) in ModelTensors(trainer))
+            foreach (var (name, target) in targets)
             {
                 var source = tensors.TryGetValue(ModelPrefix + name, out var t) || TryOriginal(tensors, ModelPrefix, name, out t)
                     ? t

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using TorchSharp;
 using Orchestrator.Kernels.Configuration;
 using Orchestrator.Kernels.Data;
-using Orchestrator.Kernels.Generation;
 using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Training.Objectives;
@@ -54,7 +53,7 @@ public sealed class GrpoTrainer : IDisposable
         _reward = reward;
         _training = training;
         _options = options;
-        _order = Shuffled(prompts.Count, options.Seed);
+        _order = GrpoRollouts.Order(prompts.Count, options.Seed);
         foreach (var p in reference.parameters()) p.requires_grad = false;
         _optimizer = new AdamW(policy.named_parameters().Select(p => (p.name, p.parameter)), training.Beta1, training.Beta2, training.Epsilon, training.WeightDecay);
     }
@@ -66,65 +65,30 @@ public sealed class GrpoTrainer : IDisposable
     public GrpoStepReport TrainStep()
     {
         var clock = Stopwatch.StartNew();
-        var (groups, g) = (_options.PromptsPerStep, _options.GroupSize);
-        var chosen = Enumerable.Range(0, groups).Select(i => _order[(int)((Step * groups + i) % _order.Length)]).ToArray();
-        var rows = chosen.SelectMany(p => Enumerable.Repeat(p, g)).ToArray();
-        var prompts = rows.Select(p => _prompts[p]).ToArray();
-
-        // Rollouts from the current policy (its decode view is rebuilt each step: the folded MLA weights follow the policy).
-        GenerationResult rollouts;
-        using (var generator = new TextGenerator(_policy, _tokenizer))
-            rollouts = generator.Generate(prompts, new GenerationOptions
-            {
-                MaxNewTokens = _options.MaxNewTokens, Temperature = _options.Temperature, TopP = _options.TopP, Stop = _options.Stop,
-                Seed = SplitMix64.Mix(_options.Seed ^ SplitMix64.Mix((ulong)Step + 1)),
-            });
+        var groups = _options.PromptsPerStep;
+        var chosen = GrpoRollouts.Chosen(_order, Step, groups, 0, groups);
+        using var rollouts = GrpoRollouts.Collect(_policy, _reference, _tokenizer, _prompts, chosen, 0, _reward, _options, Step);
         var rolloutSeconds = clock.Elapsed.TotalSeconds;
-        var completions = rollouts.Completions.Select(c => c.Tokens).ToArray();
-        var texts = completions.Select(Text).ToArray();
-        var rewards = rows.Select((p, i) => _reward(p, texts[i])).ToArray();
-
-        Tensor oldLogProbs, refLogProbs, mask;
-        using (no_grad())
-        {
-            (oldLogProbs, mask) = CompletionLogProbs.Of(_policy, prompts, completions);
-            (refLogProbs, var refMask) = CompletionLogProbs.Of(_reference, prompts, completions);
-            refMask.Dispose();
-        }
-
         double loss = 0, kl = 0, clipped = 0, norm = 0;
-        try
-        {
-            for (var pass = 0; pass < _options.Passes; pass++)
-                (loss, kl, clipped, norm) = Update(prompts, completions, oldLogProbs, refLogProbs, mask, rewards, groups, g);
-        }
-        finally
-        {
-            oldLogProbs.Dispose();
-            refLogProbs.Dispose();
-            mask.Dispose();
-        }
+        for (var pass = 0; pass < _options.Passes; pass++)
+            (loss, kl, clipped, norm) = Update(rollouts, groups);
 
         Step++;
-        var samples = Enumerable.Range(0, groups).Select(i => new GrpoSample(chosen[i], texts[i * g], rewards[i * g])).ToArray();
-        return new GrpoStepReport(Step, loss, rewards.Average(r => r.Accuracy), rewards.Average(r => r.Format), completions.Average(c => c.Count),
-            kl, clipped, norm, rolloutSeconds, clock.Elapsed.TotalSeconds, samples);
+        var rewards = rollouts.Rewards;
+        return new GrpoStepReport(Step, loss, rewards.Average(r => r.Accuracy), rewards.Average(r => r.Format), rollouts.Completions.Average(c => c.Count),
+            kl, clipped, norm, rolloutSeconds, clock.Elapsed.TotalSeconds, rollouts.Samples());
     }
 
     /// <summary>One pass: the loss over every group, backward, the norm clipped, one AdamW step.</summary>
-    private (double Loss, double Kl, double Clipped, double Norm) Update(int[][] prompts, IReadOnlyList<int>[] completions, Tensor old, Tensor reference,
-        Tensor mask, RolloutReward[] rewards, int groups, int g)
+    private (double Loss, double Kl, double Clipped, double Norm) Update(GrpoRollouts rollouts, int groups)
     {
         using var scope = NewDisposeScope();
         _policy.zero_grad();
-        var (logProbs, _) = CompletionLogProbs.Of(_policy, prompts, completions);
-        var results = Enumerable.Range(0, groups).Select(i => GrpoLoss.Compute(logProbs.narrow(0, i * g, g), old.narrow(0, i * g, g),
-            reference.narrow(0, i * g, g), mask.narrow(0, i * g, g), rewards.Skip(i * g).Take(g).Select(r => r.Total).ToArray(), _options.Loss)).ToArray();
-        var total = stack(results.Select(r => r.Loss).ToArray()).mean();
+        var (total, kl, clipped) = rollouts.Loss(_policy, 0, groups, _options.Loss);
         total.backward();
         var norm = ClipGradients();
         _optimizer.Step(_options.LearningRate);
-        return (total.to(ScalarType.Float64).item<double>(), results.Average(r => r.MeanKl), results.Average(r => r.ClipFraction), norm);
+        return (total.to(ScalarType.Float64).item<double>(), kl, clipped, norm);
     }
 
     /// <summary>Global L2 norm of the policy's gradients (float64, a fixed order), scaled down to grad_clip when above it.</summary>
@@ -141,25 +105,6 @@ public sealed class GrpoTrainer : IDisposable
             foreach (var x in grads) x.mul_(scale);
         }
         return norm;
-    }
-
-    /// <summary>A completion's text as sampled, stop text included, without the end-of-text token.</summary>
-    private string Text(IReadOnlyList<int> tokens)
-    {
-        var count = tokens.Count > 0 && tokens[^1] == _tokenizer.EndOfText ? tokens.Count - 1 : tokens.Count;
-        return _tokenizer.Decode(tokens.Take(count).ToArray());
-    }
-
-    private static int[] Shuffled(int count, ulong seed)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        var random = SplitMix64.Split(seed, 0x9770);
-        for (var i = count - 1; i > 0; i--)
-        {
-            var j = (int)random.NextBelow((ulong)i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
     }
 
     /// <inheritdoc />

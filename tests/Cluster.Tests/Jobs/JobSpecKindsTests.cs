@@ -38,6 +38,10 @@ public sealed class JobSpecKindsTests
             """{"from_checkpoint": {"job": "sft", "step": 8}, "reference": {"job": "pre", "step": 4}, "group_size": 16, "kl_coef": 0.001, "clip": 0.3, "passes": 2}"""));
         Assert.Equal(new GrpoSpec(new CheckpointSource("sft", 8), new CheckpointSource("pre", 4), 16, 0.001, 0.3, 2, "bytes"), given.Grpo);
         Assert.Equal(given, JobSpecParser.Parse(JobSpecParser.ToJson(given)));
+        Assert.Equal((64, 1.0), (spec.Grpo!.MaxNewTokens, spec.Grpo.Temperature));
+        var rollouts = JobSpecParser.Parse(Kind("grpo", """{"from_checkpoint": {"job": "sft", "step": 8}, "max_new_tokens": 160, "temperature": 0.7}"""));
+        Assert.Equal((160, 0.7), (rollouts.Grpo!.MaxNewTokens, rollouts.Grpo.Temperature));
+        Assert.Equal(rollouts, JobSpecParser.Parse(JobSpecParser.ToJson(rollouts)));
     }
 
     [Fact]
@@ -60,6 +64,8 @@ public sealed class JobSpecKindsTests
     [InlineData("grpo", """{"from_checkpoint": {"job": "s", "step": 2}, "kl_coef": -1}""", "grpo.kl_coef: must be a finite number, at least 0")]
     [InlineData("grpo", """{"from_checkpoint": {"job": "s", "step": 2}, "passes": 0}""", "grpo.passes: must be at least 1")]
     [InlineData("grpo", """{"from_checkpoint": {"job": "s", "step": 2}, "reference": 3}""", "grpo.reference: must be an object")]
+    [InlineData("grpo", """{"from_checkpoint": {"job": "s", "step": 2}, "max_new_tokens": 0}""", "grpo.max_new_tokens: must be at least 1")]
+    [InlineData("grpo", """{"from_checkpoint": {"job": "s", "step": 2}, "temperature": 0}""", "grpo.temperature: rollouts are sampled")]
     [InlineData("distill", """{"temperature": 2}""", "distill.teacher: is required")]
     [InlineData("distill", """{"teacher": {"job": "t", "step": 2}, "temperature": 0}""", "distill.temperature: must be a finite number greater than 0")]
     [InlineData("distill", """{"teacher": {"job": "t", "step": 2}, "logit_weight": -0.5}""", "distill.logit_weight: must be a finite number, at least 0")]

@@ -6,7 +6,7 @@ using Orchestrator.Kernels.Training.Objectives;
 
 namespace Orchestrator.Silo.Tests.Deploy;
 
-/// <summary>The newcomer's chain in deploy/jobs (pretrain → sft on the arithmetic task) fits together as the README runs it.</summary>
+/// <summary>The newcomer's chain in deploy/jobs (pretrain → sft → grpo on the arithmetic task) fits together as the README runs it.</summary>
 public sealed class R1ChainFilesTests
 {
     private static JobSpec Read(string name) => JobSpecParser.Parse(
@@ -25,6 +25,31 @@ public sealed class R1ChainFilesTests
         Assert.Equal(pretrain.Run.Config().Model, sft.Run.Config().Model);
         Assert.Equal(Path.GetDirectoryName(pretrain.DataDirectory), Path.GetDirectoryName(sft.DataDirectory));
         Assert.Equal(ArithmeticFiles.TrainSft, Path.GetFileName(sft.DataDirectory));
+    }
+
+    [Fact]
+    public void TheGrpoJob_StartsFromTheSftJobsLastCheckpoint_AndItsRolloutsFitTheModelOnTheReadmesTask()
+    {
+        var sft = Read("r1-sft.json");
+        var grpo = Read("r1-grpo.json");
+        Assert.Equal(JobKind.Grpo, grpo.Kind);
+        Assert.Equal(new CheckpointSource(sft.Id, sft.Steps), grpo.Grpo!.FromCheckpoint);
+        Assert.Equal(grpo.Grpo.FromCheckpoint, grpo.Grpo.Reference);
+        Assert.Equal(0, sft.Steps % sft.Checkpoint.Every);
+        Assert.Equal(sft.Run.Config().Model, grpo.Run.Config().Model);
+        Assert.Equal(ArithmeticFiles.TrainPrompts, Path.GetFileName(grpo.DataDirectory));
+        var folder = Directory.CreateTempSubdirectory("r1-grpo-").FullName;
+        try
+        {
+            var (train, test) = new ArithmeticTask().Splits(1, 2000, 500);
+            ArithmeticFiles.Write(folder, train, test);
+            // Every prompt with its longest rollout fits model.max_seq_len, and every answer is a number (the submission check).
+            GrpoJob.Check(grpo with { DataDirectory = Path.Combine(folder, ArithmeticFiles.TrainPrompts) });
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
     }
 
     [Fact]
