@@ -13,9 +13,9 @@ the 16 EP ranks, worst MoE layer, a replicated expert's tokens shared evenly by 
 ExpertReplacementSchedule.Imbalance counts them), averaged over the steps before and after the move.
 Usage: [STEPS=12] bench/cluster/eplb-silos.py [out=bench/results/eplb-silos-DATE.json]
 """
-import datetime, json, os, platform, random, shutil, statistics, sys, tempfile, time, urllib.request
+import datetime, json, os, platform, random, shutil, statistics, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localcluster import EXE, sh, start, stop, submit, wait
+from localcluster import EXE, api, dashboard_token, sh, start, stop, submit_when_free, wait
 
 out = sys.argv[1] if len(sys.argv) > 1 else f"bench/results/eplb-silos-{datetime.date.today()}.json"
 state = os.environ.get("ORCHESTRATOR_LOCAL_CLUSTER", "/tmp/orchestrator-bench-eplb-silos")
@@ -49,12 +49,6 @@ def spec(job, data, replacing, gamma):
         s["parallel"]["redundant_experts"] = REDUNDANT
         s["balancing"] = {"replace_every": STEPS // 2, "nodes": 1}
     return s
-
-
-def get(token, path):
-    request = urllib.request.Request(f"http://127.0.0.1:{DASHBOARD}{path}", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())
 
 
 def rank_loads(slots, loads, ranks):
@@ -93,9 +87,9 @@ def initial_slots(experts_view):
 
 
 def measure(token, job):
-    loads = get(token, f"/api/jobs/{job}/expert-load")
-    view = get(token, f"/api/jobs/{job}/experts")
-    metrics = get(token, f"/api/jobs/{job}/metrics")["series"]
+    loads = api(token, f"/api/jobs/{job}/expert-load")
+    view = api(token, f"/api/jobs/{job}/experts")
+    metrics = api(token, f"/api/jobs/{job}/metrics")["series"]
     by_step = {}
     for row in loads:
         by_step.setdefault(row["step"], {})[row["layer"]] = row["loads"]
@@ -141,10 +135,7 @@ def ratio(rank_loads_by_layer):
 
 
 work = tempfile.mkdtemp(prefix="orchestrator-eplb-silos-")
-token_out = sh(*EXE, "dashboard-token")
-token = token_out.split("token:")[1].split()[0]
-os.environ["ORCHESTRATOR__DASHBOARDTOKENHASHES__0"] = token_out.split("hash:")[1].split()[0]
-os.environ["DASHBOARD_PORT"] = str(DASHBOARD)
+token = dashboard_token(DASHBOARD)
 load_before = os.getloadavg()
 began = time.time()
 try:
@@ -154,14 +145,7 @@ try:
     for replacing in (False, True):
         for gamma in (0.0, 0.01):
             job = f"eplb16-{'move' if replacing else 'stay'}-bias-{'on' if gamma else 'off'}"
-            for attempt in range(20):  # the previous job's slots are released just after its end is recorded
-                try:
-                    submit(work, spec(job, data, replacing, gamma))
-                    break
-                except RuntimeError as e:
-                    if "free" not in str(e) or attempt == 19:
-                        raise
-                    time.sleep(1)
+            submit_when_free(work, spec(job, data, replacing, gamma))
             wait(job, lambda s: s["phase"] == "Completed", 1200, f"{job} to complete")
             runs.append({"replacement": replacing, "bias_update_speed": gamma} | measure(token, job))
             print(json.dumps(runs[-1]), flush=True)

@@ -1,5 +1,5 @@
 """Helpers for the cluster benchmarks: drive deploy/local-cluster.sh, the orchestrator CLI and the index."""
-import datetime, json, os, re, subprocess, time
+import datetime, json, os, re, subprocess, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXE = ["dotnet", "Silo/bin/Release/net10.0/orchestrator.dll"]
@@ -72,3 +72,30 @@ def utc(text):
 
 
 TIME = "to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+
+
+def dashboard_token(port):
+    """A fresh dashboard token; exports its hash and the dashboard's port so that the silos started next accept it."""
+    text = sh(*EXE, "dashboard-token")
+    os.environ["ORCHESTRATOR__DASHBOARDTOKENHASHES__0"] = text.split("hash:")[1].split()[0]
+    os.environ["DASHBOARD_PORT"] = str(port)
+    return text.split("token:")[1].split()[0]
+
+
+def api(token, path, port=None):
+    """GET of the dashboard's REST API on this host, parsed as JSON."""
+    port = port or os.environ["DASHBOARD_PORT"]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def submit_when_free(work, spec, attempts=30):
+    """Submits, retrying while the previous job's slots are still being released (its end is recorded just before)."""
+    for attempt in range(attempts):
+        try:
+            return submit(work, spec)
+        except RuntimeError as e:
+            if "free" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(1)

@@ -16,9 +16,9 @@ training.threads 1 as each stage: with 2, no step finished in 4 minutes under lo
 killed by pid after step 6; the spare silo takes its stage; kill → resumed event, kill → next completed step, total.
 Usage: [STEPS=8] bench/cluster/pipeline-silos.py [out=bench/results/pipeline-silos-DATE.json]
 """
-import datetime, json, os, platform, shutil, statistics, sys, tempfile, time, urllib.request
+import datetime, json, os, platform, shutil, statistics, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from localcluster import EXE, TIME, demo_data, sh, sql, start, status, stop, submit, utc, wait
+from localcluster import TIME, api, dashboard_token, demo_data, sh, sql, start, status, stop, submit_when_free, utc, wait
 
 out = sys.argv[1] if len(sys.argv) > 1 else f"bench/results/pipeline-silos-{datetime.date.today()}.json"
 state = os.environ.get("ORCHESTRATOR_LOCAL_CLUSTER", "/tmp/orchestrator-bench-pipeline-silos")
@@ -33,26 +33,10 @@ TRAINING = {"seq_len": 32, "micro_batch_size": 2, "gradient_accumulation": MICRO
 TOKENS = TRAINING["seq_len"] * TRAINING["micro_batch_size"] * MICRO
 
 
-def get(token, path):
-    request = urllib.request.Request(f"http://127.0.0.1:{DASHBOARD}{path}", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())
-
-
 def spec(job, data, schedule, steps, pp=PP, threads=1, every=1000):
     parallel = {"pp": pp, "schedule": schedule} if pp > 1 else {"ep": 1, "dp": 1}
     return {"id": job, "model": MODEL, "training": TRAINING | {"threads": threads}, "data": data, "steps": steps, "fp8": False,
             "parallel": parallel, "checkpoint": {"every": every, "keep": 2}}
-
-
-def submit_when_free(work, job_spec):
-    for attempt in range(30):
-        try:
-            return submit(work, job_spec)
-        except RuntimeError as e:
-            if "free" not in str(e) or attempt == 29:
-                raise
-            time.sleep(1)
 
 
 def replay(stages):
@@ -107,7 +91,7 @@ def timelines(token, job, steps):
     while True:
         s = status(job)
         try:
-            view = get(token, f"/api/jobs/{job}/pipeline")
+            view = api(token, f"/api/jobs/{job}/pipeline")
             stages = view["stages"]
             step = stages[0]["step"] if stages else None
             if view.get("bubble") is not None and step and step > 1 and step not in kept:
@@ -122,15 +106,12 @@ def timelines(token, job, steps):
 
 
 def step_stats(token, job):
-    ms = [v for st, v in get(token, f"/api/jobs/{job}/metrics")["series"]["step_ms"] if st > 1]
+    ms = [v for st, v in api(token, f"/api/jobs/{job}/metrics")["series"]["step_ms"] if st > 1]
     return round(statistics.median(ms), 1), round(TOKENS / (statistics.median(ms) / 1000), 1)
 
 
 work = tempfile.mkdtemp(prefix="orchestrator-pipeline-silos-")
-token_out = sh(*EXE, "dashboard-token")
-token = token_out.split("token:")[1].split()[0]
-os.environ["ORCHESTRATOR__DASHBOARDTOKENHASHES__0"] = token_out.split("hash:")[1].split()[0]
-os.environ["DASHBOARD_PORT"] = str(DASHBOARD)
+token = dashboard_token(DASHBOARD)
 load_before, began = os.getloadavg(), time.time()
 result = {"benchmark": "PP 4 over four silo processes on CPU: bubble from the REST timeline vs formula, tokens/s vs one rank, kill and resume",
           "command": f"STEPS={STEPS} bench/cluster/pipeline-silos.py", "date": str(datetime.date.today()),
