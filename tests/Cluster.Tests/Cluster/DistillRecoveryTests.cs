@@ -34,20 +34,13 @@ public sealed class DistillRecoveryTests(ITestOutputHelper output) : IAsyncLifet
     public async Task KillingARankAfterTheTeacherDataIsWritten_ReusesIt_AndEndsBitIdenticalToAnUninterruptedRun()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(420));
-        var connectionString = await _postgres.DatabaseForAsync(GetType());
-        var clusterId = "dr-" + Guid.NewGuid().ToString("N")[..8];
-        var ports = Ports.Free(6);
         var storage = Path.Combine(_root, "storage");
-        var silos = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
-            SiloProcess.StartAsync(connectionString, clusterId, $"n{i + 1}", "cpu:1", ports[2 * i], ports[2 * i + 1], storage, timeout.Token)));
-        await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
-        await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
+        await using var cluster = await ProcessCluster.StartAsync(
+            await _postgres.DatabaseForAsync(GetType()), "dr", ["cpu:1", "cpu:1", "cpu:1"], storage, timeout.Token);
+        var (connection, store) = (cluster.Connection, cluster.Store);
         try
         {
-            var teacher = connection.Client.GetGrain<IJobGrain>("teacher");
-            await teacher.Submit(DistillJob.Teacher("teacher", TinyJob.Data(_root), 4));
-            Assert.Equal(JobPhase.Completed, (await OneNodeCluster.WaitForAsync(teacher, s => s.IsFinal, TimeSpan.FromSeconds(120))).Phase);
-            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("teacher").Drain(TimeSpan.FromSeconds(60)));
+            await cluster.RunToCompletionAsync(DistillJob.Teacher("teacher", TinyJob.Data(_root), 4), TimeSpan.FromSeconds(120));
             var prompts = DistillJob.WritePrompts(_root, "prompts.jsonl", 12);
             JobSpec Spec(string id) => JobSpecParser.Parse(DistillJob.Spec(id, prompts, new CheckpointSource("teacher", 4), Steps, 0.5, checkpointEvery: 4).ToJsonString());
 
@@ -73,7 +66,7 @@ public sealed class DistillRecoveryTests(ITestOutputHelper output) : IAsyncLifet
             var before = await job.GetStatus();
             Assert.False(before.IsFinal, $"the job ended (step {before.Step}) before the kill: the test has no recovery to see");
             var victim = before.Plan!.Ranks[1].Node;
-            silos.Single(s => s.Node == victim).Kill();
+            cluster.Silo(victim).Kill();
             output.WriteLine($"killed {victim} at step {before.Step}; teacher data {data.Rows} rows, {data.Sha256}");
 
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(240));
@@ -95,12 +88,8 @@ public sealed class DistillRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         }
         catch
         {
-            SiloProcess.WriteTails(output.WriteLine, silos);
+            cluster.WriteTails(output.WriteLine);
             throw;
-        }
-        finally
-        {
-            foreach (var silo in silos) silo.Dispose();
         }
     }
 }

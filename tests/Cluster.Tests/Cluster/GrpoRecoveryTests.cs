@@ -10,7 +10,6 @@ using Orchestrator.Kernels.Data;
 using Orchestrator.Kernels.Model;
 using Orchestrator.Kernels.Native;
 using Orchestrator.Kernels.Training.Rl;
-using Orchestrator.Silo.Cluster;
 using Xunit.Abstractions;
 
 namespace Orchestrator.Cluster.Tests.Cluster;
@@ -39,22 +38,13 @@ public sealed class GrpoRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task KillingTheSiloOfAGrpoRank_ResumesFromItsLastCheckpoint_AndEndsWithTheUninterruptedBits()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
-        var connectionString = await _postgres.DatabaseForAsync(GetType());
-        var clusterId = "gr-" + Guid.NewGuid().ToString("N")[..8];
-        var ports = Ports.Free(4);
         var storage = Path.Combine(_root, "storage");
-        var start1 = SiloProcess.StartAsync(connectionString, clusterId, "n1", "cpu:1", ports[0], ports[1], storage, timeout.Token);
-        var start2 = SiloProcess.StartAsync(connectionString, clusterId, "n2", "cpu:2", ports[2], ports[3], storage, timeout.Token);
-        using var n1 = await start1;
-        using var n2 = await start2;
+        await using var cluster = await ProcessCluster.StartAsync(
+            await _postgres.DatabaseForAsync(GetType()), "gr", ["cpu:1", "cpu:2"], storage, timeout.Token);
+        var store = cluster.Store;
         try
         {
-            await using var connection = await ClusterConnection.OpenAsync(connectionString, clusterId, timeout.Token);
-            await using var store = await PostgresMetadataStore.OpenAsync(connectionString, cancellationToken: timeout.Token);
-            var parent = connection.Client.GetGrain<IJobGrain>("grpo-pre");
-            await parent.Submit(JobSpecParser.Parse(TinyJob.Spec("grpo-pre", TinyJob.Data(_root), 4).ToJsonString()));
-            Assert.Equal(JobPhase.Completed, (await OneNodeCluster.WaitForAsync(parent, s => s.IsFinal, TimeSpan.FromSeconds(90))).Phase);
-            Assert.True(await connection.Client.GetGrain<ICheckpointCoordinatorGrain>("grpo-pre").Drain(TimeSpan.FromSeconds(60)));
+            await cluster.RunToCompletionAsync(JobSpecParser.Parse(TinyJob.Spec("grpo-pre", TinyJob.Data(_root), 4).ToJsonString()), TimeSpan.FromSeconds(90));
 
             var prompts = Path.Combine(_root, "prompts.jsonl");
             File.WriteAllLines(prompts, Enumerable.Range(1, 10).Select(i => $"{{\"prompt\": \"{i}+{i + 2}?\", \"answer\": \"{2 * i + 2}\"}}"));
@@ -64,16 +54,16 @@ public sealed class GrpoRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
             json["checkpoint"] = new JsonObject { ["every"] = 2, ["keep"] = 3 };
             json["grpo"]!["max_new_tokens"] = 24; // generation is most of a step
             var spec = JobSpecParser.Parse(json.ToJsonString());
-            var job = connection.Client.GetGrain<IJobGrain>("grpo-survivor");
+            var job = cluster.Job("grpo-survivor");
             var status = await job.Submit(spec);
             Assert.Equal("n2", Assert.Single(status.Plan!.Ranks).Node); // the most free slots
             await OneNodeCluster.WaitForAsync(job, s => s.Step >= 3 || s.IsFinal, TimeSpan.FromSeconds(90));
-            for (var i = 0; i < 100 && !(await store.ListJobEventsAsync("grpo-survivor")).Any(e => e.Kind == "checkpoint-committed"); i++) await Task.Delay(100);
+            await cluster.WaitForCommittedCheckpointAsync("grpo-survivor", TimeSpan.FromSeconds(10));
             var before = await job.GetStatus();
             Assert.False(before.IsFinal, $"the job ended before the kill ({before.Phase} at step {before.Step})");
 
             var clock = Stopwatch.StartNew();
-            n2.Kill();
+            cluster.Silo("n2").Kill();
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(150));
             output.WriteLine($"killed at step {before.Step}; {final.Phase} as epoch {final.Epoch} at step {final.Step}, {clock.Elapsed.TotalSeconds:F1} s after the kill");
             Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
@@ -92,7 +82,7 @@ public sealed class GrpoRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
         }
         catch
         {
-            SiloProcess.WriteTails(output.WriteLine, [n1, n2]);
+            cluster.WriteTails(output.WriteLine);
             throw;
         }
     }
