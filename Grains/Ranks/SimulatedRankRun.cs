@@ -36,6 +36,7 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         Authority?.Begin(step, biases);
         Ready();
         long tokensPerRank = (long)training.MicroBatchSize * training.SequenceLength * training.GradientAccumulation;
+        var schedule = BiasUpdateSchedule.From(training);
         var tokens = tokensPerRank * Groups.DataShards; // every rank trains on its own rows of the global batch
         var wait = TimeSpan.FromMilliseconds(simulation.StepMilliseconds);
         // Pipeline stages: the stage's first rank records the schedule's timeline once a step, as a real stage does.
@@ -55,7 +56,7 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
                 && Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(stall.StallSeconds))) break; // fault injection: this rank stalls
             var loads = SimulatedRouting.Loads(training.Seed, step, tokens, model.ActivatedExperts, model.RoutedExperts, simulation.Skew, biases);
             if (Stopping.WaitHandle.WaitOne(wait)) break; // stopped inside the step: it does not count, as a real rank's aborted step
-            var gamma = training.BiasUpdateFreezeStep > 0 && step >= training.BiasUpdateFreezeStep ? 0 : training.BiasUpdateSpeed;
+            var gamma = schedule.GammaAt(step);
             biases = Authority is { } authority ? authority.Update(step, loads, gamma, biases) : LocalBiasAuthority.Instance.Update(step, loads, gamma, biases);
             step++;
             if (stageGrain is not null)

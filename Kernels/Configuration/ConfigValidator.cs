@@ -90,5 +90,13 @@ public static class ConfigValidator
         if (t.GradientClip < 0) p.Add($"training.grad_clip: must not be negative, 0 disables clipping (got {t.GradientClip})");
         if (t.BiasUpdateSpeed < 0) p.Add($"training.bias_update_speed: must not be negative (got {t.BiasUpdateSpeed})");
         if (t.BiasUpdateFreezeStep < 0) p.Add($"training.bias_update_freeze_step: must not be negative (got {t.BiasUpdateFreezeStep})");
+        if (t.BiasUpdateSpeedEarly < 0) p.Add($"training.bias_update_speed_early: must not be negative (got {t.BiasUpdateSpeedEarly})");
+        if (t.BiasUpdateEarlySteps < 0) p.Add($"training.bias_update_early_steps: must not be negative (got {t.BiasUpdateEarlySteps})");
+        if (t.BiasUpdateEarlySteps > 0 && t.BiasUpdateSpeedEarly == 0)
+            p.Add($"training.bias_update_speed_early: must be set (> 0) when training.bias_update_early_steps is {t.BiasUpdateEarlySteps}");
+        if (t.BiasUpdateSpeedEarly > 0 && t.BiasUpdateEarlySteps == 0)
+            p.Add($"training.bias_update_early_steps: must be set (> 0) when training.bias_update_speed_early is {t.BiasUpdateSpeedEarly}");
+        if (t.BiasUpdateFreezeStep > 0 && t.BiasUpdateEarlySteps > t.BiasUpdateFreezeStep)
+            p.Add($"training.bias_update_early_steps: must not pass training.bias_update_freeze_step ({t.BiasUpdateEarlySteps} > {t.BiasUpdateFreezeStep})");
     }
 }

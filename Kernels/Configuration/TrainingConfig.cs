@@ -26,6 +26,13 @@ public sealed record TrainingConfig
     [JsonPropertyName("bias_update_speed")] public double BiasUpdateSpeed { get; init; } = 0.001;
     /// <summary>From this step on γ = 0 (V3 stops updating for its last 500B tokens); 0 never freezes.</summary>
     [JsonPropertyName("bias_update_freeze_step")] public long BiasUpdateFreezeStep { get; init; }
+    /// <summary>
+    /// γ for the first <see cref="BiasUpdateEarlySteps"/> steps (0 = no early phase): a larger γ undoes the routing
+    /// collapse of a fresh model fast; <see cref="BiasUpdateSpeed"/> then holds the balance with less oscillation.
+    /// </summary>
+    [JsonPropertyName("bias_update_speed_early")] public double BiasUpdateSpeedEarly { get; init; }
+    /// <summary>Steps (from step 0) that use <see cref="BiasUpdateSpeedEarly"/>; 0 means none.</summary>
+    [JsonPropertyName("bias_update_early_steps")] public long BiasUpdateEarlySteps { get; init; }
 
     /// <summary>
     /// Threads libtorch may use (process-wide; applied by the command that runs training). Fixed so

@@ -73,7 +73,7 @@ public sealed partial class Trainer : IShardedTrainer, IDisposable
         _recorder = _model.NewRecorder();
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
             training.DecaySteps > 0 ? training.DecaySteps : Math.Max(plannedSteps, training.WarmupSteps + 1));
-        _biasSchedule = new BiasUpdateSchedule(training.BiasUpdateSpeed, training.BiasUpdateFreezeStep);
+        _biasSchedule = BiasUpdateSchedule.From(training);
         _window = training.SequenceLength + 1 + model.MtpDepth;
     }
 

@@ -82,7 +82,7 @@ public sealed partial class PipelineTrainer : IShardedTrainer, IDisposable
         _executor = new PipelineExecutor(_chunks, link, _recorder, training.GradientAccumulation);
         _schedule = new LearningRateSchedule(training.LearningRate, training.MinLearningRate, training.WarmupSteps,
             training.DecaySteps > 0 ? training.DecaySteps : Math.Max(plannedSteps, training.WarmupSteps + 1));
-        _biasSchedule = new BiasUpdateSchedule(training.BiasUpdateSpeed, training.BiasUpdateFreezeStep);
+        _biasSchedule = BiasUpdateSchedule.From(training);
         _window = training.SequenceLength + 1 + model.MtpDepth;
     }
 
