@@ -16,17 +16,21 @@ internal sealed record DistillSettings(ModelConfig Student, int Steps, int Promp
 /// The recipe's distillation, in one process: the trained teacher answers training prompts greedily (its text is the
 /// student's data, kept whether right or wrong — no rejection sampling), then a smaller student from its initial
 /// weights is fine-tuned on that text twice — SFT on the teacher's responses alone, and with the logit KL to the
-/// teacher — and each student is scored on the held-out problems beside its teacher.
+/// teacher — and each student is scored on the held-out problems beside its teacher. The first student's objective is
+/// <see cref="SftObjective"/>, the second's <see cref="DistillObjective"/>, which owns (and disposes) its own copy of the
+/// teacher loaded again from the checkpoint.
 /// </summary>
 internal static class R1Distillation
 {
-    public static object Run(DeepSeekModel teacher, TrainingConfig training, DistillSettings settings, ITextTokenizer tokenizer,
+    /// <summary>Distils the model of the checkpoint folder <paramref name="teacherFolder"/> into <see cref="DistillSettings.Student"/>; the result is the bench's JSON object.</summary>
+    public static object Run(string teacherFolder, TrainingConfig training, DistillSettings settings, ITextTokenizer tokenizer,
         IReadOnlyList<ArithmeticProblem> prompts, IReadOnlyList<ArithmeticProblem> test, int maxNewTokens, ulong seed)
     {
         var clock = Stopwatch.StartNew();
         var chosen = prompts.Take(settings.Prompts).ToArray();
         var examples = new List<SftExample>(chosen.Length);
         double teacherRight = 0;
+        using (var teacher = CheckpointModel.Load(teacherFolder))
         using (var generator = new TextGenerator(teacher, tokenizer))
             foreach (var batch in chosen.Chunk(50))
             {
@@ -49,7 +53,10 @@ internal static class R1Distillation
             clock.Restart();
             var packing = new SftPacking(examples, training.SequenceLength + 1, seed, tokenizer.EndOfText);
             var data = new PackedSftSource(packing, seed, training.MicroBatchSize, training.GradientAccumulation, vocabSize: tokenizer.VocabSize);
-            var objective = new StudentDistillObjective(data, withLogits ? teacher : null, settings.Temperature, settings.KlWeight);
+            ITrainingObjective objective = withLogits
+                ? new DistillObjective(data, CheckpointModel.Load(teacherFolder), settings.Temperature, settings.KlWeight)
+                : new SftObjective(data);
+            using var owned = objective as IDisposable;
             using var trainer = new Trainer(settings.Student, training, objective, settings.Steps);
             var losses = new List<double>();
             while (trainer.Step < settings.Steps) losses.Add(trainer.TrainStep().MainLoss);

@@ -144,13 +144,12 @@ internal static class R1RecipeBench
         IReadOnlyList<ArithmeticProblem> train, IReadOnlyList<ArithmeticProblem> test, int maxNewTokens, ulong seed)
     {
         var folder = CheckpointModel.Resolve(teacherPath);
-        using var teacher = CheckpointModel.Load(folder);
         var model = CheckpointModel.Config(folder).Model!;
         var dim = options.Int("--student-dim", model.Dim / 2);
         var student = model with { Dim = dim, InterDim = dim * 3, MoeInterDim = dim / 2, Layers = options.Int("--student-layers", Math.Max(2, model.Layers - 1)), MtpDepth = 0 };
         var settings = new DistillSettings(student, options.Int("--distill-steps", 150), options.Int("--distill-prompts", 1000),
             Double(options, "--distill-temperature", 2.0), Double(options, "--distill-kl", 1.0));
-        var distillation = R1Distillation.Run(teacher, training, settings, tokenizer, train, test, maxNewTokens, seed);
+        var distillation = R1Distillation.Run(folder, training, settings, tokenizer, train, test, maxNewTokens, seed);
         var json = BenchJson.Serialize(new
         {
             bench = Command + " (distill)", started, command = "dotnet run -c Release --project bench/Benchmarks -- r1-recipe " + string.Join(' ', args),
