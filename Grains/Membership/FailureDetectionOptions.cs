@@ -3,8 +3,10 @@ namespace Orchestrator.Grains.Membership;
 /// <summary>
 /// How fast a silo that stops answering is declared dead, and how much slowness is forgiven first.
 /// The defaults aim at: a killed silo declared dead within 5 s on loopback, with no false evictions
-/// on a loaded 2-core machine. They are copied onto Orleans' <c>ClusterMembershipOptions</c> by
-/// <see cref="PostgresClusteringExtensions.UseFailureDetection"/>.
+/// on a loaded 2-core machine. Bound from configuration section <see cref="Section"/> (e.g.
+/// <c>ORCHESTRATOR__FAILUREDETECTION__PROBETIMEOUT=00:00:00.5</c>) and copied onto Orleans'
+/// <c>ClusterMembershipOptions</c> by <see cref="PostgresClusteringExtensions.UseFailureDetection"/>;
+/// <c>deploy/local-cluster.sh</c> sets a faster loopback profile.
 /// </summary>
 /// <remarks>
 /// Measured here (ENVIRONMENT.md): with Orleans' defaults a kill -9 of one of two silos is declared
@@ -17,6 +19,9 @@ namespace Orchestrator.Grains.Membership;
 /// </remarks>
 public sealed class FailureDetectionOptions
 {
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string Section = "Orchestrator:FailureDetection";
+
     /// <summary>
     /// The probe period and initial probe timeout. Default 1 s: with <see cref="NumMissedProbesLimit"/> 3
     /// a dead silo is suspected after about 3 s, leaving 2 s of the 5 s budget for the death vote and the
@@ -49,33 +54,28 @@ public sealed class FailureDetectionOptions
     /// </summary>
     public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a suspicion (a death vote) written to the table counts. Default 2 min, Orleans' own: votes older
+    /// than this are ignored, so slow probers cannot add up stale suspicions of a healthy silo into a verdict.
+    /// </summary>
+    public TimeSpan DeathVoteExpirationTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Checks the values make sense together.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
     public void Validate()
     {
-        if (ProbeTimeout <= TimeSpan.Zero)
+        foreach (var (name, value) in new[]
         {
-            throw new ArgumentException($"must be positive, not {ProbeTimeout}", nameof(ProbeTimeout));
+            (nameof(ProbeTimeout), ProbeTimeout), (nameof(IAmAliveTablePublishTimeout), IAmAliveTablePublishTimeout),
+            (nameof(TableRefreshTimeout), TableRefreshTimeout), (nameof(DeathVoteExpirationTimeout), DeathVoteExpirationTimeout),
+        })
+        {
+            if (value <= TimeSpan.Zero) throw new ArgumentException($"{Section}:{name} must be greater than 0 (got {value})");
         }
 
-        if (NumMissedProbesLimit < 1)
+        foreach (var (name, value) in new[] { (nameof(NumMissedProbesLimit), NumMissedProbesLimit), (nameof(NumVotesForDeathDeclaration), NumVotesForDeathDeclaration) })
         {
-            throw new ArgumentException($"must be at least 1, not {NumMissedProbesLimit}", nameof(NumMissedProbesLimit));
-        }
-
-        if (NumVotesForDeathDeclaration < 1)
-        {
-            throw new ArgumentException($"must be at least 1, not {NumVotesForDeathDeclaration}", nameof(NumVotesForDeathDeclaration));
-        }
-
-        if (IAmAliveTablePublishTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"must be positive, not {IAmAliveTablePublishTimeout}", nameof(IAmAliveTablePublishTimeout));
-        }
-
-        if (TableRefreshTimeout <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"must be positive, not {TableRefreshTimeout}", nameof(TableRefreshTimeout));
+            if (value < 1) throw new ArgumentException($"{Section}:{name} must be at least 1 (got {value})");
         }
     }
 }

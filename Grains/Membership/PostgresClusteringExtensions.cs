@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -29,21 +30,38 @@ public static class PostgresClusteringExtensions
         return builder;
     }
 
-    /// <summary>Applies <see cref="FailureDetectionOptions"/> (its defaults unless <paramref name="configure"/> changes them).</summary>
+    /// <summary>
+    /// Applies <see cref="FailureDetectionOptions"/>, bound from configuration section
+    /// <see cref="FailureDetectionOptions.Section"/> (its defaults where a key is absent), then changed by
+    /// <paramref name="configure"/> if given. A value that cannot work stops the silo at start naming the key.
+    /// </summary>
     public static ISiloBuilder UseFailureDetection(this ISiloBuilder builder, Action<FailureDetectionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var failureDetection = new FailureDetectionOptions();
-        configure?.Invoke(failureDetection);
-        failureDetection.Validate();
-        builder.Services.Configure<ClusterMembershipOptions>(membership =>
+        var failureDetection = builder.Services.AddOptions<FailureDetectionOptions>().BindConfiguration(FailureDetectionOptions.Section);
+        if (configure is not null)
         {
-            membership.ProbeTimeout = failureDetection.ProbeTimeout;
-            membership.NumMissedProbesLimit = failureDetection.NumMissedProbesLimit;
-            membership.NumVotesForDeathDeclaration = failureDetection.NumVotesForDeathDeclaration;
-            membership.IAmAliveTablePublishTimeout = failureDetection.IAmAliveTablePublishTimeout;
-            membership.TableRefreshTimeout = failureDetection.TableRefreshTimeout;
+            failureDetection.Configure(configure);
+        }
+
+        failureDetection.Validate(Valid, FailureDetectionOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<FailureDetectionOptions>>((membership, bound) =>
+        {
+            var options = bound.Value;
+            membership.ProbeTimeout = options.ProbeTimeout;
+            membership.NumMissedProbesLimit = options.NumMissedProbesLimit;
+            membership.NumVotesForDeathDeclaration = options.NumVotesForDeathDeclaration;
+            membership.IAmAliveTablePublishTimeout = options.IAmAliveTablePublishTimeout;
+            membership.TableRefreshTimeout = options.TableRefreshTimeout;
+            membership.DeathVoteExpirationTimeout = options.DeathVoteExpirationTimeout;
         });
         return builder;
+    }
+
+    // Validate throws naming the key; the options pipeline only needs to hear that it passed.
+    private static bool Valid(FailureDetectionOptions options)
+    {
+        options.Validate();
+        return true;
     }
 }
