@@ -21,6 +21,10 @@ past ~100 silos (BENCHMARKS.md).
 import datetime, json, os, platform, statistics, subprocess, sys, tempfile, time, urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from localcluster import EXE, TIME, sh, sql, stop, submit, utc
+# Tens of silos on a few cores: keep the safe detection defaults, not local-cluster.sh's loopback profile (0.5 s probes
+# would evict starved silos); figures before 2026-12-07 20:30 UTC ran with these values.
+for key, value in (("PROBETIMEOUT", "00:00:01"), ("NUMMISSEDPROBESLIMIT", "3"), ("TABLEREFRESHTIMEOUT", "00:00:02")):
+    os.environ.setdefault(f"ORCHESTRATOR__FAILUREDETECTION__{key}", value)
 
 counts = [int(r) for r in (sys.argv[1] if len(sys.argv) > 1 else "64,256").split(",")]
 step_ms = float(sys.argv[2]) if len(sys.argv) > 2 else 2000
