@@ -9,10 +9,8 @@ namespace Orchestrator.Benchmarks.Training;
 /// </summary>
 internal sealed record GammaSchedule(double Early, long SwitchStep, double Late)
 {
-    /// <summary>A constant γ: the trainer's own bias update does the work.</summary>
+    /// <summary>A constant γ: no early phase.</summary>
     public bool Constant => SwitchStep == 0 || Early == Late;
-
-    public double At(long step) => step < SwitchStep ? Early : Late;
 
     public override string ToString() => Constant
         ? Early.ToString("G", CultureInfo.InvariantCulture)

@@ -19,8 +19,12 @@ internal sealed record MaxVioRun(
     public static MaxVioRun Train(string name, ModelConfig model, TrainingConfig training, TokenDataset dataset,
         GammaSchedule gamma, int steps, int window, int every)
     {
-        // A constant γ goes through the trainer's own update; a schedule is applied here, the trainer's γ set to 0.
-        var config = training with { BiasUpdateSpeed = gamma.Constant ? gamma.Early : 0, BiasUpdateFreezeStep = 0 };
+        // γ goes through the trainer's own schedule: an early phase where the schedule has one (training.bias_update_speed_early).
+        var config = training with
+        {
+            BiasUpdateSpeed = gamma.Late, BiasUpdateFreezeStep = 0,
+            BiasUpdateSpeedEarly = gamma.Constant ? 0 : gamma.Early, BiasUpdateEarlySteps = gamma.Constant ? 0 : gamma.SwitchStep,
+        };
         var source = new DatasetBatchSource(dataset, config.Seed, config.SequenceLength + 1 + model.MtpDepth,
             config.MicroBatchSize, config.GradientAccumulation);
         using var trainer = new Trainer(model, config, source, steps);
@@ -33,7 +37,6 @@ internal sealed record MaxVioRun(
         {
             last = trainer.TrainStep();
             seconds += last.Seconds;
-            if (!gamma.Constant) BiasUpdate.Apply(trainer, last.Loads, gamma.At(step));
             global.Add(last.Loads);
             var batch = last.MaxViolationOverLayers;
             if (step >= steps - window) tail.Add((batch, last.MainLoss));
