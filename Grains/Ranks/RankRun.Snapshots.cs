@@ -40,6 +40,18 @@ internal partial class RankRun
     }
 
     /// <summary>
+    /// After a resume (<paramref name="source"/> memory or disk), the state restored is copied to this rank's holders
+    /// that do not keep it whole yet: a recovery left it on the surviving holders only (one node with one copy), and a
+    /// second loss before the epoch's first snapshot arrived would otherwise fall back to disk.
+    /// </summary>
+    private protected void RefillHolders(IShardedTrainer trainer, string source)
+    {
+        if (source == "seed" || !PeerSnapshots.Holds || trainer.Step >= Start.Spec.Steps) return;
+        var kept = Start.MemoryResume?.Shards.FirstOrDefault(s => s.Rank == Groups.Rank)?.Holders ?? [];
+        PeerSnapshots.AtResume(trainer, trainer.Step, [.. kept]);
+    }
+
+    /// <summary>
     /// Rank 0's step reports the job has not acknowledged yet, this one's included (they ride with its snapshot: they would
     /// die with the rank); empty on the other ranks and without snapshots.
     /// </summary>

@@ -177,6 +177,7 @@ internal partial class RankRun : IDisposable
             var built = _sinceRun.Elapsed;
             var source = RestoreState(trainer); // peer memory, a committed checkpoint (verified), or the seed
             var restored = _sinceRun.Elapsed;
+            RefillHolders(trainer, source); // the step restored goes to the holders lacking it now, not after the first snapshot
             // The balancer starts this epoch from the step and biases the ranks start from (the seed's, or the checkpoint's).
             Authority?.Begin(trainer.Step, trainer.Model.MoeLayers.Select(m => m.ExpertBias.cpu().data<float>().ToArray()).ToArray());
             // What a recovery spends before the first step, by phase (BENCHMARKS.md's recovery breakdown reads it).

@@ -28,6 +28,7 @@ public sealed partial class PeerSnapshotter
     private Task<bool> _pending = Task.FromResult(true);
     private IReadOnlyList<ArchiveEntry>? _previous;
     private long? _taken;
+    private long? _resumed;
 
     /// <summary>Snapshots rank <paramref name="rank"/> of <paramref name="jobId"/> in <paramref name="epoch"/> to <paramref name="holders"/>.</summary>
     /// <param name="grains">The silo's grain factory (calls made off the activation).</param>
@@ -90,25 +91,49 @@ public sealed partial class PeerSnapshotter
         if (_taken is null) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
         _taken = step;
         LastBytes = snapshot.Bytes;
-        var keep = Complete ?? -1;
+        var keep = Complete ?? _resumed ?? -1; // after a resume, the step restored stays until a newer one is complete
         _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
         {
             var pending = reports is null ? [] : await reports;
-            return await SendAsync(snapshot, keep, pending);
+            return await SendAsync(snapshot, keep, pending, _holders);
         });
         LastStall = clock.Elapsed;
+    }
+
+    /// <summary>
+    /// Before the first step of an epoch that resumed from step <paramref name="step"/> (memory or disk): copies that state
+    /// to the holders that do not already keep it whole (<paramref name="kept"/>: the nodes a memory resume read this
+    /// rank's shard from), so the step restored is on two nodes again at once, not only after the epoch's first snapshot
+    /// has gone out; and the holders go on keeping <paramref name="step"/> until a newer snapshot is known complete.
+    /// Every rank calls it alike (nothing is in flight at an epoch's start); its send's state is voted in the first step.
+    /// </summary>
+    public void AtResume(IShardedTrainer trainer, long step, IReadOnlyCollection<string> kept)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(kept);
+        if (_holders.Count == 0) return;
+        _resumed = step;
+        var clock = Stopwatch.StartNew();
+        var snapshot = TrainerShards.Snapshot(trainer, _owns, null);
+        _previous = snapshot.Entries;
+        _taken = step;
+        LastBytes = snapshot.Bytes;
+        var missing = _holders.Where(h => !kept.Contains(h)).ToList();
+        _pending = snapshot.Entries.Count == 0 || missing.Count == 0 ? Task.FromResult(true) : Task.Run(() => SendAsync(snapshot, step, [], missing));
+        LastStall = clock.Elapsed;
+        LogResumed(_jobId, _rank, step, missing.Count == 0 ? "none (every holder keeps it)" : string.Join(", ", missing));
     }
 
     /// <summary>Waits for the send in flight (the run's end).</summary>
     public void Flush() => _pending.Wait();
 
-    private async Task<bool> SendAsync(TrainerSnapshot snapshot, long keep, IReadOnlyList<StepMetrics> reports)
+    private async Task<bool> SendAsync(TrainerSnapshot snapshot, long keep, IReadOnlyList<StepMetrics> reports, IReadOnlyList<string> holders)
     {
         var step = snapshot.State.Step;
         var parts = Parts(snapshot);
         var names = snapshot.Entries.Select(e => e.Name).ToList();
         var state = System.Text.Json.JsonSerializer.Serialize(snapshot.State);
-        var sent = await Task.WhenAll(_holders.Select(async node =>
+        var sent = await Task.WhenAll(holders.Select(async node =>
         {
             try
             {
@@ -143,6 +168,9 @@ public sealed partial class PeerSnapshotter
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} rank {Rank}: peer snapshots of {Bytes} bytes to {Holders}")]
     private partial void LogFirst(string job, int rank, long bytes, string holders);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {Job} rank {Rank}: the state resumed at step {Step} copied to {Holders}")]
+    private partial void LogResumed(string job, int rank, long step, string holders);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {Job} rank {Rank}: the snapshot of step {Step} did not reach node {Node}")]
     private partial void LogSendFailed(Exception exception, string job, int rank, long step, string node);

@@ -33,7 +33,7 @@ public sealed class PeerSnapshotRecoveryTests(ITestOutputHelper output) : IAsync
     [Fact]
     public async Task KillingTheNodeOfRankZero_RecoversFromItsBuddysMemory_LosingAtMostOneStep_WithTheSameBits()
     {
-        var recovered = await RunAsync("mem", kill: ["n1"]);
+        var recovered = await RunAsync("mem", KillAsync(["n1"]));
         Assert.Equal("memory", recovered["source"]!.GetValue<string>());
         Assert.True(recovered["steps_lost"]!.GetValue<long>() <= 1, $"steps lost: {recovered}");
     }
@@ -41,14 +41,52 @@ public sealed class PeerSnapshotRecoveryTests(ITestOutputHelper output) : IAsync
     [Fact]
     public async Task KillingBothHoldersOfAShard_FallsBackToTheDiskCheckpoint_ForTheWholeJob_WithTheSameBits()
     {
-        var recovered = await RunAsync("disk", kill: ["n1", "n2"]);
+        var recovered = await RunAsync("disk", KillAsync(["n1", "n2"]));
         // The two deaths may be declared apart, and a re-plan onto n2 in between is recovered from again: the last one counts.
         Assert.Equal("disk", recovered["source"]!.GetValue<string>());
         Assert.Equal(0, recovered["from_step"]!.GetValue<long>() % 5); // a committed checkpoint's step (every 5), not a snapshot's
     }
 
-    /// <summary>Runs the reference job, then the job whose nodes <paramref name="kill"/> die mid-run; returns its recovered event's detail.</summary>
-    private async Task<JsonNode> RunAsync(string id, string[] kill)
+    /// <summary>
+    /// A recovery from memory leaves the step restored on the surviving holder only. The new epoch's rank 0 copies it to
+    /// its holders lacking it before its first step, so killing that surviving holder too, while rank 0 stalls before the
+    /// epoch's first step (no snapshot of the epoch exists yet), still recovers from memory at the same step, not disk.
+    /// </summary>
+    [Fact]
+    public async Task AfterARecoveryFromMemory_TheStepRestoredReachesTheNewHolderAtOnce_SoASecondLossBeforeAnySnapshotStillRecoversFromMemory()
+    {
+        long restored = -1;
+        var stall = new JsonObject { ["stall_rank"] = 0, ["stall_step"] = 1, ["stall_s"] = 30, ["epoch"] = 2 };
+        var recovered = await RunAsync("refill", async (job, client, store, silos) =>
+        {
+            silos.Single(s => s.Node == "n1").Kill();
+            var second = await OneNodeCluster.WaitForAsync(job, s => (s.Epoch == 2 && s.Phase == JobPhase.Running) || s.IsFinal, TimeSpan.FromSeconds(60));
+            Assert.Equal(2L, second.Epoch);
+            var first = JsonNode.Parse((await store.ListJobEventsAsync("refill")).Single(e => e.Kind == "recovered").DetailJson!)!;
+            Assert.Equal("memory", first["source"]!.GetValue<string>());
+            restored = first["from_step"]!.GetValue<long>();
+            Assert.Equal(["n2", "n3"], second.Plan!.Ranks.Select(r => r.Node).Distinct().Order(StringComparer.Ordinal));
+            // n2 kept rank 0's copy of the step restored; n3 (the epoch's other holder) gets it from the resumed rank 0.
+            var n3 = client.GetGrain<ISnapshotHolderGrain>(ISnapshotHolderGrain.KeyOf("refill", "n3"));
+            var held = false;
+            for (var i = 0; i < 100 && !held; i++, await Task.Delay(100))
+                held = (await n3.Inventory()).Any(h => h.Rank == 0 && h.Step == restored);
+            Assert.True(held, $"n3 does not hold rank 0's step {restored}");
+            Assert.Equal(2L, (await job.GetStatus()).Epoch); // still stalled before the epoch's first step
+            silos.Single(s => s.Node == "n2").Kill();
+        }, stall);
+        Assert.Equal("memory", recovered["source"]!.GetValue<string>());
+        Assert.Equal(restored, recovered["from_step"]!.GetValue<long>());
+    }
+
+    private static Func<IJobGrain, IClusterClient, PostgresMetadataStore, List<SiloProcess>, Task> KillAsync(string[] nodes) => (_, _, _, silos) =>
+    {
+        foreach (var silo in silos.Where(s => nodes.Contains(s.Node))) silo.Kill();
+        return Task.CompletedTask;
+    };
+
+    /// <summary>Runs the reference job, then the job that <paramref name="disrupt"/> kills nodes of mid-run; returns its last recovered event's detail.</summary>
+    private async Task<JsonNode> RunAsync(string id, Func<IJobGrain, IClusterClient, PostgresMetadataStore, List<SiloProcess>, Task> disrupt, JsonObject? faults = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(300));
         var connectionString = await _postgres.DatabaseForAsync(GetType());
@@ -66,13 +104,13 @@ public sealed class PeerSnapshotRecoveryTests(ITestOutputHelper output) : IAsync
             for (var i = 0; i < 100 && (await cluster.GetNodes()).Count(n => n.Alive) < 3; i++) await Task.Delay(200, timeout.Token);
 
             var reference = connection.Client.GetGrain<IJobGrain>(id + "-ref");
-            await reference.Submit(JobSpecParser.Parse(Spec(id + "-ref", data).ToJsonString()));
+            await reference.Submit(JobSpecParser.Parse(Spec(id + "-ref", data, faults).ToJsonString())); // faults of a later epoch: none fire
             var done = await OneNodeCluster.WaitForAsync(reference, s => s.IsFinal, TimeSpan.FromSeconds(120));
             Assert.True(done.Phase == JobPhase.Completed, $"reference: {done.Phase}: {done.Error}");
             Assert.NotNull(done.MemoryStep);
 
             var job = connection.Client.GetGrain<IJobGrain>(id);
-            var status = await job.Submit(JobSpecParser.Parse(Spec(id, data).ToJsonString()));
+            var status = await job.Submit(JobSpecParser.Parse(Spec(id, data, faults).ToJsonString()));
             Assert.Equal(["n1", "n2"], status.Plan!.Ranks.Select(r => r.Node).Order(StringComparer.Ordinal));
             Assert.Equal("n1", status.Plan.Ranks.Single(r => r.Rank == 0).Node);
             await OneNodeCluster.WaitForAsync(job, s => s.Step >= 16 || s.IsFinal, TimeSpan.FromSeconds(120));
@@ -82,7 +120,7 @@ public sealed class PeerSnapshotRecoveryTests(ITestOutputHelper output) : IAsync
             Assert.Contains(held, h => h.Rank == 0);
             Assert.All(held.GroupBy(h => h.Rank), g => Assert.True(g.Count() <= 2, $"rank {g.Key}: {g.Count()} copies"));
 
-            foreach (var silo in silos.Where(s => kill.Contains(s.Node))) silo.Kill();
+            await disrupt(job, connection.Client, store, silos);
             var final = await OneNodeCluster.WaitForAsync(job, s => s.IsFinal, TimeSpan.FromSeconds(180));
             Assert.True(final.Phase == JobPhase.Completed, $"{final.Phase}: {final.Error}");
             var events = await store.ListJobEventsAsync(id);
@@ -107,9 +145,10 @@ public sealed class PeerSnapshotRecoveryTests(ITestOutputHelper output) : IAsync
         }
     }
 
-    private static JsonObject Spec(string id, string data)
+    private static JsonObject Spec(string id, string data, JsonObject? faults)
     {
         var spec = TinyJob.Spec(id, data, Steps);
+        if (faults is not null) spec["faults"] = faults.DeepClone();
         spec["parallel"] = new JsonObject { ["ep"] = 1, ["dp"] = 2 };
         spec["checkpoint"] = new JsonObject { ["every"] = 5, ["keep"] = 2, ["memory_every"] = 1, ["memory_copies"] = 1 };
         return spec;
