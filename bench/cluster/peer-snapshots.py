@@ -4,7 +4,7 @@
 Starts deploy/local-cluster.sh with three silos (cpu:2 each) and runs a small model (or the tiny config) as dp 2 (its ranks on n1 and n2,
 each rank's state copied every step to its own node and its ring buddy: checkpoint.memory_copies 1, memory_every 1;
 disk checkpoints every 20 steps).
-  cost     jobs of the same spec in the one cluster, without and with snapshots, alternating for ROUNDS rounds (so the
+  cost     jobs of the same spec in the one cluster, without and with snapshots, alternating (ABBA) for ROUNDS rounds (so the
            machine's load, shared with other work, falls on both alike): per job the steps after the first 3 (warm-up);
            the ratio with/without of the pooled medians of the wall time between steps, and of step_ms; and, in the
            runs with snapshots, the pause each boundary took (snapshot_ms) against the wall time of a step.
@@ -77,7 +77,8 @@ try:
     data = demo_data(work)
     cost, pooled = {"rounds": []}, {"without": ([], []), "with": ([], [])}
     for turn in range(int(os.environ.get("ROUNDS", 2))):
-        for name, copies in (("without", 0), ("with", 1)):
+        order = (("without", 0), ("with", 1))
+        for name, copies in order if turn % 2 == 0 else order[::-1]:  # ABBA: the machine's drift falls on both alike
             job = f"cost-{name}-{turn}"
             submit_when_free(work, spec(job, data, int(os.environ.get("COST_STEPS", 120)), copies))
             wait(job, lambda s: s["phase"] == "Completed", 600, f"{job} to complete")
@@ -132,18 +133,19 @@ try:
     per_rank = [{"state_bytes": b, "holder_bytes_max": max(held) if held else None,
                  "held_over_state": round(max(held) / b, 2) if held and b else None} for b in sorted(set(shard))]
     result = {"benchmark": "peer snapshots: kill -9 of rank 0's node → next completed step, steps lost; step time with and without",
-              "command": f"MODEL={MODEL} KILLS={kills} bench/cluster/peer-snapshots.py {seconds:g}", "model": MODEL, "date": str(datetime.date.today()),
+              "command": f"MODEL={MODEL} ROUNDS={os.environ.get('ROUNDS', 2)} COST_STEPS={os.environ.get('COST_STEPS', 120)} KILLS={kills} bench/cluster/peer-snapshots.py {seconds:g}", "model": MODEL, "date": str(datetime.date.today()),
               "machine": f"{platform.node()}, {os.cpu_count()} cores", "cost": cost, "samples": samples,
               "load_average_start_end": [round(load_at_start[0], 2), round(os.getloadavg()[0], 2)],
-              "kills": len(samples), "steps_lost_over_1": sum(s["steps_lost"] > 1 for s in samples), "from_memory": sum(s["source"] == "memory" for s in samples),
-              "steps_lost_max": max(s["steps_lost"] for s in samples),
-              "steps_lost_mean": round(statistics.mean(s["steps_lost"] for s in samples), 2),
-              "last_step_to_next_step_s_mean": round(statistics.mean(s["last_step_to_next_step_s"] for s in samples), 3),
-              "last_step_to_next_step_s_max": round(max(s["last_step_to_next_step_s"] for s in samples), 3),
-              "kill_to_resumed_event_s_mean": round(statistics.mean(s["kill_to_resumed_event_s"] for s in samples), 3),
-              "snapshot_bytes_per_rank": sorted(set(shard)), "holder_bytes_at_end": held, "memory_per_rank": per_rank,
-              "kill_to_resumed_event_s_max": round(max(s["kill_to_resumed_event_s"] for s in samples), 3),
-              "phases_s_mean": {k: round(statistics.mean(s[k] for s in samples), 3) for k in ("detection_s", "replan_s", "rank_ready_s", "state_load_s")}}
+              "kills": len(samples), "snapshot_bytes_per_rank": sorted(set(shard)), "holder_bytes_at_end": held, "memory_per_rank": per_rank}
+    if samples:  # KILLS=0 measures the cost alone
+        result |= {"steps_lost_over_1": sum(s["steps_lost"] > 1 for s in samples), "from_memory": sum(s["source"] == "memory" for s in samples),
+                   "steps_lost_max": max(s["steps_lost"] for s in samples),
+                   "steps_lost_mean": round(statistics.mean(s["steps_lost"] for s in samples), 2),
+                   "last_step_to_next_step_s_mean": round(statistics.mean(s["last_step_to_next_step_s"] for s in samples), 3),
+                   "last_step_to_next_step_s_max": round(max(s["last_step_to_next_step_s"] for s in samples), 3),
+                   "kill_to_resumed_event_s_mean": round(statistics.mean(s["kill_to_resumed_event_s"] for s in samples), 3),
+                   "kill_to_resumed_event_s_max": round(max(s["kill_to_resumed_event_s"] for s in samples), 3),
+                   "phases_s_mean": {k: round(statistics.mean(s[k] for s in samples), 3) for k in ("detection_s", "replan_s", "rank_ready_s", "state_load_s")}}
     json.dump(result, open(out, "w"), indent=2)
     print(json.dumps(result, indent=2))
 finally:

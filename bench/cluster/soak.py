@@ -57,6 +57,22 @@ try:
     at = {int(r[0]): utc(r[2]) for r in steps if utc(r[2]) <= end}
     periods = sorted(at[k + 1] - at[k] for k in at if k + 1 in at and at[k + 1] > at[k])
     pace = periods[len(periods) // 2] if periods else 0
+    # Where the time off the steady pace went: each period's excess over the pace, by what it overlaps — a kill (the
+    # recovery gap: detection, re-plan, rank start, the replayed steps), the 30 s after the killed silo's restart (its
+    # process starting on the same cores), or neither (checkpoints, snapshots, noise).
+    killed_at = [begin + k["at_s"] for k in kills]
+    excess = {"recovery_gap_s": 0.0, "after_restart_30s_s": 0.0, "other_s": 0.0}
+    for k in at:
+        if k + 1 not in at or at[k + 1] <= at[k] or at[k + 1] - at[k] <= pace:
+            continue
+        extra = at[k + 1] - at[k] - pace
+        if any(at[k] <= t < at[k + 1] + 1 for t in killed_at):
+            excess["recovery_gap_s"] += extra
+        elif any(t + restart <= at[k + 1] <= t + restart + 30 for t in killed_at):
+            excess["after_restart_30s_s"] += extra
+        else:
+            excess["other_s"] += extra
+    recovered = [json.loads(e[0]) for e in sql(cs, f"select detail from job_events where job_id = '{JOB}' and kind = 'recovered' order by seq")]
     events = [e[0] for e in sql(cs, f"select kind from job_events where job_id = '{JOB}' order by seq")]
     resumed = [json.loads(e[0]) for e in sql(cs, f"select detail from job_events where job_id = '{JOB}' and kind = 'resumed' order by seq")]
     result = {"benchmark": "fault-injection soak: tiny job, EP 2 over 3 silos (cpu:1 each), a random rank-holding silo SIGKILLed every "
@@ -69,6 +85,9 @@ try:
               "effective_training_time": round(useful / wall, 4),
               "steady_step_period_s": round(pace, 4),
               "effective_training_time_at_steady_pace": round(len(counted) * pace / wall, 4),
+              "off_pace_seconds": round(wall - len(counted) * pace, 1), "off_pace_excess": {k: round(v, 1) for k, v in excess.items()},
+              "recovery_phases_ms": [{k: r.get(k) for k in ("detection_ms", "replan_ms", "resume_point_ms", "rank_start_ms", "source")} for r in recovered],
+              "resumed_phases_ms": [{k: r.get(k) for k in ("rank_ready_ms", "state_load_ms", "noticed_to_step_ms")} for r in resumed],
               "recoveries": events.count("recovered"), "failed": "failed" in events}
     json.dump(result, open(out, "w"), indent=2)
     print(json.dumps(result, indent=2))
