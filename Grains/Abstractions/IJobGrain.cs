@@ -25,6 +25,10 @@ public interface IJobGrain : IGrainWithStringKey
     /// <exception cref="StaleEpochException">The rank belongs to another epoch.</exception>
     Task ReportStep(long epoch, int rank, StepMetrics metrics);
 
+    /// <summary>Several ranks' reports in one call: a silo's batch of the step reports of its ranks other than rank 0.</summary>
+    /// <exception cref="StaleEpochException">The ranks belong to another epoch.</exception>
+    Task ReportSteps(long epoch, IReadOnlyList<RankStepReport> reports);
+
     /// <summary>
     /// Which data plane a rank of the epoch uses (<c>nccl (id via grains)</c>, <c>grains</c>, <c>none</c>) and
     /// why: recorded as a <c>data-plane</c> event.

@@ -29,6 +29,7 @@ public static class OrchestratorSiloExtensions
         // in the soak that held up the node-loss report to the job for two minutes. A duplicate job activation
         // is handled by the job grain itself (JobGrain.Refresh.cs).
         builder.Services.AddSingleton<DeviceExecutors>();
+        builder.Services.AddSingleton<Ranks.StepReportBatcher>(); // the step reports of a silo's ranks, one call per job a window
         builder.Services.AddSingleton<Snapshots.SnapshotStores>(); // peer snapshots: the node's host memory, outside any activation
         builder.Services.AddPlacementDirector<RankPlacementStrategy, RankPlacementDirector>();
         builder.Services.AddSingleton<NodeRegistrar>();

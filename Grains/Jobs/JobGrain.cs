@@ -116,25 +116,6 @@ public sealed partial class JobGrain(IJobStore jobStore, IMetricStore metricStor
     }
 
     /// <inheritdoc />
-    public async Task ReportStep(long epoch, int rank, StepMetrics metrics)
-    {
-        ArgumentNullException.ThrowIfNull(metrics);
-        RequireEpoch(epoch);
-        if (_record is null || JobMoves.IsTerminal(_record.State)) return;
-        Heard();
-        Monitor.Heard(rank, System.Diagnostics.Stopwatch.GetTimestamp());
-        _tokensPerSecond = metrics.TokensPerSecond * Pipelines();
-        _last = metrics;
-        await NoteResumedAsync(epoch, rank, metrics); // a recovery's first step: the resumed event
-        if (rank != 0) return;
-        NoteStep(metrics); // peer snapshots: the newest complete in-memory step; the detection time counts from here
-        TraceStep(epoch, metrics);
-        await StoreStepAsync(metrics);
-        RecordStep(epoch, metrics);
-        await AlertOnStepAsync(metrics); // rank 0's report is the job's step: its loss and MaxVio are the job's
-    }
-
-    /// <inheritdoc />
     public Task ReportFinished(long epoch, int rank, RankOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);

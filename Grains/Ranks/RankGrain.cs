@@ -19,7 +19,7 @@ namespace Orchestrator.Grains.Ranks;
 [RankPlacement, Immovable, KeepAlive]
 public sealed partial class RankGrain(
     DeviceExecutors executors, IOptions<NodeOptions> node, IOptions<SiloOptions> silo, IOptions<RankOptions> options, IGrainFactory grains,
-    ILogger<RankGrain> logger) : Grain, IRankGrain
+    StepReportBatcher batcher, ILogger<RankGrain> logger) : Grain, IRankGrain
 {
     private readonly RankMailbox _mailbox = new();
     private RankRun? _rankRun;
@@ -41,7 +41,7 @@ public sealed partial class RankGrain(
         if (!node.Value.Devices.Contains(start.Assignment.Device, StringComparer.Ordinal))
             throw new ArgumentException($"node {node.Value.Name} has no device {start.Assignment.Device} (it has {string.Join(", ", node.Value.Devices)})", nameof(start));
 
-        var services = new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value);
+        var services = new RankServices(grains, node.Value.StorageRoot, _mailbox, logger, options.Value, batcher);
         // A simulated device runs the same protocol with the compute replaced by a timed wait (control-plane scale runs).
         var run = _rankRun = DeviceSlot.IsSimulated(start.Assignment.Device) ? new SimulatedRankRun(Key, start, services)
             : start.Spec.Layout.Stages > 1 ? new PipelineRankRun(Key, start, services)

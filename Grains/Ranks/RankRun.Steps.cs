@@ -84,4 +84,17 @@ internal partial class RankRun
             Checkpoints.Checkpoint(trainer); // checkpoints: snapshot now, write in the background
         return step.EveryRankGoesOn;
     }
+
+    /// <summary>Sends a step's report to the job (retried in the background; the step does not wait); the task ends when it is in.</summary>
+    protected Task ReportStep(StepMetrics metrics)
+    {
+        // Rank 0's report is the job's step, and a first report carries the rank's readiness: those go alone; the others
+        // go in the silo's batch.
+        var window = _services.Options.ReportBatchWindow;
+        var report = Key.Rank == 0 || metrics.ReadySeconds is not null || window == TimeSpan.Zero
+            ? _reports.Post(() => _job.ReportStep(Key.Epoch, Key.Rank, metrics))
+            : _reports.Post(() => _services.Batcher.Report(Key.JobId, Key.Epoch, Key.Rank, metrics, window));
+        if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
+        return report;
+    }
 }

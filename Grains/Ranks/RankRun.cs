@@ -247,14 +247,6 @@ internal partial class RankRun : IDisposable
     // The silo's factory, not an activation's: the sends are made from the device thread.
     private protected RankPeers Peers() => new(_services.Grains, Key.JobId, Key.Epoch, Start.Peers, _services.Mailbox, _services.Options);
 
-    /// <summary>Sends a step's report to the job (retried in the background; the step does not wait); the task ends when it is in.</summary>
-    protected Task ReportStep(StepMetrics metrics)
-    {
-        var report = _reports.Post(() => _job.ReportStep(Key.Epoch, Key.Rank, metrics));
-        if (Start.Spec.Checkpoint.IsDue(metrics.Step)) _reported[metrics.Step] = report;
-        return report;
-    }
-
     /// <summary>Sends a report of the run's own (a pipeline stage's timeline) on the step reports' channel, retried in the background.</summary>
     private protected void Report(Func<Task> call) => _reports.Post(call);
 

@@ -9,4 +9,5 @@ namespace Orchestrator.Grains.Ranks;
 /// <param name="Mailbox">The rank's mailbox, which its grain feeds with its peers' messages.</param>
 /// <param name="Logger">Where the run logs.</param>
 /// <param name="Options">The run's timings.</param>
-internal sealed record RankServices(IGrainFactory Grains, string StorageRoot, RankMailbox Mailbox, ILogger Logger, RankOptions Options);
+/// <param name="Batcher">The silo's batches of step reports.</param>
+internal sealed record RankServices(IGrainFactory Grains, string StorageRoot, RankMailbox Mailbox, ILogger Logger, RankOptions Options, StepReportBatcher Batcher);

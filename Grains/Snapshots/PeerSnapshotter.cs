@@ -29,6 +29,7 @@ public sealed partial class PeerSnapshotter
     private IReadOnlyList<ArchiveEntry>? _previous;
     private long? _taken;
     private long? _resumed;
+    private bool _logged;
 
     /// <summary>Snapshots rank <paramref name="rank"/> of <paramref name="jobId"/> in <paramref name="epoch"/> to <paramref name="holders"/>.</summary>
     /// <param name="grains">The silo's grain factory (calls made off the activation).</param>
@@ -88,7 +89,8 @@ public sealed partial class PeerSnapshotter
         // The previous snapshot's arrays are free to fill again.
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
         _previous = snapshot.Entries;
-        if (_taken is null) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
+        if (!_logged) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
+        _logged = true;
         _taken = step;
         LastBytes = snapshot.Bytes;
         var keep = Complete ?? _resumed ?? -1; // after a resume, the step restored stays until a newer one is complete

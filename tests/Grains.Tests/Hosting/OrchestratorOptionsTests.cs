@@ -26,6 +26,7 @@ public sealed class OrchestratorOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(4), ranks.ReportRetry.LastRetry);
         Assert.Equal(TimeSpan.FromSeconds(60), ranks.ReportRetry.Patience);
         Assert.Equal(TimeSpan.FromSeconds(2), ranks.ReportWait);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), ranks.ReportBatchWindow);
         Assert.Equal(TimeSpan.FromSeconds(120), ranks.PeerTimeout);
         Assert.Equal(TimeSpan.FromSeconds(120), ranks.NcclIdTimeout);
         Assert.Equal(TimeSpan.FromSeconds(20), ranks.NcclIdPoll);
@@ -55,6 +56,8 @@ public sealed class OrchestratorOptionsTests
     [Theory]
     [InlineData("Orchestrator:Ranks:PeerTimeout", "00:00:00", "Orchestrator:Ranks:PeerTimeout")]
     [InlineData("Orchestrator:Ranks:NcclIdPoll", "00:00:40", "Orchestrator:Ranks:NcclIdPoll")]
+    [InlineData("Orchestrator:Ranks:ReportBatchWindow", "00:00:02", "Orchestrator:Ranks:ReportBatchWindow")]
+    [InlineData("Orchestrator:Ranks:ReportBatchWindow", "-00:00:00.010", "Orchestrator:Ranks:ReportBatchWindow")]
     [InlineData("Orchestrator:Ranks:ReportRetry:FirstRetry", "-00:00:01", "Orchestrator:Ranks:ReportRetry:FirstRetry")]
     [InlineData("Orchestrator:Checkpoints:CommitRetry:MaxAttempts", "0", "Orchestrator:Checkpoints:CommitRetry:MaxAttempts")]
     public void ASettingThatCannotWork_IsRefusedByName(string key, string value, string named)
