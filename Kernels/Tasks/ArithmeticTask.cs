@@ -13,13 +13,29 @@ public sealed class ArithmeticTask
     private static readonly string[] Names = ["Ana", "Ben", "Kim", "Leo", "Mia", "Raj", "Sam", "Zoe"];
     private static readonly string[] Items = ["apple", "coin", "book", "card", "shell", "stamp"];
 
-    /// <summary>A task whose operands have <paramref name="minDigits"/> to <paramref name="maxDigits"/> digits (1 ≤ min ≤ max ≤ 9).</summary>
-    public ArithmeticTask(int minDigits = 2, int maxDigits = 3)
+    /// <summary>The operations a task draws from, in the order the default task draws them.</summary>
+    public static IReadOnlyList<char> AllOperations => Symbols;
+
+    private static readonly char[] Symbols = ['+', '-', '*'];
+
+    /// <summary>
+    /// A task whose operands have <paramref name="minDigits"/> to <paramref name="maxDigits"/> digits (1 ≤ min ≤ max ≤ 9),
+    /// drawing its operations from <paramref name="operations"/> (some of +, -, *; default all three: the same problems
+    /// as a task made without them).
+    /// </summary>
+    public ArithmeticTask(int minDigits = 2, int maxDigits = 3, IReadOnlyCollection<char>? operations = null)
     {
         if (minDigits < 1 || maxDigits < minDigits || maxDigits > 9)
             throw new ArgumentOutOfRangeException(nameof(maxDigits), $"digits must satisfy 1 <= min ({minDigits}) <= max ({maxDigits}) <= 9");
         (MinDigits, MaxDigits) = (minDigits, maxDigits);
+        operations ??= [.. AllOperations];
+        if (operations.Count == 0 || operations.Any(o => !AllOperations.Contains(o)) || operations.Distinct().Count() != operations.Count)
+            throw new ArgumentException($"operations must be distinct ones of +, -, * (got '{string.Join(",", operations)}')", nameof(operations));
+        Operations = [.. AllOperations.Where(operations.Contains)];
     }
+
+    /// <summary>The operations drawn from, in +, -, * order.</summary>
+    public IReadOnlyList<char> Operations { get; }
 
     /// <summary>Fewest digits of an operand.</summary>
     public int MinDigits { get; }
@@ -51,7 +67,7 @@ public sealed class ArithmeticTask
 
     private ArithmeticProblem Draw(ref SplitMix64 random)
     {
-        var operation = (int)random.NextBelow(3);
+        var operation = Array.IndexOf(Symbols, Operations[(int)random.NextBelow((ulong)Operations.Count)]);
         var name = Names[random.NextBelow((ulong)Names.Length)];
         var item = Items[random.NextBelow((ulong)Items.Length)];
         var a = Operand(ref random);

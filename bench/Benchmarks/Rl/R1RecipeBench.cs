@@ -40,7 +40,7 @@ internal static class R1RecipeBench
         training = training with { Threads = options.Int("--threads", 1), SequenceLength = Math.Min(255, model.MaxSequenceLength - 1) };
         set_num_threads(training.Threads);
         var tokenizer = new ByteTokenizer();
-        var task = new ArithmeticTask(digits[0], digits[^1]);
+        var task = new ArithmeticTask(digits[0], digits[^1], [.. options.List("--ops", ["+", "-", "*"]).Select(o => o.Length == 1 ? o[0] : throw new ArgumentException($"--ops takes +, - and * separated by commas (got '{o}')"))]);
         var (train, test) = task.Splits(seed, options.Int("--train", 4000), testCount);
         var examples = train.Select(p => Example(tokenizer, p)).ToArray();
         var maxNewTokens = examples.Max(e => e.Tokens.Length - e.PromptLength) + 8; // the longest worked answer, and room
@@ -49,7 +49,7 @@ internal static class R1RecipeBench
         var clock = Stopwatch.StartNew();
 
         // Pretraining on the task's text: next token and MTP on whole examples (prompt and response alike).
-        var pretrainTraining = training with { SequenceLength = training.SequenceLength - model.MtpDepth };
+        var pretrainTraining = training with { SequenceLength = training.SequenceLength - model.MtpDepth, LearningRate = Double(options, "--pretrain-lr", training.LearningRate) };
         var window = pretrainTraining.SequenceLength + 1 + model.MtpDepth;
         using var pretrainer = new Trainer(model, pretrainTraining,
             new TaskTextSource(examples.Select(e => e.Tokens).ToArray(), seed, training.MicroBatchSize, window, tokenizer.VocabSize), Math.Max(pretrainSteps, 1));
@@ -66,7 +66,8 @@ internal static class R1RecipeBench
         clock.Restart();
         var packing = new SftPacking(examples, training.SequenceLength + 1, seed, tokenizer.EndOfText); // rows of seq_len + 1, as the sft job packs
         var sft = new SftObjective(new PackedSftSource(packing, seed, training.MicroBatchSize, training.GradientAccumulation, vocabSize: tokenizer.VocabSize));
-        using var trainer = new Trainer(model, training, sft, sftSteps);
+        var sftTraining = training with { LearningRate = Double(options, "--sft-lr", training.LearningRate) };
+        using var trainer = new Trainer(model, sftTraining, sft, sftSteps);
         Copy(pretrainer.Model, trainer.Model);
         var sftLosses = new List<double>();
         while (trainer.Step < sftSteps) sftLosses.Add(trainer.TrainStep().MainLoss);
@@ -107,16 +108,16 @@ internal static class R1RecipeBench
             bench = Command, started, command = "dotnet run -c Release --project bench/Benchmarks -- r1-recipe " + string.Join(' ', args),
             machine = MachineInfo.Current(), libtorch_threads = get_num_threads(), config = Path.GetFileName(configPath),
             parameters = R1Distillation.Parameters(model), seed,
-            task = new { min_digits = task.MinDigits, max_digits = task.MaxDigits, train = train.Count, test = test.Count, max_new_tokens = maxNewTokens },
+            task = new { min_digits = task.MinDigits, max_digits = task.MaxDigits, operations = string.Join(",", task.Operations), train = train.Count, test = test.Count, max_new_tokens = maxNewTokens },
             pretrain = new
             {
-                steps = pretrainSteps, seconds = pretrainSeconds, lr = training.LearningRate,
+                steps = pretrainSteps, seconds = pretrainSeconds, lr = pretrainTraining.LearningRate,
                 loss_first = pretrainLosses.Select(l => l.Main).FirstOrDefault(), loss_last = pretrainLosses.Select(l => l.Main).LastOrDefault(),
                 mtp_loss_last = pretrainLosses.Select(l => l.Mtp).LastOrDefault(),
             },
             sft = new
             {
-                steps = sftSteps, seconds = sftSeconds, loss_first = sftLosses.FirstOrDefault(), loss_last = sftLosses.LastOrDefault(),
+                steps = sftSteps, seconds = sftSeconds, lr = sftTraining.LearningRate, loss_first = sftLosses.FirstOrDefault(), loss_last = sftLosses.LastOrDefault(),
                 accuracy = before.Accuracy, format = before.Format, accuracy_by_operation = before.AccuracyByOperation, eval_seconds = before.Seconds, sample = before.Sample,
             },
             grpo = new

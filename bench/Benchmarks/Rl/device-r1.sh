@@ -24,17 +24,25 @@ job() { # name, r1-recipe args
   timeout -k 5 "$left" "$B" r1-recipe --teacher "$CK/$name" --distill-steps "${DSTEPS:-120}" --distill-prompts "${DPROMPTS:-600}" --out "$R/$name-distill.json" > "$R/$name-distill.log" 2>&1
   echo "exit $? at $(( $(date +%s) - T0 )) s" >> "$R/$name-distill.log"; wait
 }
-job a --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job b --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job c --pretrain-steps 150 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job d --pretrain-steps 150 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job e --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8 & pids+=($!)
-job f --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8 & pids+=($!)
-job g --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 1e-4 --prompts 4 --group 8 & pids+=($!)
-job h --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 2 --group 16 & pids+=($!)
-job i --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 --kl 0.01 & pids+=($!)
-job j --pretrain-steps 200 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job k --pretrain-steps 50 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 & pids+=($!)
-job l --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 8 --group 8 & pids+=($!)
+# The runs: one per line, "name r1-recipe-args…"; $JOBS names a file of such lines, else the sweep below.
+if [ -n "${JOBS:-}" ]; then mapfile -t runs < "$JOBS"; else runs=(
+  "a --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "b --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "c --pretrain-steps 150 --sft-steps 100 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "d --pretrain-steps 150 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "e --pretrain-steps 100 --sft-steps 100 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8"
+  "f --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 5e-4 --prompts 4 --group 8"
+  "g --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 1e-4 --prompts 4 --group 8"
+  "h --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 2 --group 16"
+  "i --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8 --kl 0.01"
+  "j --pretrain-steps 200 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "k --pretrain-steps 50 --sft-steps 200 --grpo-steps 60 --lr 2e-4 --prompts 4 --group 8"
+  "l --pretrain-steps 100 --sft-steps 150 --grpo-steps 60 --lr 2e-4 --prompts 8 --group 8"
+); fi
+for run in "${runs[@]}"; do
+  [ -n "$run" ] || continue
+  # shellcheck disable=SC2086 # the line is the run's name and its arguments, split on spaces
+  job $run & pids+=($!)
+done
 wait "${pids[@]}"
 kill "$PACKER"; pack; ls -la "$R" | head -60; grep -h "accuracy" "$R"/*.log | head -80

@@ -42,6 +42,30 @@ public sealed class ArithmeticTaskTests
         }
     }
 
+    [Fact]
+    public void ATaskOfSomeOperations_DrawsOnlyThose_AndAllThreeIsTheDefaultTask()
+    {
+        var (sums, _) = new ArithmeticTask(1, 2, ['+', '-']).Splits(3, 200, 0);
+        Assert.All(sums, p => Assert.DoesNotContain('*', p.Key));
+        Assert.Contains(sums, p => p.Key.Contains('+'));
+        Assert.Contains(sums, p => p.Key.Contains('-'));
+        Assert.All(new ArithmeticTask(1, 2, ['*']).Splits(3, 50, 0).Train, p => Assert.Contains('*', p.Key));
+        var (defaultTrain, defaultTest) = new ArithmeticTask(1, 2).Splits(3, 100, 10);
+        var (allTrain, allTest) = new ArithmeticTask(1, 2, ['*', '+', '-']).Splits(3, 100, 10);
+        Assert.Equal(defaultTrain, allTrain);
+        Assert.Equal(defaultTest, allTest);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("+/")]
+    [InlineData("++")]
+    public void OperationsOtherThanDistinctOnesOfTheThree_AreRefused(string operations)
+    {
+        var refused = Assert.Throws<ArgumentException>(() => new ArithmeticTask(1, 2, operations.ToCharArray()));
+        Assert.Contains("operations must be distinct ones of +, -, *", refused.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(345, "+", 78, 423, "345 + 78 = 345 + 70 + 8 = 415 + 8 = 423")]
     [InlineData(345, "-", 78, 267, "345 - 78 = 345 - 70 - 8 = 275 - 8 = 267")]
