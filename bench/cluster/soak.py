@@ -5,8 +5,9 @@ started again RESTART seconds later, for MINUTES minutes. Effective training tim
 step that counts (each step once, its final run) over the wall time from the first step to the end; and, with
 every rank's waits inside a step counted where they fall, the counted steps at the job's steady pace (the
 median time between consecutive steps) over the same wall time.
-MEMORY_COPIES=1 adds peer snapshots every step (checkpoint.memory_copies, issue 15); the disk checkpoints stay every 5 steps.
-Usage: [MEMORY_COPIES=0|1|2] bench/cluster/soak.py [minutes=10] [interval_s=120] [restart_s=10] [out=bench/results/soak-DATE.json]
+MEMORY_COPIES=1 adds peer snapshots every step (checkpoint.memory_copies, issue 15); the disk checkpoints stay every 5 steps
+unless CHECKPOINT_EVERY says otherwise.
+Usage: [MEMORY_COPIES=0|1|2] [CHECKPOINT_EVERY=5] bench/cluster/soak.py [minutes=10] [interval_s=120] [restart_s=10] [out=bench/results/soak-DATE.json]
 """
 import datetime, json, os, platform, random, shutil, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -20,7 +21,8 @@ state = os.environ.get("ORCHESTRATOR_LOCAL_CLUSTER", "/tmp/orchestrator-bench-so
 JOB = "bench-soak"
 rng = random.Random(2026)
 copies = int(os.environ.get("MEMORY_COPIES", 0))
-checkpoint = {"every": 5, "keep": 2} | ({"memory_every": 1, "memory_copies": copies} if copies else {})
+every = int(os.environ.get("CHECKPOINT_EVERY", 5))  # the disk checkpoints' period (5: the figures before 2026-12-08)
+checkpoint = {"every": every, "keep": 2} | ({"memory_every": 1, "memory_copies": copies} if copies else {})
 
 work = tempfile.mkdtemp(prefix="orchestrator-soak-")
 try:
@@ -77,7 +79,7 @@ try:
     resumed = [json.loads(e[0]) for e in sql(cs, f"select detail from job_events where job_id = '{JOB}' and kind = 'resumed' order by seq")]
     result = {"benchmark": "fault-injection soak: tiny job, EP 2 over 3 silos (cpu:1 each), a random rank-holding silo SIGKILLed every "
                            f"{interval:.0f} s ± 25 %, restarted {restart:.0f} s later",
-              "command": f"MEMORY_COPIES={copies} bench/cluster/soak.py {minutes:g} {interval:g} {restart:g}", "memory_copies": copies,
+              "command": f"MEMORY_COPIES={copies} CHECKPOINT_EVERY={every} bench/cluster/soak.py {minutes:g} {interval:g} {restart:g}", "memory_copies": copies,
               "recoveries_detail": [{k: r.get(k) for k in ("source", "from_step", "steps_lost", "last_step_to_step_ms")} for r in resumed], "date": str(datetime.date.today()),
               "machine": f"{platform.node()}, {os.cpu_count()} cores", "minutes": minutes, "kills": kills,
               "final_phase_before_cancel": final["phase"], "final_epoch": final["epoch"], "steps_counted": len(counted),
