@@ -30,6 +30,7 @@ public sealed partial class PeerSnapshotter
     private long? _taken;
     private long? _resumed;
     private bool _logged;
+    private readonly MemoryStream _archive = new();
 
     /// <summary>Snapshots rank <paramref name="rank"/> of <paramref name="jobId"/> in <paramref name="epoch"/> to <paramref name="holders"/>.</summary>
     /// <param name="grains">The silo's grain factory (calls made off the activation).</param>
@@ -158,9 +159,12 @@ public sealed partial class PeerSnapshotter
         return sent.All(ok => ok);
     }
 
-    private static List<byte[]> Parts(TrainerSnapshot snapshot)
+    // The archive's bytes before they are cut into parts: one buffer for the rank's life (a send at a time), not a
+    // large-object allocation per step. The parts are fresh arrays: a holder keeps them.
+    private List<byte[]> Parts(TrainerSnapshot snapshot)
     {
-        using var buffer = new MemoryStream((int)Math.Min(int.MaxValue, snapshot.Bytes + 4096));
+        var buffer = _archive;
+        buffer.SetLength(0);
         TensorArchive.Write(buffer, snapshot.Entries);
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
         var parts = new List<byte[]>();
