@@ -75,6 +75,11 @@ public sealed class Chromium : IAsyncLifetime
                 await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/", Arrived);
             }
         }
+        catch (TimeoutException) when (new Uri(page.Url).AbsolutePath == "/")
+        {
+            // Seen on a loaded machine: the page reached / (it shows the cluster page) but the wait missed its load event.
+            await page.WaitForSelectorAsync("text=Sign out");
+        }
         catch (TimeoutException e)
         {
             // Say where the sign-in stopped and what the page said.
