@@ -7,7 +7,7 @@ namespace Orchestrator.Grains;
 /// </summary>
 /// <param name="NanStep">The 1-based step whose loss (and so its gradients) is made NaN on every rank (real ranks only).</param>
 /// <param name="StallRank">The rank that stalls, once per epoch the faults fire in.</param>
-/// <param name="StallStep">The 1-based step before which that rank stalls (a real rank: before the first step at or after it that the epoch runs, so a recovered epoch can stall at its start).</param>
+/// <param name="StallStep">The 1-based step before which that rank stalls: before the first step at or after it that the epoch runs, so a recovered epoch can stall at its start.</param>
 /// <param name="StallSeconds">How long it stalls.</param>
 /// <param name="CheckpointFailStep">The checkpoint step whose shard write fails on rank 0 (an I/O error; any rank kind).</param>
 /// <param name="Epoch">The epoch the faults fire in.</param>

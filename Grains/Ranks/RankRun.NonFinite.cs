@@ -12,6 +12,20 @@ internal partial class RankRun
     /// <summary>The spec's deliberate faults when they fire in this rank's epoch (tests and drills only); null otherwise.</summary>
     protected FaultInjection? Faults => Start.Spec.Faults is { } faults && faults.Epoch == Key.Epoch ? faults : null;
 
+    private bool _stalled;
+
+    /// <summary>
+    /// Fault injection (spec faults): this rank stalls once, before the first step at or after <c>faults.stall_step</c>
+    /// that its epoch runs (<paramref name="done"/> steps done; a recovered epoch starts past its resume step); its peers
+    /// wait for it. True when the run was stopped during the stall.
+    /// </summary>
+    protected bool StallIfInjected(long done)
+    {
+        if (_stalled || Faults is not { StallRank: { } stalling } stall || stalling != Groups.Rank || done + 1 < stall.StallStep) return false;
+        _stalled = true;
+        return Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(stall.StallSeconds));
+    }
+
     /// <summary>Stops the run on a skipped step unless the spec says to skip it.</summary>
     /// <exception cref="NonFiniteLossException">The step was not finite and <c>alerts.on_nan</c> is not <c>skip</c>.</exception>
     protected void StopOnSkippedStep(StepReport step)

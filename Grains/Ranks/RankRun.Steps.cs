@@ -37,19 +37,8 @@ internal partial class RankRun
         var clock = Stopwatch.StartNew();
         var limit = Start.Spec.MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
         var goOn = !Stopping.IsCancellationRequested; // a stopped rank's peers are aborted by the stop itself
-        var stalled = false;
-        while (goOn && done() < Start.Spec.Steps)
-        {
-            // Fault injection (spec faults): the rank stalls once, before the first step at or after faults.stall_step
-            // that this epoch runs (a recovered epoch starts past its resume step); its peers wait in the collective.
-            if (!stalled && Faults is { StallRank: { } stalling } stall && stalling == Groups.Rank && done() + 1 >= stall.StallStep)
-            {
-                stalled = true;
-                if (Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(stall.StallSeconds))) break;
-            }
-
+        while (goOn && done() < Start.Spec.Steps && !StallIfInjected(done()))
             goOn = step(() => !Stopping.IsCancellationRequested && clock.Elapsed < limit);
-        }
     }
 
     /// <summary>

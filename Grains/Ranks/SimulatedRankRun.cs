@@ -52,8 +52,7 @@ internal sealed class SimulatedRankRun(RankKey key, RankStart start, RankService
         while (!Stopping.IsCancellationRequested && step < Start.Spec.Steps && clock.Elapsed < limit)
         {
             var began = Stopwatch.GetTimestamp();
-            if (Faults is { StallRank: { } stalling } stall && stalling == Groups.Rank && stall.StallStep == step + 1
-                && Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(stall.StallSeconds))) break; // fault injection: this rank stalls
+            if (StallIfInjected(step)) break; // fault injection: this rank stalls (stopped meanwhile: it ends)
             var loads = SimulatedRouting.Loads(training.Seed, step, tokens, model.ActivatedExperts, model.RoutedExperts, simulation.Skew, biases);
             if (Stopping.WaitHandle.WaitOne(wait)) break; // stopped inside the step: it does not count, as a real rank's aborted step
             var gamma = schedule.GammaAt(step);

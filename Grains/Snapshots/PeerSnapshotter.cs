@@ -87,20 +87,28 @@ public sealed partial class PeerSnapshotter
         if (_taken is { } taken && tally.AllArrived) Complete = taken;
         LastStall = clock.Elapsed;
         if (last) return;
-        // The previous snapshot's arrays are free to fill again.
+        // After a resume, the step restored stays on the holders until a newer one is complete.
+        Take(trainer, step, Complete ?? _resumed ?? -1, _holders, reports);
+        if (!_logged) LogFirst(_jobId, _rank, LastBytes, string.Join(", ", _holders));
+        _logged = true;
+        LastStall = clock.Elapsed;
+    }
+
+    /// <summary>
+    /// Copies the shard's tensors into host arrays (the previous snapshot's, free to fill again: nothing is in flight)
+    /// and sends them to <paramref name="holders"/> in the background, once <paramref name="reports"/> is known.
+    /// </summary>
+    private void Take(IShardedTrainer trainer, long step, long keep, IReadOnlyList<string> holders, Task<IReadOnlyList<StepMetrics>>? reports)
+    {
         var snapshot = TrainerShards.Snapshot(trainer, _owns, _previous);
         _previous = snapshot.Entries;
-        if (!_logged) LogFirst(_jobId, _rank, snapshot.Bytes, string.Join(", ", _holders));
-        _logged = true;
         _taken = step;
         LastBytes = snapshot.Bytes;
-        var keep = Complete ?? _resumed ?? -1; // after a resume, the step restored stays until a newer one is complete
-        _pending = snapshot.Entries.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
+        _pending = snapshot.Entries.Count == 0 || holders.Count == 0 ? Task.FromResult(true) : Task.Run(async () =>
         {
             var pending = reports is null ? [] : await reports;
-            return await SendAsync(snapshot, keep, pending, _holders);
+            return await SendAsync(snapshot, keep, pending, holders);
         });
-        LastStall = clock.Elapsed;
     }
 
     /// <summary>
@@ -117,12 +125,8 @@ public sealed partial class PeerSnapshotter
         if (_holders.Count == 0) return;
         _resumed = step;
         var clock = Stopwatch.StartNew();
-        var snapshot = TrainerShards.Snapshot(trainer, _owns, null);
-        _previous = snapshot.Entries;
-        _taken = step;
-        LastBytes = snapshot.Bytes;
         var missing = _holders.Where(h => !kept.Contains(h)).ToList();
-        _pending = snapshot.Entries.Count == 0 || missing.Count == 0 ? Task.FromResult(true) : Task.Run(() => SendAsync(snapshot, step, [], missing));
+        Take(trainer, step, step, missing, null);
         LastStall = clock.Elapsed;
         LogResumed(_jobId, _rank, step, missing.Count == 0 ? "none (every holder keeps it)" : string.Join(", ", missing));
     }
